@@ -1,1 +1,5 @@
+//! One test binary for everything that runs the `chaff` command.
 
+mod util;
+
+mod cli;

@@ -1,1 +1,394 @@
-fn main() {}
+//! The `chaff` command: a thin client of the library.
+
+mod flags;
+
+use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+
+use chaff::fix::{FixOptions, Fixer};
+use chaff::input::Inputs;
+use chaff::sink::{self, Fanout, Sink};
+use chaff::{Document, Error, Summary};
+
+use flags::{CleanOpts, Command, FixOpts, Opts, WhenArg};
+
+/// Exit codes (fd/ripgrep convention).
+const EXIT_OK: u8 = 0;
+const EXIT_SOME_FAILED: u8 = 1;
+const EXIT_ERROR: u8 = 2;
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn main() -> ExitCode {
+    let opts = Opts::parse();
+    match run(opts) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::from(EXIT_OK);
+            }
+            let _ = writeln!(io::stderr().lock(), "chaff: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(opts: Opts) -> anyhow::Result<u8> {
+    match opts.command {
+        Command::Clean(clean) => run_clean(&clean),
+        Command::Fix(fix) => run_fix(&fix),
+    }
+}
+
+/// Where `--out` and the audit files go.
+struct Outputs {
+    text: Option<PathBuf>,
+    jsonl: bool,
+    clusters: Option<PathBuf>,
+    removed: Option<PathBuf>,
+    report: Option<PathBuf>,
+}
+
+impl Outputs {
+    fn plan(opts: &CleanOpts) -> Outputs {
+        let text = opts.out.clone();
+        let jsonl = text
+            .as_ref()
+            .is_some_and(|p| p.to_string_lossy().ends_with(".jsonl"));
+        let side = |name: &str, ext: &str| -> Option<PathBuf> {
+            let out = text.as_ref()?;
+            Some(if jsonl {
+                let stem = out.to_string_lossy();
+                let stem = stem.trim_end_matches(".jsonl");
+                PathBuf::from(format!("{stem}.{name}.{ext}"))
+            } else {
+                out.join(".chaff").join(format!("{name}.{ext}"))
+            })
+        };
+        Outputs {
+            clusters: opts
+                .clusters
+                .clone()
+                .or_else(|| side("clusters", "jsonl")),
+            removed: opts.removed.clone().or_else(|| side("removed", "jsonl")),
+            report: opts.report.clone().or_else(|| side("report", "json")),
+            text,
+            jsonl,
+        }
+    }
+
+    /// Refuses to overwrite earlier output unless forced.
+    fn check(&self, force: bool) -> anyhow::Result<()> {
+        if force {
+            return Ok(());
+        }
+        if let Some(out) = &self.text {
+            if !self.jsonl && out.is_dir() {
+                let used = std::fs::read_dir(out)
+                    .with_context(|| format!("{}", out.display()))?
+                    .next()
+                    .is_some();
+                if used {
+                    bail!(
+                        "{}: output folder is not empty (use --force to write \
+                         into it)",
+                        out.display()
+                    );
+                }
+            } else if out.exists() && !out.is_dir() && !self.jsonl {
+                bail!("{}: exists and is not a folder", out.display());
+            }
+        }
+        let files = [&self.text, &self.clusters, &self.removed, &self.report];
+        for path in files.into_iter().flatten() {
+            if path.is_file() {
+                bail!(
+                    "{}: exists (use --force to replace it)",
+                    path.display()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn run_clean(opts: &CleanOpts) -> anyhow::Result<u8> {
+    let pipeline = opts.to_pipeline()?;
+    let outputs = Outputs::plan(opts);
+    outputs.check(opts.force)?;
+    let mut walk = opts.walk_options();
+    if let Some(out) = &outputs.text {
+        if !outputs.jsonl {
+            std::fs::create_dir_all(out).with_context(|| {
+                format!("{}: cannot create", out.display())
+            })?;
+            walk.exclude.push(std::fs::canonicalize(out)?);
+        }
+    }
+    let cancel = pipeline.cancel_flag();
+    ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst))
+        .context("cannot install the interrupt handler")?;
+
+    let inputs = Inputs::from_paths(&opts.inputs, &walk);
+    let mut fanout = Fanout::new();
+    let stdout_stream = outputs.text.is_none();
+    match &outputs.text {
+        Some(path) if outputs.jsonl => fanout.push(
+            sink::JsonLinesFile::create(path)
+                .with_context(|| format!("{}", path.display()))?,
+        ),
+        Some(path) => fanout.push(sink::MirrorDir::new(path)),
+        None => fanout
+            .push(sink::JsonStream::new(io::BufWriter::new(io::stdout()))),
+    }
+    if let Some(path) = &outputs.clusters {
+        fanout.push(
+            sink::ClustersFile::create(path)
+                .with_context(|| format!("{}", path.display()))?,
+        );
+    }
+    if let Some(path) = &outputs.removed {
+        fanout.push(
+            sink::RemovedFile::create(path)
+                .with_context(|| format!("{}", path.display()))?,
+        );
+    }
+    if let Some(path) = &outputs.report {
+        fanout.push(sink::ReportFile::new(path));
+    }
+    let mut reporter = ErrorReporter { inner: fanout, failed: 0 };
+
+    let show_progress = match opts.progress {
+        WhenArg::Always => true,
+        WhenArg::Never => false,
+        WhenArg::Auto => !opts.quiet && io::stderr().is_terminal(),
+    };
+    let total: u64 = inputs
+        .units
+        .iter()
+        .filter_map(|u| std::fs::metadata(&u.path).ok())
+        .map(|m| m.len())
+        .sum();
+    let progress = show_progress.then(|| start_progress(&pipeline, total));
+
+    let result = pipeline.run(&inputs, &mut reporter);
+    if let Some((bar, handle)) = progress {
+        bar.finish_and_clear();
+        let _ = handle.join();
+    }
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+            let _ = writeln!(
+                io::stderr(),
+                "chaff: interrupted; no output file was left half-written, \
+                 and no audit file was committed"
+            );
+            return Ok(EXIT_INTERRUPTED);
+        }
+        Err(e) => return Err(e).context("writing output"),
+    };
+    if !opts.quiet {
+        print_summary(&summary, stdout_stream);
+    }
+    if opts.stats {
+        print_stats(&summary);
+    }
+    Ok(if reporter.failed > 0 { EXIT_SOME_FAILED } else { EXIT_OK })
+}
+
+/// Prints each failed input to stderr as it is reported, then passes it on.
+struct ErrorReporter<S> {
+    inner: S,
+    failed: u64,
+}
+
+impl<S: Sink> Sink for ErrorReporter<S> {
+    fn cluster(&mut self, c: &sink::ClusterRecord) -> io::Result<()> {
+        self.inner.cluster(c)
+    }
+    fn document(&mut self, doc: &Document) -> io::Result<()> {
+        self.inner.document(doc)
+    }
+    fn error(&mut self, err: &Error) -> io::Result<()> {
+        self.failed += 1;
+        let msg = err.to_string().replace(|c: char| c.is_control(), "?");
+        let _ = writeln!(io::stderr().lock(), "chaff: {msg}");
+        self.inner.error(err)
+    }
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        self.inner.finish(summary)
+    }
+}
+
+fn start_progress(
+    pipeline: &chaff::Pipeline,
+    total: u64,
+) -> (indicatif::ProgressBar, std::thread::JoinHandle<()>) {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {bytes}/{total_bytes} {bytes_per_sec} {wide_bar} {eta}",
+        )
+        .expect("the template is valid"),
+    );
+    let counter = pipeline.progress();
+    let watched = bar.clone();
+    let handle = std::thread::spawn(move || {
+        while !watched.is_finished() {
+            watched.set_position(counter.load(Ordering::Relaxed));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    (bar, handle)
+}
+
+fn print_summary(s: &Summary, stdout_used: bool) {
+    let line = format!(
+        "chaff: {} documents, {:.1} MB in {:.2} s ({:.1} MB/s), {} lines \
+         removed, {} clusters, {} failed",
+        s.documents,
+        s.bytes_in as f64 / 1e6,
+        s.wall_seconds,
+        s.mb_per_s(),
+        s.lines_removed(),
+        s.clusters,
+        s.failed,
+    );
+    // The summary is for people: stderr, so stdout stays data only.
+    let _ = stdout_used;
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+fn print_stats(s: &Summary) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "stage          cpu s    MB/s/core");
+    for (name, t) in &s.stages {
+        let _ = writeln!(
+            err,
+            "{name:<12} {:>8.3} {:>12.1}",
+            t.cpu_seconds, t.mb_per_s_per_core
+        );
+    }
+    let _ = writeln!(
+        err,
+        "wall {:.3} s, cpu {}, {:.1} documents/s, peak memory {}",
+        s.wall_seconds,
+        s.cpu_seconds.map_or("?".into(), |c| format!("{c:.2} s")),
+        s.documents as f64 / s.wall_seconds.max(1e-9),
+        s.peak_rss_bytes
+            .map_or("?".into(), |b| format!("{:.1} MB", b as f64 / 1e6)),
+    );
+}
+
+fn run_fix(opts: &FixOpts) -> anyhow::Result<u8> {
+    let mut options = FixOptions::profile(opts.profile.into());
+    options.restore_lost_dashes = opts.restore_dashes;
+    if opts.only_encoding {
+        options = options.encoding_only();
+    }
+    let fixer = Fixer::new(options);
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    if opts.jsonl {
+        let stdin = io::stdin();
+        for (n, line) in stdin.lock().lines().enumerate() {
+            let line = line.context("reading stdin")?;
+            if line.trim().is_empty() {
+                writeln!(out)?;
+                continue;
+            }
+            let answer = fix_json_line(&fixer, &line, opts.explain)
+                .with_context(|| format!("stdin:{}", n + 1))?;
+            serde_json::to_writer(&mut out, &answer)?;
+            writeln!(out)?;
+        }
+    } else {
+        let mut bytes = Vec::new();
+        io::stdin().read_to_end(&mut bytes).context("reading stdin")?;
+        let decoded = chaff::decode::Decoder::new()
+            .decode(&bytes)
+            .map_err(|e| anyhow::anyhow!("stdin: {e}"))?;
+        if opts.explain {
+            explain_lines(&fixer, &decoded.text, &mut out)?;
+        } else {
+            out.write_all(fixer.fix(&decoded.text).as_bytes())?;
+        }
+    }
+    out.flush()?;
+    Ok(EXIT_OK)
+}
+
+fn fix_json_line(
+    fixer: &Fixer,
+    line: &str,
+    explain: bool,
+) -> anyhow::Result<serde_json::Value> {
+    use serde_json::Value;
+    let value: Value = serde_json::from_str(line)?;
+    let fix = |text: &str| -> (String, Vec<String>) {
+        if explain {
+            let (fixed, steps) = fixer.fix_and_explain(text);
+            (fixed, steps.iter().map(|s| s.to_string()).collect())
+        } else {
+            (fixer.fix(text).into_owned(), Vec::new())
+        }
+    };
+    Ok(match value {
+        Value::String(s) => {
+            let (fixed, steps) = fix(&s);
+            if explain {
+                serde_json::json!({"text": fixed, "explain": steps})
+            } else {
+                Value::String(fixed)
+            }
+        }
+        Value::Object(mut map) => {
+            let Some(Value::String(text)) = map.get("text") else {
+                bail!("object has no string \"text\"");
+            };
+            let (fixed, steps) = fix(text);
+            map.insert("text".into(), Value::String(fixed));
+            if explain {
+                map.insert("explain".into(), serde_json::json!(steps));
+            }
+            Value::Object(map)
+        }
+        _ => bail!("expected a string or an object with \"text\""),
+    })
+}
+
+/// Prints, for each changed line, its number, the plan, and the line
+/// before and after.
+fn explain_lines(
+    fixer: &Fixer,
+    text: &str,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut changed = 0;
+    for (n, line) in text.lines().enumerate() {
+        let mut steps = Vec::new();
+        let fixed = fixer.fix_line(line, Some(&mut steps));
+        if fixed != line {
+            changed += 1;
+            let plan: Vec<String> =
+                steps.iter().map(|s| s.to_string()).collect();
+            writeln!(out, "line {}: {}", n + 1, plan.join(", "))?;
+            writeln!(out, "- {line}")?;
+            writeln!(out, "+ {fixed}")?;
+        }
+    }
+    writeln!(out, "{changed} lines changed")
+}

@@ -1,0 +1,339 @@
+//! Inputs: files, folders (walked recursively in a fixed order), JSON
+//! Lines files (`.jsonl`, `.jsonl.gz`) and JSON Lines on stdin.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// How folders are walked and sources named.
+#[derive(Clone, Debug)]
+pub struct WalkOptions {
+    /// Include files and folders whose names start with `.`.
+    pub hidden: bool,
+    /// Follow symbolic links (loops are detected and reported).
+    pub follow_links: bool,
+    /// The source of a file in a folder is its first `source_depth` path
+    /// components under the input root (default 1).
+    pub source_depth: usize,
+    /// Paths never listed, such as an output folder inside an input
+    /// folder (compared after resolving links).
+    pub exclude: Vec<PathBuf>,
+}
+
+impl Default for WalkOptions {
+    fn default() -> WalkOptions {
+        WalkOptions {
+            hidden: false,
+            follow_links: false,
+            source_depth: 1,
+            exclude: Vec::new(),
+        }
+    }
+}
+
+/// What kind of unit an input is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UnitKind {
+    /// One file, one document.
+    Text,
+    /// A JSON Lines file: one document per line.
+    JsonLines,
+    /// A gzip-compressed JSON Lines file.
+    JsonLinesGz,
+    /// JSON Lines held in memory (read from stdin).
+    JsonLinesBytes(std::sync::Arc<Vec<u8>>),
+}
+
+/// One input file (or stdin), in the order it will be processed.
+#[derive(Clone, Debug)]
+pub struct Unit {
+    /// The path as found (for messages and reading).
+    pub path: PathBuf,
+    /// The path relative to its input root, with `/` separators.
+    pub rel: String,
+    /// The source of its documents when the records do not name one.
+    pub source: String,
+    /// How to read it.
+    pub kind: UnitKind,
+}
+
+/// A list of inputs, in processing order, and the errors met while
+/// listing them (unreadable folders, broken links, loops).
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    /// The units to process.
+    pub units: Vec<Unit>,
+    /// Problems found while walking; reported, never fatal.
+    pub errors: Vec<std::sync::Arc<Error>>,
+}
+
+impl Inputs {
+    /// Lists the inputs named by `paths`. A folder is walked recursively
+    /// in byte order of names; `-` reads JSON Lines from stdin.
+    pub fn from_paths<P: AsRef<Path>>(
+        paths: &[P],
+        options: &WalkOptions,
+    ) -> Inputs {
+        let mut inputs = Inputs::default();
+        for p in paths {
+            let p = p.as_ref();
+            if p == Path::new("-") {
+                let mut bytes = Vec::new();
+                match std::io::stdin().lock().read_to_end(&mut bytes) {
+                    Ok(_) => inputs.units.push(Unit {
+                        path: PathBuf::from("-"),
+                        rel: "-".into(),
+                        source: "stdin".into(),
+                        kind: UnitKind::JsonLinesBytes(bytes.into()),
+                    }),
+                    Err(source) => inputs
+                        .error(Error::Io { path: p.to_path_buf(), source }),
+                }
+                continue;
+            }
+            match fs::metadata(p) {
+                Ok(meta) if meta.is_dir() => {
+                    let mut seen = Vec::new();
+                    if let Ok(canonical) = fs::canonicalize(p) {
+                        seen.push(canonical);
+                    }
+                    inputs.walk(p, p, options, &mut seen);
+                }
+                Ok(_) => {
+                    let rel = p
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| p.to_string_lossy().into_owned());
+                    let source = rel.clone();
+                    inputs.push_file(p.to_path_buf(), rel, source);
+                }
+                Err(source) => {
+                    inputs.error(Error::Io { path: p.to_path_buf(), source })
+                }
+            }
+        }
+        inputs
+    }
+
+    fn error(&mut self, err: Error) {
+        self.errors.push(std::sync::Arc::new(err));
+    }
+
+    fn push_file(&mut self, path: PathBuf, rel: String, source: String) {
+        let name = rel.to_ascii_lowercase();
+        let kind = if name.ends_with(".jsonl") || name.ends_with(".ndjson") {
+            UnitKind::JsonLines
+        } else if name.ends_with(".jsonl.gz") || name.ends_with(".ndjson.gz") {
+            UnitKind::JsonLinesGz
+        } else {
+            UnitKind::Text
+        };
+        self.units.push(Unit { path, rel, source, kind });
+    }
+
+    fn walk(
+        &mut self,
+        root: &Path,
+        dir: &Path,
+        options: &WalkOptions,
+        seen: &mut Vec<PathBuf>,
+    ) {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(source) => {
+                return self
+                    .error(Error::Io { path: dir.to_path_buf(), source })
+            }
+        };
+        let mut names: Vec<_> = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(e) => names.push(e.path()),
+                Err(source) => {
+                    self.error(Error::Io { path: dir.to_path_buf(), source })
+                }
+            }
+        }
+        // Byte order of names, so every run and platform sees one order.
+        names.sort_by(|a, b| {
+            a.as_os_str()
+                .as_encoded_bytes()
+                .cmp(b.as_os_str().as_encoded_bytes())
+        });
+        for path in names {
+            let hidden = path
+                .file_name()
+                .is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'));
+            if hidden && !options.hidden {
+                continue;
+            }
+            let link = match fs::symlink_metadata(&path) {
+                Ok(m) => m.file_type().is_symlink(),
+                Err(source) => {
+                    self.error(Error::Io { path, source });
+                    continue;
+                }
+            };
+            if link && !options.follow_links {
+                continue;
+            }
+            if !options.exclude.is_empty() {
+                let canonical =
+                    fs::canonicalize(&path).unwrap_or(path.clone());
+                if options.exclude.iter().any(|e| canonical.starts_with(e)) {
+                    continue;
+                }
+            }
+            let meta = match fs::metadata(&path) {
+                Ok(m) => m,
+                Err(source) => {
+                    self.error(Error::Io { path, source });
+                    continue;
+                }
+            };
+            if meta.is_dir() {
+                let canonical = match fs::canonicalize(&path) {
+                    Ok(c) => c,
+                    Err(source) => {
+                        self.error(Error::Io { path, source });
+                        continue;
+                    }
+                };
+                // A folder that contains one being walked leads back into it.
+                if seen.iter().any(|s| s.starts_with(&canonical)) {
+                    self.error(Error::Io {
+                        path,
+                        source: std::io::Error::other(
+                            "symbolic link loop, not followed",
+                        ),
+                    });
+                    continue;
+                }
+                seen.push(canonical);
+                self.walk(root, &path, options, seen);
+                seen.pop();
+            } else if meta.is_file() {
+                let rel = relative(root, &path);
+                let source = source_of(&rel, options.source_depth);
+                self.push_file(path, rel, source);
+            }
+        }
+    }
+}
+
+/// `path` relative to `root`, with `/` separators.
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+/// The first `depth` folder components of a relative path; a file at the
+/// top of the root is its own source.
+fn source_of(rel: &str, depth: usize) -> String {
+    let parts: Vec<&str> = rel.split('/').collect();
+    if parts.len() <= 1 || depth == 0 {
+        return rel.to_string();
+    }
+    let take = depth.min(parts.len() - 1);
+    parts[..take].join("/")
+}
+
+/// One JSON Lines record, as datatrove and Dolma write them.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct Record {
+    pub text: String,
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+fn string_or_number<'de, D>(de: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let v: Option<serde_json::Value> = serde::Deserialize::deserialize(de)?;
+    Ok(match v {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    })
+}
+
+/// The host of a URL, without `www.`; `None` when it has none.
+pub(crate) fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map(|(_, r)| r)?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let host = host.rsplit('@').next()?.split(':').next()?;
+    if host.is_empty() {
+        return None;
+    }
+    let host = host.to_ascii_lowercase();
+    Some(host.strip_prefix("www.").map(str::to_string).unwrap_or(host))
+}
+
+/// Reads a whole unit's bytes, decompressing `.jsonl.gz` with a limit so
+/// a decompression bomb is refused rather than filling memory.
+pub(crate) fn read_unit(unit: &Unit, limit: u64) -> Result<Vec<u8>, Error> {
+    let io = |source| Error::Io { path: unit.path.clone(), source };
+    match &unit.kind {
+        UnitKind::JsonLinesBytes(bytes) => Ok(bytes.to_vec()),
+        UnitKind::Text | UnitKind::JsonLines => {
+            let len = fs::metadata(&unit.path).map_err(io)?.len();
+            if len > limit {
+                return Err(Error::TooLarge {
+                    path: unit.path.clone(),
+                    len,
+                    limit,
+                });
+            }
+            fs::read(&unit.path).map_err(io)
+        }
+        UnitKind::JsonLinesGz => {
+            let file = fs::File::open(&unit.path).map_err(io)?;
+            let mut out = Vec::new();
+            let mut gz =
+                flate2::read::MultiGzDecoder::new(file).take(limit + 1);
+            gz.read_to_end(&mut out).map_err(io)?;
+            if out.len() as u64 > limit {
+                return Err(Error::TooLarge {
+                    path: unit.path.clone(),
+                    len: out.len() as u64,
+                    limit,
+                });
+            }
+            Ok(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources() {
+        assert_eq!(source_of("a.txt", 1), "a.txt");
+        assert_eq!(source_of("site/x/a.txt", 1), "site");
+        assert_eq!(source_of("site/x/a.txt", 2), "site/x");
+        assert_eq!(source_of("site/x/a.txt", 5), "site/x");
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(
+            url_host("https://www.Example.com/a?b").unwrap(),
+            "example.com"
+        );
+        assert_eq!(url_host("http://u@h.org:80/").unwrap(), "h.org");
+        assert_eq!(url_host("nope"), None);
+    }
+}

@@ -1,0 +1,478 @@
+//! Where results go: the [`Sink`] trait and ready-made sinks.
+//!
+//! The pipeline calls a sink from one thread, in input order: first every
+//! cluster, then each document or error, then [`Sink::finish`].
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Component, Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::document::Document;
+use crate::error::Error;
+use crate::report::Summary;
+
+/// A member of a near-duplicate cluster, as written to `--clusters`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClusterMember {
+    /// The document's name (its path relative to the input root).
+    pub doc: String,
+    /// The 1-based line on which the paragraph starts.
+    pub line: u32,
+    /// The document's source.
+    pub source: String,
+    /// True for the cluster's representative (the copy that is kept).
+    pub representative: bool,
+    /// Hamming distance of its simhash to the representative's.
+    pub distance: u32,
+    /// Word-set Jaccard similarity to the representative.
+    pub similarity: f64,
+    /// The paragraph's text.
+    pub text: String,
+}
+
+/// One near-duplicate cluster.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClusterRecord {
+    /// The cluster's number, from 0, in order of representatives.
+    pub id: usize,
+    /// The members, representative first.
+    pub members: Vec<ClusterMember>,
+}
+
+/// Receives the results of a run.
+pub trait Sink {
+    /// A near-duplicate cluster (all clusters come before documents).
+    fn cluster(&mut self, _cluster: &ClusterRecord) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// A cleaned document.
+    fn document(&mut self, doc: &Document) -> io::Result<()>;
+
+    /// An input that failed; the run goes on.
+    fn error(&mut self, _err: &Error) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// The end of the run. Sinks that write files commit them here, so an
+    /// interrupted run leaves no partial file.
+    fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<S: Sink + ?Sized> Sink for &mut S {
+    fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
+        (**self).cluster(cluster)
+    }
+    fn document(&mut self, doc: &Document) -> io::Result<()> {
+        (**self).document(doc)
+    }
+    fn error(&mut self, err: &Error) -> io::Result<()> {
+        (**self).error(err)
+    }
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        (**self).finish(summary)
+    }
+}
+
+impl<S: Sink + ?Sized> Sink for Box<S> {
+    fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
+        (**self).cluster(cluster)
+    }
+    fn document(&mut self, doc: &Document) -> io::Result<()> {
+        (**self).document(doc)
+    }
+    fn error(&mut self, err: &Error) -> io::Result<()> {
+        (**self).error(err)
+    }
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        (**self).finish(summary)
+    }
+}
+
+/// Keeps everything in memory.
+#[derive(Debug, Default)]
+pub struct Collect {
+    /// The documents, in input order.
+    pub documents: Vec<Document>,
+    /// The clusters.
+    pub clusters: Vec<ClusterRecord>,
+    /// The error messages, in input order.
+    pub errors: Vec<String>,
+}
+
+impl Sink for Collect {
+    fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
+        self.clusters.push(cluster.clone());
+        Ok(())
+    }
+    fn document(&mut self, doc: &Document) -> io::Result<()> {
+        self.documents.push(doc.clone());
+        Ok(())
+    }
+    fn error(&mut self, err: &Error) -> io::Result<()> {
+        self.errors.push(err.to_string());
+        Ok(())
+    }
+}
+
+/// Sends every call to each of several sinks.
+#[derive(Default)]
+pub struct Fanout {
+    sinks: Vec<Box<dyn Sink + Send>>,
+}
+
+impl Fanout {
+    /// An empty fan-out.
+    pub fn new() -> Fanout {
+        Fanout::default()
+    }
+
+    /// Adds a sink.
+    pub fn push(&mut self, sink: impl Sink + Send + 'static) {
+        self.sinks.push(Box::new(sink));
+    }
+}
+
+impl Sink for Fanout {
+    fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
+        self.sinks.iter_mut().try_for_each(|s| s.cluster(cluster))
+    }
+    fn document(&mut self, doc: &Document) -> io::Result<()> {
+        self.sinks.iter_mut().try_for_each(|s| s.document(doc))
+    }
+    fn error(&mut self, err: &Error) -> io::Result<()> {
+        self.sinks.iter_mut().try_for_each(|s| s.error(err))
+    }
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        self.sinks.iter_mut().try_for_each(|s| s.finish(summary))
+    }
+}
+
+/// A file written under a temporary name in its final folder and renamed
+/// into place by [`AtomicFile::commit`]; dropped uncommitted, it leaves
+/// nothing behind.
+pub struct AtomicFile {
+    path: PathBuf,
+    writer: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` (its folder is created if missing).
+    pub fn create(path: impl Into<PathBuf>) -> io::Result<AtomicFile> {
+        let path = path.into();
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&dir)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".chaff-")
+            .suffix(".tmp")
+            .tempfile_in(&dir)?;
+        Ok(AtomicFile { path, writer: BufWriter::with_capacity(1 << 16, tmp) })
+    }
+
+    /// Flushes and renames the file into place.
+    pub fn commit(self) -> io::Result<()> {
+        let tmp = self.writer.into_inner().map_err(|e| e.into_error())?;
+        // Temporary files are private (0600); the result is an ordinary
+        // file, readable like the rest of the output.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(fs::Permissions::from_mode(0o644))?;
+        }
+        tmp.persist(&self.path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temporary name, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes)?;
+    file.commit()
+}
+
+/// Writes each document's text to a file under a folder, at the
+/// document's relative output path, atomically.
+pub struct MirrorDir {
+    root: PathBuf,
+}
+
+impl MirrorDir {
+    /// Writes under `root` (created when missing).
+    pub fn new(root: impl Into<PathBuf>) -> MirrorDir {
+        MirrorDir { root: root.into() }
+    }
+}
+
+impl Sink for MirrorDir {
+    fn document(&mut self, doc: &Document) -> io::Result<()> {
+        let rel = safe_relative(&doc.out_path);
+        let mut text = doc.text.clone();
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        write_atomic(&self.root.join(rel), text.as_bytes())
+    }
+}
+
+/// Turns a name from the input (a path, or a record id such as
+/// `../../x`) into a relative path that cannot leave the output folder.
+pub fn safe_relative(name: &str) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in Path::new(name).components() {
+        if let Component::Normal(p) = part {
+            let p = p.to_string_lossy();
+            // A leading dot would hide the file; keep it visible.
+            let p = p.trim_start_matches('.');
+            if !p.is_empty() {
+                out.push(p);
+            }
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push("unnamed");
+    }
+    out
+}
+
+/// A cleaned document as one JSON Lines record, in the shape datatrove
+/// and Dolma read (`id`, `text`, plus chaff's metadata).
+#[derive(Serialize)]
+struct DocRecord<'a> {
+    id: &'a str,
+    text: &'a str,
+    source: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    encoding: &'a str,
+    lines_removed: usize,
+}
+
+/// Writes documents as JSON Lines records to a file, committed at the
+/// end of the run.
+pub struct JsonLinesFile {
+    file: Option<AtomicFile>,
+}
+
+impl JsonLinesFile {
+    /// Starts writing `path`.
+    pub fn create(path: impl Into<PathBuf>) -> io::Result<JsonLinesFile> {
+        Ok(JsonLinesFile { file: Some(AtomicFile::create(path)?) })
+    }
+}
+
+fn write_json_line(
+    w: &mut impl Write,
+    value: &impl Serialize,
+) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, value)?;
+    w.write_all(b"\n")
+}
+
+impl Sink for JsonLinesFile {
+    fn document(&mut self, doc: &Document) -> io::Result<()> {
+        let file = self.file.as_mut().expect("not written after finish");
+        write_json_line(
+            file,
+            &DocRecord {
+                id: doc.meta.id.as_deref().unwrap_or(&doc.meta.name),
+                text: &doc.text,
+                source: &doc.meta.source,
+                url: doc.meta.url.as_deref(),
+                encoding: doc.meta.encoding,
+                lines_removed: doc
+                    .removals
+                    .iter()
+                    .filter(|r| r.replacement.is_none())
+                    .count(),
+            },
+        )
+    }
+    fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
+        self.file.take().map_or(Ok(()), AtomicFile::commit)
+    }
+}
+
+/// Machine output on a stream: JSON Lines with a `type`/`data` envelope
+/// (`doc`, `cluster`, `error`, `summary`).
+pub struct JsonStream<W: Write> {
+    out: W,
+}
+
+impl<W: Write> JsonStream<W> {
+    /// Writes to `out`.
+    pub fn new(out: W) -> JsonStream<W> {
+        JsonStream { out }
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, T: Serialize> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    data: &'a T,
+}
+
+#[derive(Serialize)]
+struct ErrorData<'a> {
+    path: String,
+    kind: &'a str,
+    message: String,
+}
+
+impl<W: Write> Sink for JsonStream<W> {
+    fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
+        write_json_line(
+            &mut self.out,
+            &Envelope { kind: "cluster", data: cluster },
+        )
+    }
+    fn document(&mut self, doc: &Document) -> io::Result<()> {
+        write_json_line(&mut self.out, &Envelope { kind: "doc", data: doc })
+    }
+    fn error(&mut self, err: &Error) -> io::Result<()> {
+        let data = ErrorData {
+            path: err.path().display().to_string(),
+            kind: err.kind(),
+            message: err.to_string(),
+        };
+        write_json_line(
+            &mut self.out,
+            &Envelope { kind: "error", data: &data },
+        )
+    }
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        write_json_line(
+            &mut self.out,
+            &Envelope { kind: "summary", data: summary },
+        )?;
+        self.out.flush()
+    }
+}
+
+/// One line of the removed record.
+#[derive(Serialize)]
+struct RemovalRecord<'a> {
+    doc: &'a str,
+    line: u32,
+    stage: crate::document::Stage,
+    reason: &'a str,
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replacement: Option<&'a str>,
+}
+
+/// Writes every removed or changed line (the audit trail) as JSON Lines,
+/// committed at the end of the run.
+pub struct RemovedFile {
+    file: Option<AtomicFile>,
+}
+
+impl RemovedFile {
+    /// Starts writing `path`.
+    pub fn create(path: impl Into<PathBuf>) -> io::Result<RemovedFile> {
+        Ok(RemovedFile { file: Some(AtomicFile::create(path)?) })
+    }
+}
+
+impl Sink for RemovedFile {
+    fn document(&mut self, doc: &Document) -> io::Result<()> {
+        let file = self.file.as_mut().expect("not written after finish");
+        for r in &doc.removals {
+            write_json_line(
+                file,
+                &RemovalRecord {
+                    doc: &doc.meta.name,
+                    line: r.line,
+                    stage: r.stage,
+                    reason: &r.reason,
+                    text: &r.original,
+                    replacement: r.replacement.as_deref(),
+                },
+            )?;
+        }
+        Ok(())
+    }
+    fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
+        self.file.take().map_or(Ok(()), AtomicFile::commit)
+    }
+}
+
+/// Writes the clusters as JSON Lines, committed at the end of the run.
+pub struct ClustersFile {
+    file: Option<AtomicFile>,
+}
+
+impl ClustersFile {
+    /// Starts writing `path`.
+    pub fn create(path: impl Into<PathBuf>) -> io::Result<ClustersFile> {
+        Ok(ClustersFile { file: Some(AtomicFile::create(path)?) })
+    }
+}
+
+impl Sink for ClustersFile {
+    fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
+        let file = self.file.as_mut().expect("not written after finish");
+        write_json_line(file, cluster)
+    }
+    fn document(&mut self, _doc: &Document) -> io::Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
+        self.file.take().map_or(Ok(()), AtomicFile::commit)
+    }
+}
+
+/// Writes the summary as pretty JSON when the run finishes.
+pub struct ReportFile {
+    path: PathBuf,
+}
+
+impl ReportFile {
+    /// Will write `path`.
+    pub fn new(path: impl Into<PathBuf>) -> ReportFile {
+        ReportFile { path: path.into() }
+    }
+}
+
+impl Sink for ReportFile {
+    fn document(&mut self, _doc: &Document) -> io::Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        let mut json = serde_json::to_vec_pretty(summary)?;
+        json.push(b'\n');
+        write_atomic(&self.path, &json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_escape() {
+        assert_eq!(safe_relative("../../x"), PathBuf::from("x"));
+        assert_eq!(safe_relative("/etc/passwd"), PathBuf::from("etc/passwd"));
+        assert_eq!(safe_relative("a/./b/../c"), PathBuf::from("a/b/c"));
+        assert_eq!(safe_relative(".."), PathBuf::from("unnamed"));
+        assert_eq!(safe_relative(".hidden"), PathBuf::from("hidden"));
+    }
+}
