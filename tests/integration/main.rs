@@ -2,4 +2,5 @@
 
 mod util;
 
+mod bad_input;
 mod cli;

@@ -1,0 +1,235 @@
+//! Bad input never stops a batch: each case is reported with its path,
+//! the rest is processed, and the exit code says how the run ended.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use crate::util::{chaff, text};
+
+const GOOD: &str = "An ordinary paragraph of news text that says something \
+                    useful, as news text does on most days.\n";
+
+fn run_on(input: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args =
+        vec!["clean", input.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    chaff(&args, b"")
+}
+
+fn setup() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    fs::write(input.join("good.txt"), GOOD).unwrap();
+    let out = tmp.path().join("out");
+    (tmp, input, out)
+}
+
+#[test]
+fn empty_file_is_an_empty_document() {
+    let (_tmp, input, out) = setup();
+    fs::write(input.join("empty.txt"), "").unwrap();
+    let o = run_on(&input, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(fs::read(out.join("empty.txt")).unwrap(), b"");
+    assert!(out.join("good.txt").is_file());
+}
+
+#[test]
+fn missing_input_is_reported_and_others_run() {
+    let (tmp, input, out) = setup();
+    let missing = tmp.path().join("no-such-file.txt");
+    let o = chaff(
+        &[
+            "clean",
+            missing.to_str().unwrap(),
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("no-such-file.txt"));
+    assert!(out.join("good.txt").is_file());
+}
+
+#[cfg(unix)]
+#[test]
+fn broken_symlinks_and_loops_are_reported_when_followed() {
+    let (_tmp, input, out) = setup();
+    std::os::unix::fs::symlink(
+        input.join("nowhere.txt"),
+        input.join("broken.txt"),
+    )
+    .unwrap();
+    fs::create_dir_all(input.join("sub")).unwrap();
+    std::os::unix::fs::symlink(&input, input.join("sub/loop")).unwrap();
+    // Not followed by default: skipped quietly, exit 0.
+    let o = run_on(&input, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // Followed: both reported, the good file still cleaned.
+    let out2 = out.with_file_name("out2");
+    let o = run_on(&input, &out2, &["-L"]);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken.txt"), "{stderr}");
+    assert!(stderr.contains("loop"), "{stderr}");
+    assert!(out2.join("good.txt").is_file());
+}
+
+#[test]
+fn huge_line_without_newline_is_cleaned() {
+    let (_tmp, input, out) = setup();
+    let sentence = "The committee met again on Tuesday and agreed on a plan. ";
+    let big = sentence.repeat(8 << 20 >> 6);
+    fs::write(input.join("big.txt"), &big).unwrap();
+    let o = run_on(&input, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let cleaned = fs::read_to_string(out.join("big.txt")).unwrap();
+    assert_eq!(cleaned.trim_end(), big.trim_end());
+}
+
+#[test]
+fn invalid_utf8_everywhere_is_decoded_not_refused() {
+    let (_tmp, input, out) = setup();
+    let mut bytes = Vec::new();
+    for i in 0..2000u32 {
+        bytes.extend_from_slice(b"word ");
+        bytes.push(0x80 + (i % 0x7f) as u8);
+        if i % 20 == 19 {
+            bytes.push(b'\n');
+        }
+    }
+    fs::write(input.join("bytes.txt"), bytes).unwrap();
+    let o = run_on(&input, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(out.join("bytes.txt").is_file());
+}
+
+#[test]
+fn truncated_gzip_and_bombs_are_refused_with_their_path() {
+    let (_tmp, input, out) = setup();
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    );
+    for i in 0..2000 {
+        writeln!(
+            gz,
+            "{{\"id\": \"r{i}\", \"text\": \"Record number {i} of many.\"}}"
+        )
+        .unwrap();
+    }
+    let full = gz.finish().unwrap();
+    fs::write(input.join("cut.jsonl.gz"), &full[..full.len() / 2]).unwrap();
+    // 64 MiB of spaces compress to almost nothing: over a 16 MiB limit.
+    let mut bomb =
+        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    bomb.write_all(&vec![b' '; 64 << 20]).unwrap();
+    fs::write(input.join("bomb.jsonl.gz"), bomb.finish().unwrap()).unwrap();
+    let o = run_on(&input, &out, &["--max-input-mib", "16"]);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cut.jsonl.gz"), "{stderr}");
+    assert!(
+        stderr.contains("bomb.jsonl.gz") && stderr.contains("limit"),
+        "{stderr}"
+    );
+    assert!(out.join("good.txt").is_file());
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_file_names_are_processed() {
+    use std::os::unix::ffi::OsStrExt;
+    let (_tmp, input, out) = setup();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    fs::write(input.join(name), GOOD).unwrap();
+    let o = run_on(&input, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 3, "two texts and .chaff");
+}
+
+#[test]
+fn output_inside_input_is_not_read_back() {
+    let (_tmp, input, _) = setup();
+    let out = input.join("cleaned");
+    let o = run_on(&input, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = run_on(&input, &out, &["--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(!out.join("cleaned").exists());
+}
+
+#[test]
+fn inputs_are_never_modified() {
+    let (_tmp, input, out) = setup();
+    let page =
+        "Home | News\n\u{feff}caf\u{e9} isn\u{e2}\u{20ac}\u{2122}t here\r\n\
+                © 2020 Example. All rights reserved.\n";
+    fs::write(input.join("page.txt"), page).unwrap();
+    let before = fs::read(input.join("page.txt")).unwrap();
+    let o = run_on(&input, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(fs::read(input.join("page.txt")).unwrap(), before);
+}
+
+#[test]
+fn removed_record_restores_each_document() {
+    // Library round trip: cleaned lines plus the audit records give back
+    // the decoded input, line for line.
+    let pipeline = chaff::Pipeline::builder().build().unwrap();
+    let seeds = crate::util::fixtures().join("seeds/input");
+    for entry in fs::read_dir(seeds).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = fs::read(&path).unwrap();
+        let doc = pipeline.clean_bytes("x", &bytes).unwrap();
+        let original = String::from_utf8(bytes).unwrap();
+        let original = original.strip_suffix('\n').unwrap_or(&original);
+        assert_eq!(
+            doc.restore(),
+            original.replace("\r\n", "\n"),
+            "{}",
+            path.display()
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn interrupted_run_leaves_no_partial_file() {
+    let (_tmp, input, out) = setup();
+    let page = GOOD.repeat(2000);
+    for i in 0..400 {
+        fs::write(input.join(format!("p{i:03}.txt")), &page).unwrap();
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chaff"))
+        .args([
+            "clean",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    // Either it finished before the signal or it stopped with 130.
+    assert!(matches!(status.code(), Some(0) | Some(130)), "{status:?}");
+    if status.code() == Some(130) {
+        assert!(!out.join(".chaff/removed.jsonl").exists());
+    }
+    for (name, _) in crate::util::tree(&out) {
+        assert!(
+            !name.contains(".chaff-") && !name.ends_with(".tmp"),
+            "{name}"
+        );
+    }
+}
