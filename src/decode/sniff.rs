@@ -5,7 +5,8 @@ use super::legacy::Codec;
 /// The encoding named by a byte order mark, and the mark's length.
 /// UTF-32LE's mark (`FF FE 00 00`) is checked before UTF-16LE's (`FF FE`).
 pub(crate) fn bom(bytes: &[u8]) -> Option<(Codec, usize)> {
-    if bytes.starts_with(&[0xFF, 0xFE, 0, 0]) && bytes.len() % 4 == 0 {
+    if bytes.starts_with(&[0xFF, 0xFE, 0, 0]) && bytes.len().is_multiple_of(4)
+    {
         return Some((Codec::Utf32Le, 4));
     }
     if bytes.starts_with(&[0, 0, 0xFE, 0xFF]) {
@@ -15,7 +16,7 @@ pub(crate) fn bom(bytes: &[u8]) -> Option<(Codec, usize)> {
 }
 
 /// How many leading bytes the sniffers look at.
-const SAMPLE: usize = 16 * 1024;
+pub(crate) const SAMPLE: usize = 16 * 1024;
 
 /// UTF-16 or UTF-32 without a BOM, recognised by where the NUL bytes
 /// fall: text in Latin, Cyrillic, Greek… scripts has a NUL in the high
@@ -68,7 +69,7 @@ pub(crate) fn utf16_32_without_bom(bytes: &[u8]) -> Option<Codec> {
 
 /// Very short inputs: only the plain ASCII-in-UTF-16 pattern.
 fn utf16_short(bytes: &[u8]) -> Option<Codec> {
-    if bytes.len() < 4 || bytes.len() % 2 != 0 {
+    if bytes.len() < 4 || !bytes.len().is_multiple_of(2) {
         return None;
     }
     let ascii = |hi: u8, lo: u8| hi == 0 && (0x20..0x7F).contains(&lo);
