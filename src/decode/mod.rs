@@ -165,7 +165,9 @@ impl Decoder {
         if let Some(what) = sniff::magic(bytes) {
             return Err(NotText { reason: what.to_string() });
         }
-        if memchr::memchr(0, bytes).is_some() {
+        if memchr::memchr(0, bytes).is_some()
+            || sniff::binary_reason(bytes, utf8.is_some()).is_some()
+        {
             if let Some(codec) = sniff::utf16_32_without_bom(bytes) {
                 let (text, lossy) = codec.decode(bytes);
                 return Ok(Decoded::new(text, codec, Method::Detected, lossy));

@@ -61,10 +61,41 @@ pub(crate) fn utf16_32_without_bom(bytes: &[u8]) -> Option<Codec> {
         } else if even * 10 >= units2 * 4 && odd * 20 <= even {
             Some(Codec::Rs(encoding_rs::UTF_16BE))
         } else {
-            None
+            // Fewer NULs (CJK, Cyrillic… with some ASCII), mostly on one
+            // side, or none: the decoded sample must then be clean text.
+            let le = Codec::Rs(encoding_rs::UTF_16LE);
+            let be = Codec::Rs(encoding_rs::UTF_16BE);
+            Some(le)
+                .filter(|&c| even * 2 <= odd && plausible(c, sample))
+                .or(Some(be)
+                    .filter(|&c| odd * 2 <= even && plausible(c, sample)))
         }
     };
     candidate.filter(|&c| decodes_to_text(c, sample))
+}
+
+/// Nearly all characters of the decoded sample are letters, digits,
+/// marks, whitespace or punctuation of assigned, non-private blocks.
+fn plausible(codec: Codec, sample: &[u8]) -> bool {
+    let (text, _) = codec.decode(sample);
+    let mut chars = 0usize;
+    let mut odd = 0usize;
+    for c in text.chars() {
+        chars += 1;
+        let ok = c.is_alphanumeric()
+            || c.is_whitespace()
+            || c.is_ascii_punctuation()
+            || matches!(c,
+                '\u{2000}'..='\u{2BFF}'   // punctuation, symbols, arrows
+                | '\u{3000}'..='\u{303F}' // CJK punctuation
+                | '\u{FF00}'..='\u{FFEF}' // full-width forms
+                | '\u{0300}'..='\u{036F}' // combining marks
+                | '\u{00A0}'..='\u{00BF}');
+        let bad =
+            !ok || ('\u{E000}'..='\u{F8FF}').contains(&c) || c == '\u{FFFD}';
+        odd += usize::from(bad);
+    }
+    chars > 0 && odd * 50 <= chars
 }
 
 /// Very short inputs: only the plain ASCII-in-UTF-16 pattern.
