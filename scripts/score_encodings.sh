@@ -8,6 +8,9 @@ set_dir="$shared/conformance/encodings"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 cd "$repo"
-cargo build --release --quiet --example decode_dir
-"$repo/target/release/examples/decode_dir" "$set_dir" "$out"
+cargo build --release --quiet
+# The product's own decode stage: no fix, no strip, no dedup.
+"$repo/target/release/chaff" clean "$set_dir" --out "$out/pred" --force \
+    --no-fix --no-strip --no-dedup --hidden -q || true
+out="$out/pred"
 python3 "$set_dir/score.py" --pred "$out" -v

@@ -77,6 +77,9 @@ pub struct Document {
     /// Where a folder output writes the text, relative to the folder.
     #[serde(skip)]
     pub out_path: String,
+    /// The input ended with a line break (so the written text does too).
+    #[serde(skip)]
+    pub final_newline: bool,
 }
 
 impl Document {

@@ -256,6 +256,8 @@ struct Mapped {
     /// Hash of the document's long lines, to recognise copies of one
     /// story when counting template lines (0 when it has none).
     story_key: u64,
+    /// The input ended with a line break.
+    final_newline: bool,
 }
 
 /// A document's line decisions after the global phase.
@@ -568,8 +570,18 @@ impl Pipeline {
         timers: &Timers,
     ) -> Mapped {
         let inner = &self.inner;
-        let raw_lines =
-            text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        // Line breaks are kept as they came unless the fixer normalises
+        // them: a decode-only run must give back the text exactly.
+        let normalise_breaks =
+            inner.fixer.as_ref().is_some_and(|f| f.options().fix_line_breaks);
+        let raw_lines = text.split('\n').map(|l| {
+            if normalise_breaks {
+                l.strip_suffix('\r').unwrap_or(l)
+            } else {
+                l
+            }
+        });
+        let final_newline = text.ends_with('\n');
         let mut lines = Vec::new();
         let mut fixes = Vec::new();
         timers.time(FIX, text.len(), || {
@@ -628,6 +640,7 @@ impl Pipeline {
             features,
             repeat_keys,
             story_key,
+            final_newline,
         }
     }
 
@@ -909,11 +922,10 @@ fn build_document(
         text.push_str(line);
         kept_lines.push(line_no);
     }
-    // Drop blank lines left dangling at the end by later removals.
-    while text.ends_with('\n') || (kept_lines.len() == 1 && text.is_empty()) {
-        if text.is_empty() {
-            break;
-        }
+    // Drop blank lines left dangling at the end by removals; a document
+    // nothing was removed from is given back exactly.
+    let removed_any = removals.iter().any(|r| r.replacement.is_none());
+    while removed_any && text.ends_with('\n') {
         text.pop();
         let n = kept_lines.pop().expect("a kept line per break");
         removals.push(Removal {
@@ -932,6 +944,7 @@ fn build_document(
         removals,
         kept_lines,
         out_path: doc.out_path.clone(),
+        final_newline: doc.final_newline,
     }
 }
 

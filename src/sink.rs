@@ -224,11 +224,12 @@ impl MirrorDir {
 impl Sink for MirrorDir {
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         let rel = safe_relative(&doc.out_path);
-        let mut text = doc.text.clone();
-        if !text.is_empty() {
-            text.push('\n');
+        let mut file = AtomicFile::create(self.root.join(rel))?;
+        file.write_all(doc.text.as_bytes())?;
+        if doc.final_newline && !doc.text.is_empty() {
+            file.write_all(b"\n")?;
         }
-        write_atomic(&self.root.join(rel), text.as_bytes())
+        file.commit()
     }
 }
 
