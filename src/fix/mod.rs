@@ -3,8 +3,28 @@
 //! The fixer works line by line so that one bad line cannot change the
 //! interpretation of a good one, and so that the pipeline can record each
 //! changed line with the fixes that changed it.
+//!
+//! The algorithm follows ftfy 6.3 (Robyn Speer): a heuristic
+//! ([`badness::is_bad`]) decides whether a line contains mojibake; if so,
+//! the line is re-encoded with the single-byte codecs UTF-8 is commonly
+//! mistaken for and decoded again as UTF-8, repeatedly, until it is stable.
+//! The other fixes run after it, and the whole sequence repeats until the
+//! line no longer changes.
+//!
+//! Most lines need nothing. A quick scan proves that (no byte that any fix
+//! reacts to) and the line is returned borrowed, without allocation.
 
 use std::borrow::Cow;
+
+pub mod badness;
+mod codecs;
+mod encoding;
+mod entities;
+mod fixes;
+#[rustfmt::skip]
+mod tables;
+#[cfg(test)]
+mod tests;
 
 /// A named set of defaults for [`FixOptions`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +42,14 @@ pub enum Profile {
 pub struct FixOptions {
     /// Undo UTF-8 that was decoded with a legacy single-byte encoding.
     pub fix_encoding: bool,
+    /// While repairing the encoding, put back 0xA0 bytes that became plain
+    /// spaces (a mojibaked no-break space, `Â `, "normalised" by someone).
+    pub restore_byte_a0: bool,
+    /// While repairing the encoding, turn UTF-8 sequences that lost a byte
+    /// (to `?` or U+FFFD) into one U+FFFD instead of giving up.
+    pub replace_lossy_sequences: bool,
+    /// Fix runs of mojibake inside a line that cannot be repaired whole.
+    pub decode_inconsistent_utf8: bool,
     /// Decode HTML entities, except on lines containing `<`.
     pub unescape_html: bool,
     /// Remove ANSI terminal escape sequences.
@@ -40,7 +68,8 @@ pub struct FixOptions {
     pub remove_control_chars: bool,
     /// Apply Unicode NFC normalisation.
     pub normalize_nfc: bool,
-    /// Replace ` \u{FFFD} ` between two words with ` – ` (a lost dash).
+    /// Replace ` \u{FFFD} ` between two words with ` – ` (a lost dash; an
+    /// en dash, see the comment on the rule). Off in both profiles.
     pub restore_lost_dashes: bool,
 }
 
@@ -50,6 +79,9 @@ impl FixOptions {
         let ftfy = profile == Profile::Ftfy;
         FixOptions {
             fix_encoding: true,
+            restore_byte_a0: true,
+            replace_lossy_sequences: true,
+            decode_inconsistent_utf8: true,
             unescape_html: true,
             remove_terminal_escapes: true,
             fix_c1_controls: true,
@@ -59,6 +91,28 @@ impl FixOptions {
             fix_line_breaks: true,
             remove_control_chars: true,
             normalize_nfc: true,
+            restore_lost_dashes: false,
+        }
+    }
+
+    /// Only the encoding repair (the analogue of ftfy's `fix_encoding`):
+    /// re-encoding trials, 0xA0 restoring, lossy sequences, inconsistent
+    /// UTF-8 and C1 controls; no entities, no NFC.
+    pub fn encoding_only() -> FixOptions {
+        FixOptions {
+            fix_encoding: true,
+            restore_byte_a0: true,
+            replace_lossy_sequences: true,
+            decode_inconsistent_utf8: true,
+            unescape_html: false,
+            remove_terminal_escapes: false,
+            fix_c1_controls: true,
+            fix_latin_ligatures: false,
+            fix_character_width: false,
+            uncurl_quotes: false,
+            fix_line_breaks: false,
+            remove_control_chars: false,
+            normalize_nfc: false,
             restore_lost_dashes: false,
         }
     }
@@ -75,7 +129,7 @@ impl Default for FixOptions {
 /// `("apply", "unescape_html")`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FixStep {
-    /// `encode`, `decode`, `transcode` or `apply`.
+    /// `encode`, `decode`, `transcode`, `apply` or `normalize`.
     pub action: &'static str,
     /// The codec or fix name.
     pub parameter: &'static str,
@@ -105,15 +159,28 @@ impl Fixer {
     }
 
     /// Fixes a whole text, line by line. Borrows when nothing changed.
+    ///
+    /// As in ftfy's `fix_text`, once a line contains `<` the text is taken
+    /// to be HTML and entities are no longer decoded on later lines either.
     pub fn fix<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = String::new();
         let mut changed = false;
+        let mut html_ok = true;
+        let mut done = 0;
         for line in text.split_inclusive('\n') {
-            let fixed = self.fix_line(line, None);
-            if let Cow::Owned(_) = fixed {
-                changed = true;
+            html_ok &= !line.contains('<');
+            let fixed = self.fix_line_with(line, None, html_ok);
+            if let Cow::Owned(fixed) = fixed {
+                if !changed {
+                    out.reserve(text.len() + 16);
+                    out.push_str(&text[..done]);
+                    changed = true;
+                }
+                out.push_str(&fixed);
+            } else if changed {
+                out.push_str(line);
             }
-            out.push_str(&fixed);
+            done += line.len();
         }
         if changed {
             Cow::Owned(out)
@@ -126,8 +193,10 @@ impl Fixer {
     pub fn fix_and_explain(&self, text: &str) -> (String, Vec<FixStep>) {
         let mut out = String::with_capacity(text.len());
         let mut steps = Vec::new();
+        let mut html_ok = true;
         for line in text.split_inclusive('\n') {
-            out.push_str(&self.fix_line(line, Some(&mut steps)));
+            html_ok &= !line.contains('<');
+            out.push_str(&self.fix_line_with(line, Some(&mut steps), html_ok));
         }
         (out, steps)
     }
@@ -137,32 +206,183 @@ impl Fixer {
     pub fn fix_line<'a>(
         &self,
         line: &'a str,
-        mut steps: Option<&mut Vec<FixStep>>,
+        steps: Option<&mut Vec<FixStep>>,
     ) -> Cow<'a, str> {
-        let mut text = Cow::Borrowed(line);
-        if self.options.fix_line_breaks && text.contains('\r') {
-            let fixed = text.replace("\r\n", "\n").replace('\r', "\n");
-            record(&mut steps, "fix_line_breaks");
-            text = Cow::Owned(fixed);
+        self.fix_line_with(line, steps, !line.contains('<'))
+    }
+
+    fn fix_line_with<'a>(
+        &self,
+        line: &'a str,
+        mut steps: Option<&mut Vec<FixStep>>,
+        html_ok: bool,
+    ) -> Cow<'a, str> {
+        if !self.may_need_fixing(line) {
+            return Cow::Borrowed(line);
         }
-        if self.options.remove_control_chars
-            && text.chars().any(is_removable_control)
-        {
-            let fixed: String =
-                text.chars().filter(|&c| !is_removable_control(c)).collect();
-            record(&mut steps, "remove_control_chars");
-            text = Cow::Owned(fixed);
+        let o = &self.options;
+        let unescape = o.unescape_html && html_ok;
+        let mut text = line.to_string();
+        // Every fix can expose work for another (an entity that decodes to
+        // mojibake, mojibake that decodes to an entity...): repeat until
+        // stable, as ftfy does.
+        loop {
+            let before = text.clone();
+            let mut apply =
+                |on: bool,
+                 name: &'static str,
+                 fix: fn(&str) -> Option<String>| {
+                    if on {
+                        if let Some(fixed) = fix(&text) {
+                            record(&mut steps, "apply", name);
+                            text = fixed;
+                        }
+                    }
+                };
+            apply(unescape, "unescape_html", entities::unescape_html);
+            if o.fix_encoding {
+                if let Some(fixed) =
+                    encoding::fix_encoding(&text, o, steps.as_deref_mut())
+                {
+                    text = fixed;
+                }
+            }
+            let mut apply =
+                |on: bool,
+                 name: &'static str,
+                 fix: fn(&str) -> Option<String>| {
+                    if on {
+                        if let Some(fixed) = fix(&text) {
+                            record(&mut steps, "apply", name);
+                            text = fixed;
+                        }
+                    }
+                };
+            apply(
+                o.fix_c1_controls,
+                "fix_c1_controls",
+                fixes::fix_c1_controls,
+            );
+            apply(
+                o.fix_latin_ligatures,
+                "fix_latin_ligatures",
+                fixes::fix_latin_ligatures,
+            );
+            apply(
+                o.fix_character_width,
+                "fix_character_width",
+                fixes::fix_character_width,
+            );
+            apply(o.uncurl_quotes, "uncurl_quotes", fixes::uncurl_quotes);
+            apply(
+                o.fix_line_breaks,
+                "fix_line_breaks",
+                fixes::fix_line_breaks,
+            );
+            apply(
+                o.remove_terminal_escapes,
+                "remove_terminal_escapes",
+                fixes::remove_terminal_escapes,
+            );
+            apply(
+                o.remove_control_chars,
+                "remove_control_chars",
+                fixes::remove_control_chars,
+            );
+            if o.normalize_nfc {
+                if let Some(fixed) = fixes::normalize_nfc(&text) {
+                    record(&mut steps, "normalize", "NFC");
+                    text = fixed;
+                }
+            }
+            let mut apply =
+                |on: bool,
+                 name: &'static str,
+                 fix: fn(&str) -> Option<String>| {
+                    if on {
+                        if let Some(fixed) = fix(&text) {
+                            record(&mut steps, "apply", name);
+                            text = fixed;
+                        }
+                    }
+                };
+            apply(
+                o.restore_lost_dashes,
+                "restore_lost_dashes",
+                fixes::restore_lost_dashes,
+            );
+            if text == before {
+                break;
+            }
         }
-        text
+        if text == line {
+            Cow::Borrowed(line)
+        } else {
+            Cow::Owned(text)
+        }
+    }
+
+    /// False when no fix can change the line: the fast path.
+    fn may_need_fixing(&self, line: &str) -> bool {
+        let o = &self.options;
+        let bytes = line.as_bytes();
+        // Fast scan: in the common case (ASCII prose) no byte is flagged.
+        if !bytes.iter().any(|&b| ASCII_FLAGS[usize::from(b)]) {
+            return false;
+        }
+        let mut non_ascii = false;
+        for c in line.chars() {
+            let hit = if c.is_ascii() {
+                match c {
+                    '&' => o.unescape_html,
+                    '\r' => o.fix_line_breaks,
+                    '\x1b' => {
+                        o.remove_terminal_escapes || o.remove_control_chars
+                    }
+                    _ => {
+                        fixes::is_removable_control(c)
+                            && o.remove_control_chars
+                    }
+                }
+            } else {
+                non_ascii = true;
+                badness::is_suspicious(c)
+                    || fixes::is_line_break(c)
+                    || fixes::is_removable_control(c)
+                    || (o.uncurl_quotes && fixes::is_curly_quote(c))
+                    || (o.fix_character_width
+                        && fixes::width_fold(c).is_some())
+                    || (o.fix_latin_ligatures
+                        && matches!(c, '\u{132}'..='\u{149}' | '\u{1c4}'..='\u{1f3}' | '\u{fb00}'..='\u{fb06}'))
+            };
+            if hit {
+                return true;
+            }
+        }
+        non_ascii && o.normalize_nfc && fixes::normalize_nfc(line).is_some()
     }
 }
 
-fn record(steps: &mut Option<&mut Vec<FixStep>>, name: &'static str) {
+/// Bytes that can matter to some fix: everything non-ASCII, `&`, and the
+/// C0 controls other than tab, newline and form feed, and DEL.
+static ASCII_FLAGS: [bool; 256] = {
+    let mut flags = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        flags[b] = b >= 0x7f
+            || (b < 0x20 && b != 0x09 && b != 0x0a && b != 0x0c)
+            || b == b'&' as usize;
+        b += 1;
+    }
+    flags
+};
+
+fn record(
+    steps: &mut Option<&mut Vec<FixStep>>,
+    action: &'static str,
+    parameter: &'static str,
+) {
     if let Some(steps) = steps {
-        steps.push(FixStep { action: "apply", parameter: name });
+        steps.push(FixStep { action, parameter });
     }
-}
-
-fn is_removable_control(c: char) -> bool {
-    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{e}'..='\u{1f}' | '\u{7f}')
 }
