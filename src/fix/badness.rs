@@ -114,6 +114,13 @@ const RULES: &[&str] = &[
     "β€[™\u{a0}Ά\u{ad}®°]",
     "[ΒΓΞΟ][{c1 bad start end currency}°][ΒΓΞΟ]",
     "ā€",
+    // Beyond ftfy 6.3.1 (two of its known failures):
+    // `¿` / `¡` (C2 BF / C2 A1) read as code page 437 before a word: box
+    // drawing glued to a letter is never box art.
+    r"┬[┐í]\w",
+    // French `é` (C3 A9) read as Windows-1251 inside a Latin word: a
+    // Cyrillic capital between Latin letters and a symbol.
+    "[A-Za-z]Г[{c1 bad start end currency numeric law}°µ]",
 ];
 
 static BADNESS_RE: LazyLock<Regex> = LazyLock::new(|| {

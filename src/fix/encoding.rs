@@ -68,7 +68,9 @@ fn fix_one_step(
             && codec.name != "macroman"
             && ALTERED_UTF8.is_match(&bytes)
         {
-            let restored = restore_byte_a0(&bytes);
+            let latin1_family =
+                matches!(codec.name, "latin-1" | "sloppy-windows-1252");
+            let restored = restore_byte_a0(&bytes, latin1_family);
             if restored != bytes {
                 plan.push(step("transcode", "restore_byte_a0"));
                 bytes = restored;
@@ -155,14 +157,21 @@ static ALTERED_UTF8: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Puts the 0xA0 bytes back where a space replaced them.
-fn restore_byte_a0(bytes: &[u8]) -> Vec<u8> {
+fn restore_byte_a0(bytes: &[u8], latin1_family: bool) -> Vec<u8> {
     // "à " is common in French and Portuguese ("à la"); its UTF-8 ends in
     // 0xA0, so a `C3 20` before a word is taken to be "à " -- except before
     // words that follow a capital "Ã" in Portuguese ("Ãs ", "Ãquele").
+    // French "voilà le" loses the space after "à" the same way. But when
+    // the text was read as another codec than Latin-1 / Windows-1252 (say
+    // Windows-1250, where C3 is "Ă"), a C3 after a letter is an "à" inside
+    // a word (Vietnamese "hài") and the space is the 0xA0 byte itself,
+    // which the general rule below restores.
     let mut words = Vec::with_capacity(bytes.len() + 8);
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == 0xc3 && bytes.get(i + 1) == Some(&b' ') {
+        let in_word =
+            !latin1_family && i > 0 && bytes[i - 1].is_ascii_alphabetic();
+        if bytes[i] == 0xc3 && bytes.get(i + 1) == Some(&b' ') && !in_word {
             let after = &bytes[i + 2..];
             let keep = [&b" "[..], b"quele", b"quela", b"quilo", b"s "]
                 .iter()
