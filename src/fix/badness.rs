@@ -128,72 +128,135 @@ static BADNESS_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&pattern.join("|")).expect("badness regex")
 });
 
-/// Every character that occurs in some rule: a text without any of them
-/// cannot be bad. Kept as a bitmap below U+0800 and a range list above.
-struct Suspicious {
-    low: [u64; 32],
-    high: Vec<(char, char)>,
+/// How a character takes part in the rules, for a quick pre-check.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+#[repr(u8)]
+pub(super) enum Role {
+    /// In no rule.
+    None = 0,
+    /// Only in rules that also need a [`Role::Trigger`] next to it: the
+    /// Greek and Cyrillic letters and the "common" punctuation (’ – — …
+    /// no-break space), so that ordinary Russian, Greek or English prose
+    /// is cleared without running the rules.
+    Weak = 1,
+    /// Bad when next to another character with a role.
+    Trigger = 2,
+    /// Can be bad next to ASCII alone: C1 controls, `Œ œ Â Ã`.
+    Single = 3,
 }
 
-static SUSPICIOUS: LazyLock<Suspicious> = LazyLock::new(|| {
-    let mut all: Vec<(char, char)> = Vec::new();
+/// Roles as a table below U+0800 and a sorted list above.
+struct Roles {
+    low: Vec<Role>,
+    high: Vec<(char, Role)>,
+}
+
+static ROLES: LazyLock<Roles> = LazyLock::new(|| {
+    let mut roles: Vec<(char, Role)> = Vec::new();
+    let mut add = |set: &[(char, char)], role: Role| {
+        for &(lo, hi) in set {
+            roles.extend((lo..=hi).map(|c| (c, role)));
+        }
+    };
+    add(CAT_COMMON, Role::Weak);
+    add(CAT_LOWER_COMMON, Role::Weak);
+    add(CAT_UPPER_COMMON, Role::Weak);
     for name in [
-        "common",
-        "c1",
-        "bad",
-        "law",
-        "currency",
-        "start",
-        "end",
-        "numeric",
-        "kaomoji",
-        "upper",
-        "lower",
-        "upper_common",
-        "lower_common",
-        "box",
+        "c1", "bad", "law", "currency", "start", "end", "numeric", "kaomoji",
+        "upper", "lower", "box",
     ] {
-        all.extend_from_slice(class(name));
+        add(class(name), Role::Trigger);
     }
+    add(CAT_C1, Role::Single);
+    add(&[('Œ', 'Œ'), ('œ', 'œ'), ('Â', 'Â'), ('Ã', 'Ã')], Role::Single);
+    // "вЂ" and "ГўВЂВ" are made of Cyrillic letters only; Ђ anchors them.
+    add(&[('Ђ', 'Ђ')], Role::Trigger);
+    // The literal characters of the rules all belong to some category
+    // above; listing them again only guards against future rule edits.
     for rule in RULES {
-        all.extend(rule.chars().filter(|c| !c.is_ascii()).map(|c| (c, c)));
+        roles.extend(
+            rule.chars().filter(|c| !c.is_ascii()).map(|c| (c, Role::Weak)),
+        );
     }
-    let mut low = [0u64; 32];
-    let mut high = Vec::new();
-    for (lo, hi) in all {
-        for cp in lo as u32..=hi as u32 {
-            if cp < 0x800 {
-                low[(cp / 64) as usize] |= 1 << (cp % 64);
-            } else if let Some(c) = char::from_u32(cp) {
-                high.push((c, c));
-            }
+    let mut low = vec![Role::None; 0x800];
+    let mut high: Vec<(char, Role)> = Vec::new();
+    for (c, role) in roles {
+        if (c as u32) < 0x800 {
+            let slot = &mut low[c as usize];
+            *slot = (*slot).max(role);
+        } else {
+            high.push((c, role));
         }
     }
     high.sort();
-    high.dedup();
-    Suspicious { low, high }
+    // Keep the strongest role of each character.
+    high.reverse();
+    high.dedup_by_key(|&mut (c, _)| c);
+    high.reverse();
+    Roles { low, high }
 });
+
+/// The role of `c` in the rules.
+pub(super) fn role(c: char) -> Role {
+    let cp = c as u32;
+    if cp < 0x80 {
+        Role::None
+    } else if cp < 0x800 {
+        ROLES.low[cp as usize]
+    } else {
+        match ROLES.high.binary_search_by(|&(k, _)| k.cmp(&c)) {
+            Ok(i) => ROLES.high[i].1,
+            Err(_) => Role::None,
+        }
+    }
+}
 
 /// True if `c` takes part in some mojibake rule.
 pub(super) fn is_suspicious(c: char) -> bool {
-    let cp = c as u32;
-    if cp < 0x80 {
-        false
-    } else if cp < 0x800 {
-        SUSPICIOUS.low[(cp / 64) as usize] & (1 << (cp % 64)) != 0
-    } else {
-        SUSPICIOUS.high.binary_search_by(|&(lo, _)| lo.cmp(&c)).is_ok()
+    role(c) != Role::None
+}
+
+/// Incremental pre-check: every bad sequence contains a [`Role::Single`]
+/// character, or a [`Role::Trigger`] next to another character with a
+/// role. Feed characters in order; `true` means "run the rules".
+#[derive(Default)]
+pub(super) struct PreCheck {
+    prev: Option<Role>,
+}
+
+impl PreCheck {
+    /// Feeds the next character; true once the text may be bad.
+    #[inline]
+    pub fn feed(&mut self, c: char) -> bool {
+        let role = role(c);
+        let prev = self.prev.unwrap_or(Role::None);
+        self.prev = Some(role);
+        role == Role::Single
+            || (role == Role::Trigger && prev >= Role::Weak)
+            || (role >= Role::Weak && prev == Role::Trigger)
     }
+}
+
+/// The pre-check over a whole text.
+pub(super) fn may_be_bad(text: &str) -> bool {
+    let mut check = PreCheck::default();
+    text.chars().any(|c| check.feed(c))
 }
 
 /// True if the text contains at least one bad sequence.
 pub fn is_bad(text: &str) -> bool {
-    text.chars().any(is_suspicious) && BADNESS_RE.is_match(text)
+    may_be_bad(text) && BADNESS_RE.is_match(text)
+}
+
+/// The rules alone, without the pre-check (for testing the pre-check).
+#[cfg(test)]
+pub(super) fn is_bad_uncached(text: &str) -> bool {
+    BADNESS_RE.is_match(text)
 }
 
 /// The number of (non-overlapping) bad sequences in the text.
 pub fn badness(text: &str) -> usize {
-    if !text.chars().any(is_suspicious) {
+    if !may_be_bad(text) {
         return 0;
     }
     BADNESS_RE.find_iter(text).count()

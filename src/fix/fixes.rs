@@ -37,7 +37,7 @@ pub(super) fn fix_c1_controls(text: &str) -> Option<String> {
     (fixed != text).then_some(fixed)
 }
 
-fn ligature(c: char) -> Option<&'static str> {
+pub(super) fn ligature(c: char) -> Option<&'static str> {
     Some(match c {
         'Ĳ' => "IJ",
         'ĳ' => "ij",

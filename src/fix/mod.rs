@@ -330,9 +330,12 @@ impl Fixer {
         if !bytes.iter().any(|&b| ASCII_FLAGS[usize::from(b)]) {
             return false;
         }
-        let mut non_ascii = false;
+        let encoding = o.fix_encoding || o.fix_c1_controls;
+        let mut precheck = badness::PreCheck::default();
+        let mut maybe_unnormalized = false;
         for c in line.chars() {
             let hit = if c.is_ascii() {
+                precheck.feed(c);
                 match c {
                     '&' => o.unescape_html,
                     '\r' => o.fix_line_breaks,
@@ -345,21 +348,24 @@ impl Fixer {
                     }
                 }
             } else {
-                non_ascii = true;
-                badness::is_suspicious(c)
+                maybe_unnormalized |= c >= '\u{300}';
+                (precheck.feed(c) && encoding)
+                    || (o.restore_lost_dashes && c == '\u{fffd}')
                     || fixes::is_line_break(c)
                     || fixes::is_removable_control(c)
                     || (o.uncurl_quotes && fixes::is_curly_quote(c))
                     || (o.fix_character_width
                         && fixes::width_fold(c).is_some())
-                    || (o.fix_latin_ligatures
-                        && matches!(c, '\u{132}'..='\u{149}' | '\u{1c4}'..='\u{1f3}' | '\u{fb00}'..='\u{fb06}'))
+                    || (o.fix_latin_ligatures && fixes::ligature(c).is_some())
             };
             if hit {
                 return true;
             }
         }
-        non_ascii && o.normalize_nfc && fixes::normalize_nfc(line).is_some()
+        // Characters below U+0300 are all NFC-stable.
+        maybe_unnormalized
+            && o.normalize_nfc
+            && fixes::normalize_nfc(line).is_some()
     }
 }
 

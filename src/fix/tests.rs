@@ -205,7 +205,31 @@ fn fast_path_borrows() {
 /// Characters mojibake is made of, mixed with ordinary text, so that random
 /// strings often hit the interesting paths.
 fn text_strategy() -> impl Strategy<Value = String> {
+    use super::tables::*;
+    let categories = [
+        CAT_COMMON,
+        CAT_C1,
+        CAT_BAD,
+        CAT_LAW,
+        CAT_CURRENCY,
+        CAT_START_PUNCTUATION,
+        CAT_END_PUNCTUATION,
+        CAT_NUMERIC,
+        CAT_KAOMOJI,
+        CAT_UPPER_ACCENTED,
+        CAT_LOWER_ACCENTED,
+        CAT_UPPER_COMMON,
+        CAT_LOWER_COMMON,
+        CAT_BOX,
+    ];
+    let mojibake_chars: Vec<String> = categories
+        .iter()
+        .flat_map(|set| set.iter().flat_map(|&(lo, hi)| lo..=hi))
+        .filter(|&c| !super::fixes::is_line_break(c))
+        .map(String::from)
+        .collect();
     let pieces = prop_oneof![
+        prop::sample::select(mojibake_chars),
         any::<char>().prop_map(|c| String::from(
             if super::fixes::is_line_break(c) { ' ' } else { c }
         )),
@@ -235,6 +259,14 @@ proptest! {
             prop_assume!(once.matches('\n').count() == text.matches('\n').count());
             let twice = fixer.fix(&once).into_owned();
             prop_assert_eq!(&twice, &once, "profile {:?}", profile);
+        }
+    }
+
+    /// The quick pre-check never clears a text the rules call bad.
+    #[test]
+    fn precheck_is_sound(text in text_strategy()) {
+        if badness::is_bad_uncached(&text) {
+            prop_assert!(badness::may_be_bad(&text));
         }
     }
 
