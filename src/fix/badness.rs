@@ -145,11 +145,15 @@ pub(super) enum Role {
     Single = 3,
 }
 
-/// Roles as a table below U+0800 and a sorted list above.
+/// Roles as tables below U+0800 and for U+2000..U+2600 (punctuation,
+/// symbols, box drawing), and a short sorted list for the rest.
 struct Roles {
     low: Vec<Role>,
-    high: Vec<(char, Role)>,
+    mid: Vec<Role>,
+    rest: Vec<(char, Role)>,
 }
+
+const MID: std::ops::Range<u32> = 0x2000..0x2600;
 
 static ROLES: LazyLock<Roles> = LazyLock::new(|| {
     let mut roles: Vec<(char, Role)> = Vec::new();
@@ -179,21 +183,26 @@ static ROLES: LazyLock<Roles> = LazyLock::new(|| {
         );
     }
     let mut low = vec![Role::None; 0x800];
-    let mut high: Vec<(char, Role)> = Vec::new();
+    let mut mid = vec![Role::None; MID.len()];
+    let mut rest: Vec<(char, Role)> = Vec::new();
     for (c, role) in roles {
-        if (c as u32) < 0x800 {
-            let slot = &mut low[c as usize];
-            *slot = (*slot).max(role);
+        let cp = c as u32;
+        let slot = if cp < 0x800 {
+            &mut low[cp as usize]
+        } else if MID.contains(&cp) {
+            &mut mid[(cp - MID.start) as usize]
         } else {
-            high.push((c, role));
-        }
+            rest.push((c, role));
+            continue;
+        };
+        *slot = (*slot).max(role);
     }
-    high.sort();
+    rest.sort();
     // Keep the strongest role of each character.
-    high.reverse();
-    high.dedup_by_key(|&mut (c, _)| c);
-    high.reverse();
-    Roles { low, high }
+    rest.reverse();
+    rest.dedup_by_key(|&mut (c, _)| c);
+    rest.reverse();
+    Roles { low, mid, rest }
 });
 
 /// The role of `c` in the rules.
@@ -203,9 +212,11 @@ pub(super) fn role(c: char) -> Role {
         Role::None
     } else if cp < 0x800 {
         ROLES.low[cp as usize]
+    } else if MID.contains(&cp) {
+        ROLES.mid[(cp - MID.start) as usize]
     } else {
-        match ROLES.high.binary_search_by(|&(k, _)| k.cmp(&c)) {
-            Ok(i) => ROLES.high[i].1,
+        match ROLES.rest.binary_search_by(|&(k, _)| k.cmp(&c)) {
+            Ok(i) => ROLES.rest[i].1,
             Err(_) => Role::None,
         }
     }

@@ -195,6 +195,35 @@ pub(super) fn remove_control_chars(text: &str) -> Option<String> {
     })
 }
 
+/// True for characters that NFC leaves alone whatever surrounds them:
+/// starters (combining class 0) that are their own NFC form and never the
+/// second half of a composition. Checked against Python's unicodedata
+/// (Unicode 14) for these blocks: Latin below U+0300, Greek and Cyrillic
+/// (minus U+0374, U+037E, U+0387 and the combining marks), general
+/// punctuation, letterlike symbols, CJK punctuation, kana (minus the
+/// voicing marks), CJK ideographs, Hangul syllables, full-width forms.
+pub(super) fn is_nfc_inert(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x0..=0x2ff
+            | 0x370..=0x373
+            | 0x375..=0x37d
+            | 0x37f..=0x386
+            | 0x388..=0x482
+            | 0x48a..=0x52f
+            | 0x2010..=0x2027
+            | 0x2030..=0x205e
+            | 0x2100..=0x2125
+            | 0x3000..=0x3029
+            | 0x3030..=0x3098
+            | 0x309b..=0x30ff
+            | 0x3400..=0x4dbf
+            | 0x4e00..=0x9fff
+            | 0xac00..=0xd7a3
+            | 0xff00..=0xffef
+    )
+}
+
 /// Unicode NFC; the quick check avoids the work for text already in NFC.
 pub(super) fn normalize_nfc(text: &str) -> Option<String> {
     if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {

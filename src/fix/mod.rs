@@ -327,7 +327,7 @@ impl Fixer {
         let o = &self.options;
         let bytes = line.as_bytes();
         // Fast scan: in the common case (ASCII prose) no byte is flagged.
-        if !bytes.iter().any(|&b| ASCII_FLAGS[usize::from(b)]) {
+        if !any_flagged_byte(bytes) {
             return false;
         }
         let encoding = o.fix_encoding || o.fix_c1_controls;
@@ -348,7 +348,7 @@ impl Fixer {
                     }
                 }
             } else {
-                maybe_unnormalized |= c >= '\u{300}';
+                maybe_unnormalized |= !fixes::is_nfc_inert(c);
                 (precheck.feed(c) && encoding)
                     || (o.restore_lost_dashes && c == '\u{fffd}')
                     || fixes::is_line_break(c)
@@ -362,7 +362,6 @@ impl Fixer {
                 return true;
             }
         }
-        // Characters below U+0300 are all NFC-stable.
         maybe_unnormalized
             && o.normalize_nfc
             && fixes::normalize_nfc(line).is_some()
@@ -382,6 +381,29 @@ static ASCII_FLAGS: [bool; 256] = {
     }
     flags
 };
+
+/// True if some byte is in [`ASCII_FLAGS`]. Eight bytes at a time: a word
+/// with no high bit, no `&`, no DEL and no control byte is skipped whole
+/// (most words of ASCII prose); others are looked at byte by byte.
+fn any_flagged_byte(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap());
+        let suspicious = (w & HIGH)
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+            | has_zero(w ^ (ONES * u64::from(b'&')))
+            | has_zero(w ^ (ONES * 0x7f));
+        if suspicious != 0
+            && chunk.iter().any(|&b| ASCII_FLAGS[usize::from(b)])
+        {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| ASCII_FLAGS[usize::from(b)])
+}
 
 fn record(
     steps: &mut Option<&mut Vec<FixStep>>,

@@ -270,6 +270,17 @@ proptest! {
         }
     }
 
+    /// Characters called NFC-inert really are: NFC keeps them, and a
+    /// following combining mark never merges into the inert character
+    /// unless it is a composable starter (then the mark is not inert).
+    #[test]
+    fn nfc_inert_chars_are_stable(c in any::<char>()) {
+        use unicode_normalization::UnicodeNormalization;
+        if super::fixes::is_nfc_inert(c) {
+            prop_assert_eq!(std::iter::once(c).nfc().collect::<String>(), c.to_string());
+        }
+    }
+
     #[test]
     fn unsuspicious_text_is_untouched_by_encoding_fixer(text in any::<String>()) {
         let text: String = text.chars().filter(|&c| !badness::is_suspicious(c)).collect();
