@@ -223,6 +223,7 @@ pub(super) fn role(c: char) -> Role {
 }
 
 /// True if `c` takes part in some mojibake rule.
+#[cfg(test)]
 pub(super) fn is_suspicious(c: char) -> bool {
     role(c) != Role::None
 }
