@@ -214,6 +214,10 @@ pub(super) fn role(c: char) -> Role {
         ROLES.low[cp as usize]
     } else if MID.contains(&cp) {
         ROLES.mid[(cp - MID.start) as usize]
+    } else if cp < 0xf000 {
+        // CJK, Hangul, Indic...: no rule character between U+2600 and
+        // U+F000 (checked in the tests).
+        Role::None
     } else {
         match ROLES.rest.binary_search_by(|&(k, _)| k.cmp(&c)) {
             Ok(i) => ROLES.rest[i].1,
@@ -277,6 +281,14 @@ pub fn badness(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_rule_chars_between_mid_and_f000() {
+        assert!(ROLES
+            .rest
+            .iter()
+            .all(|&(c, _)| !(MID.end..0xf000).contains(&(c as u32))));
+    }
 
     #[test]
     fn rules_compile_and_match() {

@@ -8,6 +8,38 @@ use unicode_normalization::{
 use super::codecs::sloppy_windows_1252;
 use super::tables::WIDTH_MAP;
 
+/// Which character fixes may have work in a text, found in one scan.
+#[derive(Default)]
+pub(super) struct Work {
+    pub c1: bool,
+    pub ligatures: bool,
+    pub width: bool,
+    pub quotes: bool,
+    pub line_breaks: bool,
+    /// Control characters, including ESC of terminal escapes.
+    pub controls: bool,
+}
+
+impl Work {
+    pub fn scan(text: &str) -> Work {
+        let mut work = Work::default();
+        for c in text.chars() {
+            if c.is_ascii() {
+                work.line_breaks |= c == '\r';
+                work.controls |= is_removable_control(c);
+                continue;
+            }
+            work.c1 |= is_c1(c);
+            work.ligatures |= ligature(c).is_some();
+            work.width |= width_fold(c).is_some();
+            work.quotes |= is_curly_quote(c);
+            work.line_breaks |= is_line_break(c);
+            work.controls |= is_removable_control(c);
+        }
+        work
+    }
+}
+
 /// Rebuilds `text` if some char satisfies `hit`, mapping each char with `f`.
 fn map_chars(
     text: &str,

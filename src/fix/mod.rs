@@ -221,92 +221,75 @@ impl Fixer {
             return Cow::Borrowed(line);
         }
         let o = &self.options;
-        let unescape = o.unescape_html && html_ok;
         let mut text = line.to_string();
         // Every fix can expose work for another (an entity that decodes to
         // mojibake, mojibake that decodes to an entity...): repeat until
         // stable, as ftfy does.
         loop {
             let before = text.clone();
-            let mut apply =
-                |on: bool,
-                 name: &'static str,
-                 fix: fn(&str) -> Option<String>| {
-                    if on {
-                        if let Some(fixed) = fix(&text) {
-                            record(&mut steps, "apply", name);
-                            text = fixed;
-                        }
-                    }
-                };
-            apply(unescape, "unescape_html", entities::unescape_html);
+            let mut run = Run { text: &mut text, steps: steps.as_deref_mut() };
+            run.apply(
+                o.unescape_html && html_ok,
+                "unescape_html",
+                entities::unescape_html,
+            );
             if o.fix_encoding {
-                if let Some(fixed) =
-                    encoding::fix_encoding(&text, o, steps.as_deref_mut())
-                {
-                    text = fixed;
+                let fixed = encoding::fix_encoding(
+                    run.text,
+                    o,
+                    run.steps.as_deref_mut(),
+                );
+                if let Some(fixed) = fixed {
+                    *run.text = fixed;
                 }
             }
-            let mut apply =
-                |on: bool,
-                 name: &'static str,
-                 fix: fn(&str) -> Option<String>| {
-                    if on {
-                        if let Some(fixed) = fix(&text) {
-                            record(&mut steps, "apply", name);
-                            text = fixed;
-                        }
-                    }
-                };
-            apply(
-                o.fix_c1_controls,
+            // One scan finds which character fixes have work; only the C1
+            // fix can create work for a later one (curly quotes).
+            let mut work = fixes::Work::scan(run.text);
+            if run.apply(
+                o.fix_c1_controls && work.c1,
                 "fix_c1_controls",
                 fixes::fix_c1_controls,
-            );
-            apply(
-                o.fix_latin_ligatures,
+            ) {
+                work.quotes = true;
+            }
+            run.apply(
+                o.fix_latin_ligatures && work.ligatures,
                 "fix_latin_ligatures",
                 fixes::fix_latin_ligatures,
             );
-            apply(
-                o.fix_character_width,
+            run.apply(
+                o.fix_character_width && work.width,
                 "fix_character_width",
                 fixes::fix_character_width,
             );
-            apply(o.uncurl_quotes, "uncurl_quotes", fixes::uncurl_quotes);
-            apply(
-                o.fix_line_breaks,
+            run.apply(
+                o.uncurl_quotes && work.quotes,
+                "uncurl_quotes",
+                fixes::uncurl_quotes,
+            );
+            run.apply(
+                o.fix_line_breaks && work.line_breaks,
                 "fix_line_breaks",
                 fixes::fix_line_breaks,
             );
-            apply(
-                o.remove_terminal_escapes,
+            run.apply(
+                o.remove_terminal_escapes && work.controls,
                 "remove_terminal_escapes",
                 fixes::remove_terminal_escapes,
             );
-            apply(
-                o.remove_control_chars,
+            run.apply(
+                o.remove_control_chars && work.controls,
                 "remove_control_chars",
                 fixes::remove_control_chars,
             );
             if o.normalize_nfc {
-                if let Some(fixed) = fixes::normalize_nfc(&text) {
-                    record(&mut steps, "normalize", "NFC");
-                    text = fixed;
+                if let Some(fixed) = fixes::normalize_nfc(run.text) {
+                    record(&mut run.steps, "normalize", "NFC");
+                    *run.text = fixed;
                 }
             }
-            let mut apply =
-                |on: bool,
-                 name: &'static str,
-                 fix: fn(&str) -> Option<String>| {
-                    if on {
-                        if let Some(fixed) = fix(&text) {
-                            record(&mut steps, "apply", name);
-                            text = fixed;
-                        }
-                    }
-                };
-            apply(
+            run.apply(
                 o.restore_lost_dashes,
                 "restore_lost_dashes",
                 fixes::restore_lost_dashes,
@@ -403,6 +386,29 @@ fn any_flagged_byte(bytes: &[u8]) -> bool {
         }
     }
     chunks.remainder().iter().any(|&b| ASCII_FLAGS[usize::from(b)])
+}
+
+/// The text being fixed and where to record the steps that change it.
+struct Run<'t, 's> {
+    text: &'t mut String,
+    steps: Option<&'s mut Vec<FixStep>>,
+}
+
+impl Run<'_, '_> {
+    /// Applies `fix` when `on`; true if it changed the text.
+    fn apply(
+        &mut self,
+        on: bool,
+        name: &'static str,
+        fix: fn(&str) -> Option<String>,
+    ) -> bool {
+        let Some(fixed) = on.then(|| fix(self.text)).flatten() else {
+            return false;
+        };
+        record(&mut self.steps, "apply", name);
+        *self.text = fixed;
+        true
+    }
 }
 
 fn record(
