@@ -206,6 +206,7 @@ static ROLES: LazyLock<Roles> = LazyLock::new(|| {
 });
 
 /// The role of `c` in the rules.
+#[inline]
 pub(super) fn role(c: char) -> Role {
     let cp = c as u32;
     if cp < 0x80 {
@@ -244,7 +245,12 @@ impl PreCheck {
     /// Feeds the next character; true once the text may be bad.
     #[inline]
     pub fn feed(&mut self, c: char) -> bool {
-        let role = role(c);
+        self.feed_role(role(c))
+    }
+
+    /// Feeds the role of the next character.
+    #[inline]
+    pub fn feed_role(&mut self, role: Role) -> bool {
         let prev = self.prev.unwrap_or(Role::None);
         self.prev = Some(role);
         role == Role::Single

@@ -233,7 +233,8 @@ pub(super) fn remove_control_chars(text: &str) -> Option<String> {
 /// (Unicode 14) for these blocks: Latin below U+0300, Greek and Cyrillic
 /// (minus U+0374, U+037E, U+0387 and the combining marks), general
 /// punctuation, letterlike symbols, CJK punctuation, kana (minus the
-/// voicing marks), CJK ideographs, Hangul syllables, full-width forms.
+/// voicing marks), CJK ideographs, Hangul syllables, vertical and small
+/// forms, full-width forms.
 pub(super) fn is_nfc_inert(c: char) -> bool {
     matches!(
         c as u32,
@@ -252,6 +253,8 @@ pub(super) fn is_nfc_inert(c: char) -> bool {
             | 0x3400..=0x4dbf
             | 0x4e00..=0x9fff
             | 0xac00..=0xd7a3
+            | 0xfe10..=0xfe19
+            | 0xfe30..=0xfe6f
             | 0xff00..=0xffef
     )
 }

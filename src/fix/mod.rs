@@ -330,6 +330,12 @@ impl Fixer {
                             && o.remove_control_chars
                     }
                 }
+            } else if ('\u{3001}'..'\u{f000}').contains(&c) {
+                // CJK, kana, Hangul: no rule or fix character in this block
+                // (U+3000, the ideographic space, is folded by the width fix).
+                precheck.feed_role(badness::Role::None);
+                maybe_unnormalized |= !fixes::is_nfc_inert(c);
+                false
             } else {
                 maybe_unnormalized |= !fixes::is_nfc_inert(c);
                 (precheck.feed(c) && encoding)
