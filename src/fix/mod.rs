@@ -318,7 +318,7 @@ impl Fixer {
         let mut maybe_unnormalized = false;
         for c in line.chars() {
             let hit = if c.is_ascii() {
-                precheck.feed(c);
+                precheck.feed_role(badness::Role::None);
                 match c {
                     '&' => o.unescape_html,
                     '\r' => o.fix_line_breaks,

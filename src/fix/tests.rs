@@ -288,3 +288,9 @@ proptest! {
         prop_assert!(matches!(fixer.fix(&text), std::borrow::Cow::Borrowed(_)));
     }
 }
+
+#[test]
+fn fixer_is_clone_send_sync() {
+    fn check<T: Clone + Send + Sync>() {}
+    check::<Fixer>();
+}
