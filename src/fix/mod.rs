@@ -28,6 +28,7 @@
 //!   as ftfy's `fix_text` (a `<` turns them off for the rest of the text).
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 pub mod badness;
 mod codecs;
@@ -349,6 +350,15 @@ impl Fixer {
                 precheck.feed_role(badness::Role::None);
                 maybe_unnormalized |= !fixes::is_nfc_inert(c);
                 false
+            } else if let Some(&(role, flags)) =
+                TWO_BYTE.get((c as usize).wrapping_sub(0x80))
+            {
+                // Latin, Greek, Cyrillic...: one table lookup.
+                maybe_unnormalized |= flags & NOT_NFC_INERT != 0;
+                (precheck.feed_role(role) && encoding)
+                    || flags & ALWAYS != 0
+                    || (o.uncurl_quotes && flags & QUOTE != 0)
+                    || (o.fix_latin_ligatures && flags & LIGATURE != 0)
             } else {
                 maybe_unnormalized |= !fixes::is_nfc_inert(c);
                 (precheck.feed(c) && encoding)
@@ -369,6 +379,37 @@ impl Fixer {
             && fixes::normalize_nfc(line).is_some()
     }
 }
+
+const NOT_NFC_INERT: u8 = 1;
+/// A fix that is never switched off in practice: line breaks, controls.
+const ALWAYS: u8 = 2;
+const QUOTE: u8 = 4;
+const LIGATURE: u8 = 8;
+
+/// For U+0080..U+07FF (the two-byte UTF-8 range): the mojibake role and
+/// which fixes the character concerns, so the fast path needs one lookup.
+static TWO_BYTE: LazyLock<Vec<(badness::Role, u8)>> = LazyLock::new(|| {
+    (0x80..0x800u32)
+        .map(|cp| {
+            let c = char::from_u32(cp).expect("no surrogates below U+0800");
+            let mut flags = 0;
+            if !fixes::is_nfc_inert(c) {
+                flags |= NOT_NFC_INERT;
+            }
+            if fixes::is_line_break(c) || fixes::is_removable_control(c) {
+                flags |= ALWAYS;
+            }
+            if fixes::is_curly_quote(c) {
+                flags |= QUOTE;
+            }
+            if fixes::ligature(c).is_some() {
+                flags |= LIGATURE;
+            }
+            debug_assert!(fixes::width_fold(c).is_none());
+            (badness::role(c), flags)
+        })
+        .collect()
+});
 
 /// Bytes that can matter to some fix: everything non-ASCII, `&`, and the
 /// C0 controls other than tab, newline and form feed, and DEL.
