@@ -231,7 +231,8 @@ pub(super) fn remove_control_chars(text: &str) -> Option<String> {
 /// starters (combining class 0) that are their own NFC form and never the
 /// second half of a composition. Checked against Python's unicodedata
 /// (Unicode 14) for these blocks: Latin below U+0300, Greek and Cyrillic
-/// (minus U+0374, U+037E, U+0387 and the combining marks), general
+/// (minus U+0374, U+037E, U+0387 and the combining marks), Hebrew and
+/// Arabic letters, Latin Extended Additional (Vietnamese), general
 /// punctuation, letterlike symbols, CJK punctuation, kana (minus the
 /// voicing marks), CJK ideographs, Hangul syllables, vertical and small
 /// forms, full-width forms.
@@ -244,6 +245,11 @@ pub(super) fn is_nfc_inert(c: char) -> bool {
             | 0x37f..=0x386
             | 0x388..=0x482
             | 0x48a..=0x52f
+            | 0x5d0..=0x5ea
+            | 0x61b..=0x64a
+            | 0x660..=0x66f
+            | 0x671..=0x6d5
+            | 0x1e00..=0x1eff
             | 0x2010..=0x2027
             | 0x2030..=0x205e
             | 0x2100..=0x2125

@@ -376,7 +376,7 @@ impl Fixer {
         }
         maybe_unnormalized
             && o.normalize_nfc
-            && fixes::normalize_nfc(line).is_some()
+            && !unicode_normalization::is_nfc(line)
     }
 }
 
