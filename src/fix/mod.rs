@@ -177,29 +177,37 @@ impl Fixer {
     /// As in ftfy's `fix_text`, once a line contains `<` the text is taken
     /// to be HTML and entities are no longer decoded on later lines either.
     pub fn fix<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let mut out = String::new();
-        let mut changed = false;
-        let mut html_ok = true;
-        let mut done = 0;
-        for line in text.split_inclusive('\n') {
-            html_ok &= !line.contains('<');
-            let fixed = self.fix_line_with(line, None, html_ok);
-            if let Cow::Owned(fixed) = fixed {
-                if !changed {
-                    out.reserve(text.len() + 16);
-                    out.push_str(&text[..done]);
-                    changed = true;
-                }
+        // Jump from one flagged byte to the next and fix only the lines
+        // that hold one: clean lines are never split out or looked at again.
+        let bytes = text.as_bytes();
+        let first_lt = memchr::memchr(b'<', bytes);
+        let mut out: Option<String> = None;
+        let mut copied = 0;
+        let mut pos = 0;
+        while let Some(flagged) = next_flagged_byte(bytes, pos) {
+            let start = memchr::memrchr(b'\n', &bytes[pos..flagged])
+                .map_or(pos, |i| pos + i + 1);
+            let end = memchr::memchr(b'\n', &bytes[flagged..])
+                .map_or(bytes.len(), |i| flagged + i + 1);
+            let html_ok = first_lt.is_none_or(|lt| lt >= end);
+            let line = &text[start..end];
+            if let Cow::Owned(fixed) = self.fix_line_with(line, None, html_ok)
+            {
+                let out = out.get_or_insert_with(|| {
+                    String::with_capacity(text.len() + 16)
+                });
+                out.push_str(&text[copied..start]);
                 out.push_str(&fixed);
-            } else if changed {
-                out.push_str(line);
+                copied = end;
             }
-            done += line.len();
+            pos = end;
         }
-        if changed {
-            Cow::Owned(out)
-        } else {
-            Cow::Borrowed(text)
+        match out {
+            Some(mut out) => {
+                out.push_str(&text[copied..]);
+                Cow::Owned(out)
+            }
+            None => Cow::Borrowed(text),
         }
     }
 
@@ -324,7 +332,7 @@ impl Fixer {
         let o = &self.options;
         let bytes = line.as_bytes();
         // Fast scan: in the common case (ASCII prose) no byte is flagged.
-        if !any_flagged_byte(bytes) {
+        if next_flagged_byte(bytes, 0).is_none() {
             return false;
         }
         let encoding = o.fix_encoding || o.fix_c1_controls;
@@ -425,27 +433,32 @@ static ASCII_FLAGS: [bool; 256] = {
     flags
 };
 
-/// True if some byte is in [`ASCII_FLAGS`]. Eight bytes at a time: a word
-/// with no high bit, no `&`, no DEL and no control byte is skipped whole
-/// (most words of ASCII prose); others are looked at byte by byte.
-fn any_flagged_byte(bytes: &[u8]) -> bool {
+/// The position of the first byte at or after `from` that is in
+/// [`ASCII_FLAGS`]. Eight bytes at a time: a word with no high bit, no `&`,
+/// no DEL and no control byte is skipped whole (most words of ASCII
+/// prose); others are looked at byte by byte.
+fn next_flagged_byte(bytes: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
-    let mut chunks = bytes.chunks_exact(8);
+    let flagged = |b: &u8| ASCII_FLAGS[usize::from(*b)];
+    let rest = &bytes[from..];
+    let mut chunks = rest.chunks_exact(8);
+    let mut offset = from;
     for chunk in &mut chunks {
         let w = u64::from_le_bytes(chunk.try_into().unwrap());
         let suspicious = (w & HIGH)
             | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
             | has_zero(w ^ (ONES * u64::from(b'&')))
             | has_zero(w ^ (ONES * 0x7f));
-        if suspicious != 0
-            && chunk.iter().any(|&b| ASCII_FLAGS[usize::from(b)])
-        {
-            return true;
+        if suspicious != 0 {
+            if let Some(i) = chunk.iter().position(flagged) {
+                return Some(offset + i);
+            }
         }
+        offset += 8;
     }
-    chunks.remainder().iter().any(|&b| ASCII_FLAGS[usize::from(b)])
+    chunks.remainder().iter().position(flagged).map(|i| offset + i)
 }
 
 /// The text being fixed and where to record the steps that change it.

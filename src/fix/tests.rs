@@ -262,6 +262,16 @@ proptest! {
         }
     }
 
+    /// `fix` (which skips clean lines in bulk) agrees with the plain
+    /// line-by-line `fix_and_explain`.
+    #[test]
+    fn fix_matches_line_by_line(text in text_strategy()) {
+        for profile in [Profile::Ftfy, Profile::Pipeline] {
+            let fixer = Fixer::new(FixOptions::profile(profile));
+            prop_assert_eq!(fixer.fix(&text).into_owned(), fixer.fix_and_explain(&text).0);
+        }
+    }
+
     /// The quick pre-check never clears a text the rules call bad.
     #[test]
     fn precheck_is_sound(text in text_strategy()) {
