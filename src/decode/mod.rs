@@ -110,6 +110,8 @@ impl std::fmt::Display for NotText {
     }
 }
 
+impl std::error::Error for NotText {}
+
 /// Decodes bytes of unknown encoding into UTF-8 text.
 #[derive(Clone, Debug, Default)]
 pub struct Decoder {

@@ -132,23 +132,6 @@ impl FixOptions {
     }
 }
 
-impl FixOptions {
-    /// Only the fixes that repair encodings, like ftfy's `fix_encoding`:
-    /// everything that is not about mojibake is switched off.
-    pub fn encoding_only(mut self) -> FixOptions {
-        self.unescape_html = false;
-        self.remove_terminal_escapes = false;
-        self.fix_latin_ligatures = false;
-        self.fix_character_width = false;
-        self.uncurl_quotes = false;
-        self.fix_line_breaks = false;
-        self.remove_control_chars = false;
-        self.normalize_nfc = false;
-        self.restore_lost_dashes = false;
-        self
-    }
-}
-
 impl Default for FixOptions {
     fn default() -> FixOptions {
         FixOptions::profile(Profile::Pipeline)

@@ -297,7 +297,7 @@ fn run_fix(opts: &FixOpts) -> anyhow::Result<u8> {
     let mut options = FixOptions::profile(opts.profile.into());
     options.restore_lost_dashes = opts.restore_dashes;
     if opts.only_encoding {
-        options = options.encoding_only();
+        options = FixOptions::encoding_only();
     }
     let fixer = Fixer::new(options);
     let stdout = io::stdout();
