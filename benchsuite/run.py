@@ -722,6 +722,20 @@ def table(rows):
     return "\n".join(lines), "\n".join(md)
 
 
+def chaff_stage_lines(out: Path):
+    lines = []
+    for rep in sorted((out / "chaff-reports").glob("*.json")):
+        try:
+            d = json.loads(rep.read_text())
+        except Exception:  # noqa: BLE001
+            continue
+        st = d.get("stages", {})
+        parts = [f"{k} {v.get('cpu_seconds', 0):.2f} s cpu ({v.get('mb_per_s_per_core', 0):.0f} MB/s/core)"
+                 for k, v in st.items() if v.get("bytes")]
+        lines.append(f"- {rep.stem}: wall {float(d.get('wall_seconds', 0)):.2f} s; " + "; ".join(parts))
+    return lines or ["- (none)"]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chaff", required=True, help="path to the chaff binary")
@@ -818,6 +832,10 @@ def main():
         "",
         *[f"- {n}" for n in NOTES],
         *[f"- FAILED {k}: {v}" for k, v in PEER_ERRORS.items()],
+        "",
+        "## chaff's own per-stage figures (report.json of the last timed run)",
+        "",
+        *chaff_stage_lines(a.out),
         "",
         "Files: `raw.csv` (every metric), `summary.txt` (the printed table), "
         "`chaff-reports/` (chaff's report.json of the last timed run of each chaff row).",
