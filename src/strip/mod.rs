@@ -562,8 +562,48 @@ mod tests {
 
     fn strip(text: &str) -> Vec<Option<Reason>> {
         let s = Stripper::default();
-        let f: Vec<_> = text.lines().map(|l| s.features(l)).collect();
+        let lines: Vec<&str> = text.lines().collect();
+        let f = s.document_features(&lines);
         s.classify(&f, &[])
+    }
+
+    /// Runs fixtures/strip/cases.txt: every case, every line, all
+    /// failures reported at once.
+    #[test]
+    fn data_driven_cases() {
+        let data = include_str!("../../fixtures/strip/cases.txt");
+        let mut cases: Vec<(&str, Vec<(bool, &str)>)> = Vec::new();
+        for line in data.lines() {
+            if let Some(name) = line.strip_prefix("=== ") {
+                cases.push((name, Vec::new()));
+            } else if line.starts_with('#') || line.is_empty() {
+                continue;
+            } else if let Some(case) = cases.last_mut() {
+                let keep = line.starts_with('+');
+                assert!(keep || line.starts_with('-'), "bad line {line:?}");
+                case.1.push((keep, line.get(2..).unwrap_or("")));
+            }
+        }
+        assert!(cases.len() >= 7);
+        let s = Stripper::default();
+        let mut failures = Vec::new();
+        for (name, lines) in &cases {
+            let text: Vec<&str> = lines.iter().map(|l| l.1).collect();
+            let f = s.document_features(&text);
+            let v = s.classify(&f, &[]);
+            for ((keep, line), verdict) in lines.iter().zip(&v) {
+                if line.is_empty() {
+                    continue;
+                }
+                if *keep != verdict.is_none() {
+                    failures.push(format!(
+                        "{name}: expected {}, got {verdict:?}: {line}",
+                        if *keep { "kept" } else { "removed" },
+                    ));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     }
 
     #[test]
@@ -590,10 +630,36 @@ mod tests {
     }
 
     #[test]
+    fn presets_differ() {
+        let text = include_str!("../../fixtures/seeds/input/003_9be57a1a1a1860f9.txt");
+        let lines: Vec<&str> = text.lines().collect();
+        let removed = |p| {
+            let s = StripBuilder::new().preset(p).build().expect("valid");
+            let f = s.document_features(&lines);
+            s.classify(&f, &[]).iter().filter(|v| v.is_some()).count()
+        };
+        let (p, b, r) = (
+            removed(Preset::Precision),
+            removed(Preset::Balanced),
+            removed(Preset::Recall),
+        );
+        assert!(p <= b && b <= r, "{p} {b} {r}");
+    }
+
+    #[test]
     fn repeat_key_ignores_case_space_and_digits() {
         assert_eq!(
             Stripper::repeat_key(" Posted 2 minutes ago "),
             Stripper::repeat_key("posted 17 MINUTES ago")
         );
+    }
+
+    #[test]
+    fn ellipsis_is_not_a_sentence_end() {
+        let s = Stripper::default();
+        let f = s.features("UN to Allocate Record High $150Mln to Support Huma ..");
+        assert!(f.truncated && !f.sentence_end);
+        assert!(s.features("He said “yes.”").sentence_end);
+        assert!(s.features("会議は来月開かれる。").sentence_end);
     }
 }
