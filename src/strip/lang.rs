@@ -163,6 +163,12 @@ impl Stopwords {
         Stopwords { lang: Lang::Other, bits: u16::MAX, learned: Vec::new() }
     }
 
+    /// The index of the chosen list, for a listed language.
+    pub(crate) fn list(&self) -> Option<usize> {
+        (self.bits != 0 && self.bits != u16::MAX)
+            .then(|| self.bits.trailing_zeros() as usize)
+    }
+
     /// True when `word` (already lowercase) is a stopword here.
     #[inline]
     pub(crate) fn contains(&self, word: &str) -> bool {
@@ -182,12 +188,16 @@ impl Stopwords {
 #[inline]
 pub(crate) fn for_each_word(line: &str, mut f: impl FnMut(&str)) {
     let mut buf = [0u8; 24];
-    for word in line.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '_')) {
+    for word in
+        line.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '_'))
+    {
         if word.is_empty() {
             continue;
         }
         if word.is_ascii() {
-            if word.len() <= buf.len() {
+            if !word.bytes().any(|b| b.is_ascii_uppercase()) {
+                f(word);
+            } else if word.len() <= buf.len() {
                 let b = &mut buf[..word.len()];
                 b.copy_from_slice(word.as_bytes());
                 b.make_ascii_lowercase();
@@ -261,6 +271,43 @@ const MIN_SHARE: f64 = 0.08;
 /// Learned lists hold this many words.
 const LEARNED: usize = 25;
 
+/// The number of listed languages.
+pub(crate) const LANGS: usize = LISTS.len();
+
+/// The bit set of the lists that hold `word` (already lowercase).
+#[inline]
+pub(crate) fn word_bits(word: &str) -> u16 {
+    if word.len() > 12 {
+        return 0;
+    }
+    STOPWORDS.get(word).copied().unwrap_or(0)
+}
+
+/// Decides a document's language from its totals: words, characters,
+/// Han/kana characters and per-list stopword hits. `lines` is read only
+/// for an unlisted language, to learn its stopwords.
+pub(crate) fn choose<S: AsRef<str>>(
+    lines: &[S],
+    words: u32,
+    chars: u32,
+    cjk: u32,
+    hits: &[u32; LANGS],
+) -> Stopwords {
+    if chars > 0 && cjk * 4 > chars {
+        return Stopwords { lang: Lang::Cjk, bits: 0, learned: Vec::new() };
+    }
+    let (best, &n) = hits
+        .iter()
+        .enumerate()
+        .max_by_key(|&(i, &h)| (h, std::cmp::Reverse(i)))
+        .expect("there are lists");
+    if words > 0 && n as f64 / words as f64 > MIN_SHARE {
+        let lang = LISTS[best].0;
+        return Stopwords { lang, bits: lang.bit(), learned: Vec::new() };
+    }
+    Stopwords { lang: Lang::Other, bits: 0, learned: learn(lines) }
+}
+
 /// Detects the language of a document from its lines.
 pub(crate) fn detect<S: AsRef<str>>(lines: &[S]) -> Stopwords {
     let mut hits = [0u32; LISTS.len()];
@@ -280,26 +327,14 @@ pub(crate) fn detect<S: AsRef<str>>(lines: &[S]) -> Stopwords {
         }
         for_each_word(line, |w| {
             words += 1;
-            if let Some(&bits) = table.get(w) {
+            if let Some(&bits) = table.get(w).filter(|_| w.len() <= 12) {
                 for (i, h) in hits.iter_mut().enumerate() {
                     *h += (bits >> i & 1) as u32;
                 }
             }
         });
     }
-    if chars > 0 && cjk * 4 > chars {
-        return Stopwords { lang: Lang::Cjk, bits: 0, learned: Vec::new() };
-    }
-    let (best, &n) = hits
-        .iter()
-        .enumerate()
-        .max_by_key(|&(i, &h)| (h, std::cmp::Reverse(i)))
-        .expect("there are lists");
-    if words > 0 && n as f64 / words as f64 > MIN_SHARE {
-        let lang = LISTS[best].0;
-        return Stopwords { lang, bits: lang.bit(), learned: Vec::new() };
-    }
-    Stopwords { lang: Lang::Other, bits: 0, learned: learn(lines) }
+    choose(lines, words, chars, cjk, &hits)
 }
 
 /// The most frequent short words of the lines with ten words or more.
@@ -339,13 +374,15 @@ mod tests {
         let ru = ["Министр заявил, что переговоры будут продолжены и что \
                    стороны готовы встретиться снова в следующем месяце."];
         assert_eq!(detect(&ru).lang, Lang::Ru);
-        let zh = ["政府周一表示，将继续推进这项新的法律，并在下个月举行会议。"];
+        let zh =
+            ["政府周一表示，将继续推进这项新的法律，并在下个月举行会议。"];
         assert_eq!(detect(&zh).lang, Lang::Cjk);
     }
 
     #[test]
     fn learns_stopwords_of_unlisted_languages() {
-        let tr = ["Bakan yaptığı açıklamada bu konunun çok önemli olduğunu ve \
+        let tr =
+            ["Bakan yaptığı açıklamada bu konunun çok önemli olduğunu ve \
                    bu konuda bir karar verileceğini bu hafta söyledi ve bu \
                    konu bir kez daha gündeme geldi."];
         let s = detect(&tr);

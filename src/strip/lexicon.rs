@@ -15,7 +15,9 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{
+    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind,
+};
 use regex::RegexSet;
 
 use super::lang::FxBuild;
@@ -286,7 +288,10 @@ const PATTERNS: &[(&str, &str)] = &[
         "photo-credit",
         r"(?i)\((photo|file photo|image|picture|foto|фото)s?( by|:)[^)]*\)$",
     ),
-    ("photo-credit", r"(?i)^(photo|image|picture|credit|foto|фото)( by)?\s*[:/]"),
+    (
+        "photo-credit",
+        r"(?i)^(photo|image|picture|credit|foto|фото)( by)?\s*[:/]",
+    ),
     (
         "comments",
         r"(?i)^(\d+\s+)?(comments?|responses?|thoughts? on|replies|reactions?|kommentare?|commentaires?|comentarios?|comentários?|commenti|комментари[йия]?|评论|コメント)\b",
@@ -320,6 +325,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     let phrases = AhoCorasickBuilder::new()
         .match_kind(MatchKind::LeftmostFirst)
         .ascii_case_insensitive(true)
+        .kind(Some(AhoCorasickKind::DFA))
         .build(&words)
         .expect("the built-in phrases compile");
     let mut labels = HashMap::with_hasher(FxBuild);
@@ -343,7 +349,7 @@ pub(crate) fn find(line: &str, words: u32) -> Option<LexiconHit> {
     }
     let lex = &*LEXICON;
     let ends_open = line.ends_with(')') || line.ends_with(':');
-    if words <= 25 || ends_open {
+    if (words <= 25 || ends_open) && lex.patterns.is_match(line) {
         let hit = lex
             .patterns
             .matches(line)

@@ -71,9 +71,7 @@ impl fmt::Display for Reason {
             Reason::RepeatedInSource(n) => {
                 write!(f, "repeated-in-source:{n}")
             }
-            Reason::RepeatedInDocument => {
-                f.write_str("repeated-in-document")
-            }
+            Reason::RepeatedInDocument => f.write_str("repeated-in-document"),
             Reason::CommentSection => f.write_str("comment-section"),
             Reason::Blank => f.write_str("blank"),
         }
@@ -256,7 +254,8 @@ impl Stripper {
     /// Computes the features of one line seen without its document:
     /// stopwords of every supported language count.
     pub fn features(&self, line: &str) -> LineFeatures {
-        line_features(line, &Stopwords::any())
+        let any = Stopwords::any();
+        line_features(line, |w| any.contains(w)).0
     }
 
     /// Computes the features of every line of one document: detects the
@@ -266,21 +265,60 @@ impl Stripper {
         &self,
         lines: &[S],
     ) -> Vec<LineFeatures> {
-        let stop = lang::detect(lines);
+        // One pass counts every list's stopwords per line; the language
+        // then picks which count each line keeps.
+        let mut hits = vec![[0u16; lang::LANGS]; lines.len()];
+        let mut totals = [0u32; lang::LANGS];
+        let (mut words, mut chars, mut cjk) = (0u32, 0u32, 0u32);
         let mut seen: HashSet<u64, lang::FxBuild> =
             HashSet::with_hasher(lang::FxBuild);
-        lines
+        let mut features: Vec<LineFeatures> = lines
             .iter()
-            .map(|l| {
+            .zip(hits.iter_mut())
+            .map(|(l, line_hits)| {
                 let l = l.as_ref();
-                let mut f = line_features(l, &stop);
+                let (mut f, line_cjk) = line_features(l, |w| {
+                    let bits = lang::word_bits(w);
+                    if bits != 0 {
+                        for (i, h) in line_hits.iter_mut().enumerate() {
+                            *h += (bits >> i & 1) as u16;
+                        }
+                    }
+                    false
+                });
+                words += f.words;
+                chars += f.chars;
+                cjk += line_cjk;
                 if f.words >= COPY_WORDS {
                     let key = xxhash_rust::xxh3::xxh3_64(l.trim().as_bytes());
                     f.repeats_earlier = !seen.insert(key);
                 }
                 f
             })
-            .collect()
+            .collect();
+        for h in &hits {
+            for (t, &x) in totals.iter_mut().zip(h) {
+                *t += x as u32;
+            }
+        }
+        let stop = lang::choose(lines, words, chars, cjk, &totals);
+        for ((f, h), l) in features.iter_mut().zip(&hits).zip(lines) {
+            if f.stopwords > 0 {
+                continue; // Chinese or Japanese: counted by particles.
+            }
+            f.stopwords = match (stop.lang, stop.list()) {
+                (Lang::Cjk, _) => 0,
+                (_, Some(i)) => h[i] as u32,
+                _ => {
+                    let mut n = 0;
+                    lang::for_each_word(l.as_ref().trim(), |w| {
+                        n += stop.contains(w) as u32;
+                    });
+                    n
+                }
+            };
+        }
+        features
     }
 
     /// The language detected for a document, as [`Stripper::
@@ -393,11 +431,16 @@ impl Stripper {
     }
 }
 
-/// Computes one line's features with the document's stopwords.
-fn line_features(line: &str, stop: &Stopwords) -> LineFeatures {
+/// Computes one line's features; `is_stop` sees each lowercased word
+/// and says whether it is a stopword. Lines mostly in Han or kana count
+/// their particles instead. Also returns the line's Han/kana count.
+fn line_features(
+    line: &str,
+    mut is_stop: impl FnMut(&str) -> bool,
+) -> (LineFeatures, u32) {
     let trimmed = line.trim();
     if trimmed.is_empty() {
-        return LineFeatures::default();
+        return (LineFeatures::default(), 0);
     }
     let (chars, cjk, particles) = if trimmed.is_ascii() {
         (trimmed.len() as u32, 0, 0)
@@ -414,14 +457,14 @@ fn line_features(line: &str, stop: &Stopwords) -> LineFeatures {
     let mut stopwords = 0u32;
     lang::for_each_word(trimmed, |w| {
         words += 1;
-        stopwords += stop.contains(w) as u32;
+        stopwords += is_stop(w) as u32;
     });
     if cjk * 2 > chars {
         words = words.max(cjk / 2);
         stopwords = particles * 2;
     }
     let truncated = ends_truncated(trimmed);
-    LineFeatures {
+    let f = LineFeatures {
         chars,
         words,
         stopwords,
@@ -429,7 +472,8 @@ fn line_features(line: &str, stop: &Stopwords) -> LineFeatures {
         truncated,
         repeats_earlier: false,
         lexicon: lexicon::find(trimmed, words),
-    }
+    };
+    (f, cjk)
 }
 
 /// How much a line looks like article text: positive for prose (scaled
@@ -631,7 +675,9 @@ mod tests {
 
     #[test]
     fn presets_differ() {
-        let text = include_str!("../../fixtures/seeds/input/003_9be57a1a1a1860f9.txt");
+        let text = include_str!(
+            "../../fixtures/seeds/input/003_9be57a1a1a1860f9.txt"
+        );
         let lines: Vec<&str> = text.lines().collect();
         let removed = |p| {
             let s = StripBuilder::new().preset(p).build().expect("valid");
@@ -657,7 +703,8 @@ mod tests {
     #[test]
     fn ellipsis_is_not_a_sentence_end() {
         let s = Stripper::default();
-        let f = s.features("UN to Allocate Record High $150Mln to Support Huma ..");
+        let f = s
+            .features("UN to Allocate Record High $150Mln to Support Huma ..");
         assert!(f.truncated && !f.sentence_end);
         assert!(s.features("He said “yes.”").sentence_end);
         assert!(s.features("会議は来月開かれる。").sentence_end);
