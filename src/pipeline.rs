@@ -612,8 +612,7 @@ impl Pipeline {
         }
         let (features, repeat_keys, story_key) = match &inner.stripper {
             Some(s) => timers.time(STRIP, text.len(), || {
-                let features: Vec<_> =
-                    lines.iter().map(|l| s.features(l)).collect();
+                let features = s.document_features(&lines);
                 let keys: Vec<_> =
                     lines.iter().map(|l| Stripper::repeat_key(l)).collect();
                 let mut story = Vec::new();

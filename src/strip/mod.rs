@@ -8,11 +8,16 @@
 //! recur in many distinct documents of one source are template; the
 //! pipeline counts them across documents and passes the counts in.
 
+mod lang;
 mod lexicon;
 
+use std::collections::HashSet;
 use std::fmt;
 
+pub use lang::Lang;
 pub use lexicon::LexiconHit;
+
+use lang::Stopwords;
 
 use crate::error::BuildError;
 
@@ -50,6 +55,10 @@ pub enum Reason {
     OutsideMainRegion,
     /// The line recurs in this many distinct documents of its source.
     RepeatedInSource(u32),
+    /// A long line that repeats an earlier line of the same document.
+    RepeatedInDocument,
+    /// The line follows a comment-section header ("12 Comments").
+    CommentSection,
     /// An empty line that would only widen a gap left by removals.
     Blank,
 }
@@ -62,6 +71,8 @@ impl fmt::Display for Reason {
             Reason::RepeatedInSource(n) => {
                 write!(f, "repeated-in-source:{n}")
             }
+            Reason::RepeatedInDocument => f.write_str("repeated-in-document"),
+            Reason::CommentSection => f.write_str("comment-section"),
             Reason::Blank => f.write_str("blank"),
         }
     }
@@ -134,17 +145,93 @@ impl StripBuilder {
 /// The per-line facts the classifier uses, computed once per line.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LineFeatures {
-    /// Characters in the trimmed line (CJK counted one each).
+    /// Characters in the trimmed line.
     pub chars: u32,
-    /// Words (for CJK text: characters / 2).
+    /// Words (for Chinese and Japanese text: characters / 2).
     pub words: u32,
-    /// Stopwords among the words.
+    /// Stopwords of the document's language among the words.
     pub stopwords: u32,
-    /// The line ends like a sentence.
+    /// The line ends like a sentence (`.` `!` `?` `”` `’` `»` `。` …).
     pub sentence_end: bool,
+    /// The line ends in an ellipsis, as truncated teasers do.
+    pub truncated: bool,
+    /// The line repeats an earlier line of the same document.
+    pub repeats_earlier: bool,
     /// The lexicon entry the line matched, if any.
     pub lexicon: Option<LexiconHit>,
 }
+
+/// How a line scores on its own, before the region pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Blank,
+    /// Matched the lexicon, repeats in its source or its document.
+    Flagged,
+    /// Prose: long enough, dense in stopwords, ends like a sentence.
+    Good,
+    /// Short sentences and headline-like lines.
+    Near,
+    /// Menus, labels, dates, names.
+    Bad,
+}
+
+/// The thresholds a preset sets.
+#[derive(Clone, Copy, Debug)]
+struct Tuning {
+    /// Runs at least this share of the best run's score are kept too.
+    half: f64,
+    /// The value of a bad line.
+    bad: f64,
+    /// Weak lines inside a region: `Some(true)` keeps a bad line only
+    /// where a good or near line follows; `Some(false)` only where a good
+    /// line follows; `None` keeps every line of the region.
+    weak: Option<bool>,
+    /// Weak lexicon hits remove a line inside the region too.
+    weak_lexicon: bool,
+}
+
+impl Preset {
+    fn tuning(self) -> Tuning {
+        match self {
+            Preset::Precision => Tuning {
+                half: 0.3,
+                bad: -0.4,
+                weak: None,
+                weak_lexicon: false,
+            },
+            Preset::Balanced => Tuning {
+                half: 0.5,
+                bad: -0.5,
+                weak: Some(true),
+                weak_lexicon: true,
+            },
+            Preset::Recall => Tuning {
+                half: 0.7,
+                bad: -0.8,
+                weak: Some(false),
+                weak_lexicon: true,
+            },
+        }
+    }
+}
+
+/// Stopword share of a prose line.
+const DENSE: f64 = 0.2;
+/// Stopword share of a short sentence.
+const NEAR_DENSE: f64 = 0.12;
+/// Words of a prose line that ends like a sentence.
+const PROSE_WORDS: u32 = 8;
+/// A line this long and dense is prose even without a sentence end.
+const LONG_CHARS: u32 = 150;
+/// The value of a flagged line (lexicon, repetition).
+const FLAGGED: f64 = -2.0;
+/// The value of a near line.
+const NEAR: f64 = 0.1;
+/// The good text a page must have shown before a comment header ends it.
+const COMMENTS_AFTER: f64 = 2.0;
+/// Lines of at least this many words that repeat an earlier line of the
+/// document are dropped as copies.
+const COPY_WORDS: u32 = 8;
 
 /// Classifies the lines of one document as text or boilerplate.
 #[derive(Clone, Debug)]
@@ -164,40 +251,80 @@ impl Stripper {
         self.config.preset
     }
 
-    /// Computes the features of one line.
+    /// Computes the features of one line seen without its document:
+    /// stopwords of every supported language count.
     pub fn features(&self, line: &str) -> LineFeatures {
-        let trimmed = line.trim();
-        let mut chars = 0u32;
-        let mut cjk = 0u32;
-        for c in trimmed.chars() {
-            chars += 1;
-            if is_cjk(c) {
-                cjk += 1;
+        let any = Stopwords::any();
+        line_features(line, |w| any.contains(w)).0
+    }
+
+    /// Computes the features of every line of one document: detects the
+    /// document's language first, so that only its stopwords count, and
+    /// marks long lines that repeat an earlier line.
+    pub fn document_features<S: AsRef<str>>(
+        &self,
+        lines: &[S],
+    ) -> Vec<LineFeatures> {
+        // One pass counts every list's stopwords per line; the language
+        // then picks which count each line keeps.
+        let mut hits = vec![[0u16; lang::LANGS]; lines.len()];
+        let mut totals = [0u32; lang::LANGS];
+        let (mut words, mut chars, mut cjk) = (0u32, 0u32, 0u32);
+        let mut seen: HashSet<u64, lang::FxBuild> =
+            HashSet::with_hasher(lang::FxBuild);
+        let mut features: Vec<LineFeatures> = lines
+            .iter()
+            .zip(hits.iter_mut())
+            .map(|(l, line_hits)| {
+                let l = l.as_ref();
+                let (mut f, line_cjk) = line_features(l, |w| {
+                    let bits = lang::word_bits(w);
+                    if bits != 0 {
+                        for (i, h) in line_hits.iter_mut().enumerate() {
+                            *h += bits >> i & 1;
+                        }
+                    }
+                    false
+                });
+                words += f.words;
+                chars += f.chars;
+                cjk += line_cjk;
+                if f.words >= COPY_WORDS {
+                    let key = xxhash_rust::xxh3::xxh3_64(l.trim().as_bytes());
+                    f.repeats_earlier = !seen.insert(key);
+                }
+                f
+            })
+            .collect();
+        for h in &hits {
+            for (t, &x) in totals.iter_mut().zip(h) {
+                *t += x as u32;
             }
         }
-        let mut words = 0u32;
-        let mut stopwords = 0u32;
-        for word in trimmed.split(|c: char| !c.is_alphanumeric() && c != '\'')
-        {
-            if word.is_empty() {
-                continue;
+        let stop = lang::choose(lines, words, chars, cjk, &totals);
+        for ((f, h), l) in features.iter_mut().zip(&hits).zip(lines) {
+            if f.stopwords > 0 {
+                continue; // Chinese or Japanese: counted by particles.
             }
-            words += 1;
-            if lexicon::is_stopword(word) {
-                stopwords += 1;
-            }
+            f.stopwords = match (stop.lang, stop.list()) {
+                (Lang::Cjk, _) => 0,
+                (_, Some(i)) => h[i] as u32,
+                _ => {
+                    let mut n = 0;
+                    lang::for_each_word(l.as_ref().trim(), |w| {
+                        n += stop.contains(w) as u32;
+                    });
+                    n
+                }
+            };
         }
-        if cjk * 2 > chars {
-            words = words.max(cjk / 2);
-            stopwords += cjk / 8;
-        }
-        LineFeatures {
-            chars,
-            words,
-            stopwords,
-            sentence_end: ends_like_sentence(trimmed),
-            lexicon: lexicon::find(trimmed),
-        }
+        features
+    }
+
+    /// The language detected for a document, as [`Stripper::
+    /// document_features`] sees it.
+    pub fn language<S: AsRef<str>>(&self, lines: &[S]) -> Lang {
+        lang::detect(lines).lang
     }
 
     /// A key for counting a line across documents: case and spacing do
@@ -230,9 +357,10 @@ impl Stripper {
         repeats: &[u32],
     ) -> Vec<Option<Reason>> {
         let n = features.len();
+        let tuning = self.config.preset.tuning();
         let mut verdict: Vec<Option<Reason>> = vec![None; n];
-        // Per-line value: good lines pull the region in, bad ones push out.
         let mut value = vec![0f64; n];
+        let mut class = vec![Class::Blank; n];
         for (i, f) in features.iter().enumerate() {
             if f.chars == 0 {
                 continue;
@@ -240,70 +368,146 @@ impl Stripper {
             let repeat = repeats.get(i).copied().unwrap_or(0);
             let templated = repeat >= self.config.min_repeat_docs
                 && (f.chars as usize) <= self.config.max_repeat_chars;
-            value[i] = if templated || f.lexicon.is_some() {
-                -1.0
-            } else {
-                self.line_value(f)
-            };
             if templated {
                 verdict[i] = Some(Reason::RepeatedInSource(repeat));
+            } else if f.repeats_earlier {
+                verdict[i] = Some(Reason::RepeatedInDocument);
             } else if let Some(hit) = f.lexicon {
-                if hit.strong || self.config.preset != Preset::Precision {
+                if hit.strong || tuning.weak_lexicon {
                     verdict[i] = Some(Reason::Lexicon(hit.name));
                 }
             }
+            if templated || f.repeats_earlier || f.lexicon.is_some() {
+                class[i] = Class::Flagged;
+                value[i] = FLAGGED;
+            } else {
+                (class[i], value[i]) = line_value(f, &tuning);
+            }
         }
-        let regions = main_regions(&value);
+        // A comment header after some article text ends the article.
+        let mut end = n;
+        let mut shown = 0.0;
+        for i in 0..n {
+            if class[i] == Class::Good {
+                shown += value[i];
+            } else if shown >= COMMENTS_AFTER
+                && features[i].lexicon.is_some_and(|h| h.opens_comments())
+            {
+                end = i;
+                break;
+            }
+        }
         let mut in_region = vec![false; n];
-        for &(start, end) in &regions {
-            in_region[start..end].iter_mut().for_each(|x| *x = true);
+        for (start, stop) in main_regions(&value[..end], tuning.half) {
+            in_region[start..stop].iter_mut().for_each(|x| *x = true);
+        }
+        if let Some(good_or_near) = tuning.weak {
+            // Keep a weak line only where text follows it (a sub-heading).
+            let mut text_follows = false;
+            for i in (0..n).rev() {
+                match class[i] {
+                    Class::Blank => {}
+                    _ if !in_region[i] || verdict[i].is_some() => {
+                        text_follows = false;
+                    }
+                    Class::Good => text_follows = true,
+                    Class::Near if good_or_near => text_follows = true,
+                    _ => in_region[i] = text_follows,
+                }
+            }
         }
         for i in 0..n {
             if features[i].chars == 0 || verdict[i].is_some() {
                 continue;
             }
-            if !in_region[i] {
+            if i >= end {
+                verdict[i] = Some(Reason::CommentSection);
+            } else if !in_region[i] {
                 verdict[i] = Some(Reason::OutsideMainRegion);
             }
         }
         tidy_blanks(features, &mut verdict);
         verdict
     }
+}
 
-    /// How much a line looks like article text: positive for prose,
-    /// negative for furniture. Scaled by length so that one long
-    /// paragraph outweighs several short menu items.
-    fn line_value(&self, f: &LineFeatures) -> f64 {
-        let words = f.words.max(1) as f64;
-        let density = f.stopwords as f64 / words;
-        let long = f.chars >= 80;
-        let prose = f.sentence_end && f.words >= 8 && density >= 0.15;
-        let weight = (f.chars as f64 / 80.0).min(4.0);
-        let bar = match self.config.preset {
-            Preset::Precision => -0.2,
-            Preset::Balanced => 0.0,
-            Preset::Recall => 0.2,
-        };
-        if prose || (long && density >= 0.25) {
-            weight
-        } else if f.sentence_end && f.words >= 4 {
-            0.1 - bar
-        } else {
-            -0.5 - bar
+/// Computes one line's features; `is_stop` sees each lowercased word
+/// and says whether it is a stopword. Lines mostly in Han or kana count
+/// their particles instead. Also returns the line's Han/kana count.
+fn line_features(
+    line: &str,
+    mut is_stop: impl FnMut(&str) -> bool,
+) -> (LineFeatures, u32) {
+    let trimmed = line.trim();
+    if trimmed.is_empty() {
+        return (LineFeatures::default(), 0);
+    }
+    let (chars, cjk, particles) = if trimmed.is_ascii() {
+        (trimmed.len() as u32, 0, 0)
+    } else {
+        let (mut chars, mut cjk, mut particles) = (0u32, 0u32, 0u32);
+        for c in trimmed.chars() {
+            chars += 1;
+            cjk += lang::is_cjk(c) as u32;
+            particles += lang::is_cjk_particle(c) as u32;
         }
+        (chars, cjk, particles)
+    };
+    let mut words = 0u32;
+    let mut stopwords = 0u32;
+    lang::for_each_word(trimmed, |w| {
+        words += 1;
+        stopwords += is_stop(w) as u32;
+    });
+    if cjk * 2 > chars {
+        words = words.max(cjk / 2);
+        stopwords = particles * 2;
+    }
+    let truncated = ends_truncated(trimmed);
+    let f = LineFeatures {
+        chars,
+        words,
+        stopwords,
+        sentence_end: !truncated && ends_like_sentence(trimmed),
+        truncated,
+        repeats_earlier: false,
+        lexicon: lexicon::find(trimmed, words),
+    };
+    (f, cjk)
+}
+
+/// How much a line looks like article text: positive for prose (scaled
+/// by length, so one long paragraph outweighs several menu items),
+/// negative for furniture.
+fn line_value(f: &LineFeatures, tuning: &Tuning) -> (Class, f64) {
+    let density = f.stopwords as f64 / f.words.max(1) as f64;
+    let weight = (f.chars as f64 / 80.0).min(4.0);
+    let dense = density >= DENSE;
+    if f.truncated {
+        (Class::Near, NEAR)
+    } else if f.sentence_end && f.words >= PROSE_WORDS && dense {
+        (Class::Good, weight)
+    } else if f.chars >= LONG_CHARS && dense {
+        (Class::Good, weight * 0.5)
+    } else if f.sentence_end && f.words >= 4 && density >= NEAR_DENSE {
+        (Class::Near, NEAR)
+    } else if f.words >= 5 && dense {
+        (Class::Near, 0.0)
+    } else {
+        (Class::Bad, tuning.bad)
     }
 }
 
-/// The best-scoring contiguous run of lines, plus runs at least half as
-/// good, as half-open ranges in line order.
-fn main_regions(value: &[f64]) -> Vec<(usize, usize)> {
+/// The best-scoring contiguous run of lines, plus runs at least `half`
+/// as good, as half-open ranges in line order.
+fn main_regions(value: &[f64], half: f64) -> Vec<(usize, usize)> {
     let runs = positive_runs(value);
     let best = runs.iter().map(|r| r.2).fold(0.0, f64::max);
     if best <= 0.0 {
         return Vec::new();
     }
     runs.into_iter()
-        .filter(|r| r.2 >= best * 0.5)
+        .filter(|r| r.2 >= best * half)
         .map(|(s, e, _)| (s, e))
         .collect()
 }
@@ -361,8 +565,14 @@ fn tidy_blanks(features: &[LineFeatures], verdict: &mut [Option<Reason>]) {
     }
 }
 
+/// An ellipsis at the end: "…", "...", "..", "[…]".
+fn ends_truncated(line: &str) -> bool {
+    let l = line.trim_end_matches(']');
+    l.ends_with("..") || l.ends_with('…')
+}
+
 fn ends_like_sentence(line: &str) -> bool {
-    let end = line.trim_end_matches([')', ']', '*']);
+    let end = line.trim_end_matches([')', ']', '*', ' ']);
     matches!(
         end.chars().next_back(),
         Some(
@@ -396,8 +606,48 @@ mod tests {
 
     fn strip(text: &str) -> Vec<Option<Reason>> {
         let s = Stripper::default();
-        let f: Vec<_> = text.lines().map(|l| s.features(l)).collect();
+        let lines: Vec<&str> = text.lines().collect();
+        let f = s.document_features(&lines);
         s.classify(&f, &[])
+    }
+
+    /// Runs fixtures/strip/cases.txt: every case, every line, all
+    /// failures reported at once.
+    #[test]
+    fn data_driven_cases() {
+        let data = include_str!("../../fixtures/strip/cases.txt");
+        let mut cases: Vec<(&str, Vec<(bool, &str)>)> = Vec::new();
+        for line in data.lines() {
+            if let Some(name) = line.strip_prefix("=== ") {
+                cases.push((name, Vec::new()));
+            } else if line.starts_with('#') || line.is_empty() {
+                continue;
+            } else if let Some(case) = cases.last_mut() {
+                let keep = line.starts_with('+');
+                assert!(keep || line.starts_with('-'), "bad line {line:?}");
+                case.1.push((keep, line.get(2..).unwrap_or("")));
+            }
+        }
+        assert!(cases.len() >= 7);
+        let s = Stripper::default();
+        let mut failures = Vec::new();
+        for (name, lines) in &cases {
+            let text: Vec<&str> = lines.iter().map(|l| l.1).collect();
+            let f = s.document_features(&text);
+            let v = s.classify(&f, &[]);
+            for ((keep, line), verdict) in lines.iter().zip(&v) {
+                if line.is_empty() {
+                    continue;
+                }
+                if *keep != verdict.is_none() {
+                    failures.push(format!(
+                        "{name}: expected {}, got {verdict:?}: {line}",
+                        if *keep { "kept" } else { "removed" },
+                    ));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     }
 
     #[test]
@@ -424,10 +674,39 @@ mod tests {
     }
 
     #[test]
+    fn presets_differ() {
+        let text = include_str!(
+            "../../fixtures/seeds/input/003_9be57a1a1a1860f9.txt"
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        let removed = |p| {
+            let s = StripBuilder::new().preset(p).build().expect("valid");
+            let f = s.document_features(&lines);
+            s.classify(&f, &[]).iter().filter(|v| v.is_some()).count()
+        };
+        let (p, b, r) = (
+            removed(Preset::Precision),
+            removed(Preset::Balanced),
+            removed(Preset::Recall),
+        );
+        assert!(p <= b && b <= r, "{p} {b} {r}");
+    }
+
+    #[test]
     fn repeat_key_ignores_case_space_and_digits() {
         assert_eq!(
             Stripper::repeat_key(" Posted 2 minutes ago "),
             Stripper::repeat_key("posted 17 MINUTES ago")
         );
+    }
+
+    #[test]
+    fn ellipsis_is_not_a_sentence_end() {
+        let s = Stripper::default();
+        let f = s
+            .features("UN to Allocate Record High $150Mln to Support Huma ..");
+        assert!(f.truncated && !f.sentence_end);
+        assert!(s.features("He said “yes.”").sentence_end);
+        assert!(s.features("会議は来月開かれる。").sentence_end);
     }
 }

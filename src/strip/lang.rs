@@ -1,0 +1,392 @@
+//! Per-document language detection and stopword lists.
+//!
+//! A document's language decides which function words count as
+//! stopwords. Detection counts, over the document's words, the hits of
+//! each list and takes the best when it covers enough of the text. Text
+//! mostly in Han or kana is [`Lang::Cjk`], measured in characters and
+//! particles. A document in none of the listed languages gets its own
+//! list: the most frequent short words of its longer lines, which in any
+//! space-separated language are its function words.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// The languages with a stopword list, in the bit order of [`STOPWORDS`].
+const LISTS: &[(Lang, &str)] = &[
+    (
+        Lang::En,
+        "a an and are as at be been but by for from had has have he her his \
+         i in is it its of on or our said she that the their them they this \
+         to was we were which who will with would you not after also about \
+         there than into over more can could what when if so all one do no \
+         up out just my your how",
+    ),
+    (
+        Lang::De,
+        "der die das und ist nicht ein eine zu den von mit sich des auf für \
+         im dem auch es an als wie wird bei aus er sie nach sind noch wir ich \
+         hat werden nur oder aber vor zur bis mehr durch man dass kann war um \
+         am einer einen",
+    ),
+    (
+        Lang::Fr,
+        "le la les et est un une des du de en que qui dans pour pas sur au \
+         par avec il elle ce sont aux plus ne se son sa ses nous vous ont \
+         mais ou été cette comme tout leur",
+    ),
+    (
+        Lang::Es,
+        "el los las y es un una del que en por con para se su al lo como más \
+         pero sus le ya fue de la no ha este son entre cuando muy sin sobre \
+         también me hasta hay donde",
+    ),
+    (
+        Lang::Pt,
+        "o os as e é um uma do da dos das que em no na nos nas por com para \
+         se seu sua ao não mais mas como foi ele ela são pelo pela de ou já",
+    ),
+    (
+        Lang::It,
+        "il lo la i gli le e è un una del della dei delle che in per con non \
+         si al alla sono più ma come anche di da nel nella questo",
+    ),
+    (
+        Lang::Id,
+        "yang dan di ke dari ini itu dengan untuk tidak ada dalam akan pada \
+         juga atau karena saya kita kami mereka sudah bisa oleh sebagai \
+         jangan",
+    ),
+    (
+        Lang::Nl,
+        "de het een en van in is dat op te zijn met voor niet aan er om ook \
+         als bij maar dan nog wel",
+    ),
+    (
+        Lang::Ru,
+        "и в во не что он на я с со как а то все она так его но да ты к у же \
+         вы за бы по только ее мне было вот от меня еще нет о из ему для при \
+         это был были они мы уже",
+    ),
+];
+
+/// A document's language, as far as stopwords go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Lang {
+    /// English.
+    En,
+    /// German.
+    De,
+    /// French.
+    Fr,
+    /// Spanish.
+    Es,
+    /// Portuguese.
+    Pt,
+    /// Italian.
+    It,
+    /// Indonesian and Malay.
+    Id,
+    /// Dutch.
+    Nl,
+    /// Russian.
+    Ru,
+    /// Chinese or Japanese: counted in characters and particles.
+    Cjk,
+    /// None of the lists: stopwords learned from the document itself.
+    Other,
+}
+
+impl Lang {
+    fn bit(self) -> u16 {
+        match LISTS.iter().position(|&(l, _)| l == self) {
+            Some(i) => 1 << i,
+            None => 0,
+        }
+    }
+}
+
+/// Every listed word with the bit set of the lists that hold it.
+static STOPWORDS: LazyLock<HashMap<&'static str, u16, FxBuild>> =
+    LazyLock::new(|| {
+        let mut map = HashMap::with_hasher(FxBuild);
+        for (i, &(_, list)) in LISTS.iter().enumerate() {
+            for w in list.split_whitespace() {
+                *map.entry(w).or_insert(0) |= 1 << i;
+            }
+        }
+        map
+    });
+
+/// A fast, fixed hasher for short keys (the rustc "Fx" hash).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FxBuild;
+
+pub(crate) struct Fx(u64);
+
+impl std::hash::BuildHasher for FxBuild {
+    type Hasher = Fx;
+    fn build_hasher(&self) -> Fx {
+        Fx(0)
+    }
+}
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+}
+
+/// The stopword lists a document uses: one language's bit, or a list
+/// learned from the document.
+#[derive(Clone, Debug)]
+pub(crate) struct Stopwords {
+    pub(crate) lang: Lang,
+    bits: u16,
+    learned: Vec<String>,
+}
+
+impl Stopwords {
+    /// Every list at once, for a line seen without its document.
+    pub(crate) fn any() -> Stopwords {
+        Stopwords { lang: Lang::Other, bits: u16::MAX, learned: Vec::new() }
+    }
+
+    /// The index of the chosen list, for a listed language.
+    pub(crate) fn list(&self) -> Option<usize> {
+        (self.bits != 0 && self.bits != u16::MAX)
+            .then(|| self.bits.trailing_zeros() as usize)
+    }
+
+    /// True when `word` (already lowercase) is a stopword here.
+    #[inline]
+    pub(crate) fn contains(&self, word: &str) -> bool {
+        if word.len() > 12 {
+            return false;
+        }
+        if self.bits != 0 {
+            return STOPWORDS.get(word).is_some_and(|b| b & self.bits != 0);
+        }
+        self.learned.iter().any(|w| w == word)
+    }
+}
+
+/// Calls `f` with each word of `line`, lowercased (a word is a run of
+/// letters, digits, `_` and `'`). ASCII words are lowercased in a stack
+/// buffer; others allocate only when they hold an uppercase letter.
+#[inline]
+pub(crate) fn for_each_word(line: &str, mut f: impl FnMut(&str)) {
+    let mut buf = [0u8; 24];
+    for word in
+        line.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '_'))
+    {
+        if word.is_empty() {
+            continue;
+        }
+        if word.is_ascii() {
+            if !word.bytes().any(|b| b.is_ascii_uppercase()) {
+                f(word);
+            } else if word.len() <= buf.len() {
+                let b = &mut buf[..word.len()];
+                b.copy_from_slice(word.as_bytes());
+                b.make_ascii_lowercase();
+                f(std::str::from_utf8(b).expect("ASCII is UTF-8"));
+            } else {
+                f(word);
+            }
+        } else if word.chars().any(char::is_uppercase) {
+            f(&word.to_lowercase());
+        } else {
+            f(word);
+        }
+    }
+}
+
+/// Han and kana: one character carries about a word. (Hangul is written
+/// with spaces between words, so it counts as words.)
+#[inline]
+pub(crate) fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xf900..=0xfaff)
+}
+
+/// Chinese and Japanese function characters (particles, copulas).
+#[inline]
+pub(crate) fn is_cjk_particle(c: char) -> bool {
+    matches!(
+        c,
+        '的' | '了'
+            | '是'
+            | '在'
+            | '和'
+            | '有'
+            | '不'
+            | '这'
+            | '我'
+            | '他'
+            | '也'
+            | '就'
+            | '都'
+            | '而'
+            | '及'
+            | '与'
+            | '着'
+            | '或'
+            | '之'
+            | '其'
+            | '被'
+            | '从'
+            | '对'
+            | '为'
+            | '以'
+            | '于'
+            | 'の'
+            | '、'
+            | 'は'
+            | 'が'
+            | 'を'
+            | 'に'
+            | 'で'
+            | 'と'
+            | 'も'
+            | 'へ'
+            | 'や'
+            | 'か'
+    )
+}
+
+/// A listed language must account for this share of a document's words.
+const MIN_SHARE: f64 = 0.08;
+/// Learned lists hold this many words.
+const LEARNED: usize = 25;
+
+/// The number of listed languages.
+pub(crate) const LANGS: usize = LISTS.len();
+
+/// The bit set of the lists that hold `word` (already lowercase).
+#[inline]
+pub(crate) fn word_bits(word: &str) -> u16 {
+    if word.len() > 12 {
+        return 0;
+    }
+    STOPWORDS.get(word).copied().unwrap_or(0)
+}
+
+/// Decides a document's language from its totals: words, characters,
+/// Han/kana characters and per-list stopword hits. `lines` is read only
+/// for an unlisted language, to learn its stopwords.
+pub(crate) fn choose<S: AsRef<str>>(
+    lines: &[S],
+    words: u32,
+    chars: u32,
+    cjk: u32,
+    hits: &[u32; LANGS],
+) -> Stopwords {
+    if chars > 0 && cjk * 4 > chars {
+        return Stopwords { lang: Lang::Cjk, bits: 0, learned: Vec::new() };
+    }
+    let (best, &n) = hits
+        .iter()
+        .enumerate()
+        .max_by_key(|&(i, &h)| (h, std::cmp::Reverse(i)))
+        .expect("there are lists");
+    if words > 0 && n as f64 / words as f64 > MIN_SHARE {
+        let lang = LISTS[best].0;
+        return Stopwords { lang, bits: lang.bit(), learned: Vec::new() };
+    }
+    Stopwords { lang: Lang::Other, bits: 0, learned: learn(lines) }
+}
+
+/// Detects the language of a document from its lines.
+pub(crate) fn detect<S: AsRef<str>>(lines: &[S]) -> Stopwords {
+    let mut hits = [0u32; LISTS.len()];
+    let mut words = 0u32;
+    let mut chars = 0u32;
+    let mut cjk = 0u32;
+    let table = &*STOPWORDS;
+    for line in lines {
+        let line = line.as_ref();
+        if line.is_ascii() {
+            chars += line.len() as u32;
+        } else {
+            for c in line.chars() {
+                chars += 1;
+                cjk += is_cjk(c) as u32;
+            }
+        }
+        for_each_word(line, |w| {
+            words += 1;
+            if let Some(&bits) = table.get(w).filter(|_| w.len() <= 12) {
+                for (i, h) in hits.iter_mut().enumerate() {
+                    *h += (bits >> i & 1) as u32;
+                }
+            }
+        });
+    }
+    choose(lines, words, chars, cjk, &hits)
+}
+
+/// The most frequent short words of the lines with ten words or more.
+fn learn<S: AsRef<str>>(lines: &[S]) -> Vec<String> {
+    let mut freq: HashMap<String, u32, FxBuild> =
+        HashMap::with_hasher(FxBuild);
+    let mut line_words = Vec::new();
+    for line in lines {
+        line_words.clear();
+        for_each_word(line.as_ref(), |w| {
+            line_words.push(w.to_string());
+        });
+        if line_words.len() < 10 {
+            continue;
+        }
+        for w in line_words.drain(..) {
+            if w.chars().count() <= 4 && !w.bytes().all(|b| b.is_ascii_digit())
+            {
+                *freq.entry(w).or_default() += 1;
+            }
+        }
+    }
+    let mut ranked: Vec<(String, u32)> = freq.into_iter().collect();
+    ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ranked.into_iter().take(LEARNED).map(|(w, _)| w).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_listed_languages() {
+        let de = ["Die Regierung hat am Montag mitgeteilt, dass sie die \
+                   Pläne für das neue Gesetz nicht weiter verfolgen wird."];
+        assert_eq!(detect(&de).lang, Lang::De);
+        let ru = ["Министр заявил, что переговоры будут продолжены и что \
+                   стороны готовы встретиться снова в следующем месяце."];
+        assert_eq!(detect(&ru).lang, Lang::Ru);
+        let zh =
+            ["政府周一表示，将继续推进这项新的法律，并在下个月举行会议。"];
+        assert_eq!(detect(&zh).lang, Lang::Cjk);
+    }
+
+    #[test]
+    fn learns_stopwords_of_unlisted_languages() {
+        let tr =
+            ["Bakan yaptığı açıklamada bu konunun çok önemli olduğunu ve \
+                   bu konuda bir karar verileceğini bu hafta söyledi ve bu \
+                   konu bir kez daha gündeme geldi."];
+        let s = detect(&tr);
+        assert_eq!(s.lang, Lang::Other);
+        assert!(s.contains("bu") && s.contains("ve"));
+    }
+}
