@@ -281,7 +281,7 @@ impl Stripper {
                     let bits = lang::word_bits(w);
                     if bits != 0 {
                         for (i, h) in line_hits.iter_mut().enumerate() {
-                            *h += bits >> i & 1;
+                            *h = h.saturating_add(bits >> i & 1);
                         }
                     }
                     false
