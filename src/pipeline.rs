@@ -408,8 +408,9 @@ impl Pipeline {
             })?),
             _ => None,
         };
-        let dedup =
-            inner.pool.install(|| self.cluster(&docs, &decided, prior, &timers));
+        let dedup = inner
+            .pool
+            .install(|| self.cluster(&docs, &decided, prior, &timers));
         if cancelled() {
             return Err(interrupted());
         }
@@ -476,7 +477,10 @@ impl Pipeline {
         if let Some(path) = &inner.index {
             if let Some(index) = updated_index(dedup, &docs) {
                 index.write_atomic(path).map_err(|e| {
-                    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+                    io::Error::new(
+                        e.kind(),
+                        format!("{}: {e}", path.display()),
+                    )
                 })?;
             }
         }
@@ -781,7 +785,11 @@ impl Pipeline {
                             let lines = &doc.lines[first..=last];
                             let fingerprint =
                                 deduper.fingerprint_lines(lines)?;
-                            let len = lines.iter().map(|l| l.len() + 1).sum::<usize>() - 1;
+                            let len = lines
+                                .iter()
+                                .map(|l| l.len() + 1)
+                                .sum::<usize>()
+                                - 1;
                             Some(Paragraph {
                                 doc: d,
                                 line: first as u32 + 1,
@@ -804,7 +812,8 @@ impl Pipeline {
             None => (Vec::new(), 0, Vec::new(), None),
         };
         paragraphs.extend(per_doc.into_iter().flatten());
-        let bytes: usize = paragraphs[fixed..].iter().map(|p| p.len as usize).sum();
+        let bytes: usize =
+            paragraphs[fixed..].iter().map(|p| p.len as usize).sum();
         let clustering = timers.time(CLUSTER, bytes, || {
             deduper.cluster_with(&paragraphs, fixed, &fixed_rep)
         });

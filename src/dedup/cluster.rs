@@ -13,10 +13,10 @@
 //! So each paragraph gets, besides its paragraph-level simhash (which
 //! finds near-verbatim copies and gives the Hamming distance reported
 //! for every member), `bands` 32-bit **sub-fingerprints** derived from
-//! its word set by one-permutation min-wise hashing: the word hashes are
-//! spread over `bands × rows` bins, each bin keeps its smallest hash
-//! (empty bins borrow from the next filled one), and each band's key
-//! hashes `rows` bins. Two word sets agree on a bin with probability equal
+//! its content words by one-permutation min-wise hashing: in each of
+//! `rows` rounds the word hashes are spread over `bands` bins, each bin
+//! keeps its smallest hash (empty bins borrow from the next filled one),
+//! and band `b`'s key hashes bin `b` of every round. Two word sets agree on a bin with probability equal
 //! to their Jaccard similarity, so a pair shares at least one band key
 //! with probability `1 - (1 - J^rows)^bands`: 0.96 at J = 0.5 with the
 //! default 25 × 3, under 0.01 at J = 0.1. The keys are exact-match, 4 bytes
@@ -84,42 +84,111 @@ pub fn overlap(a: &[u32], b: &[u32]) -> (f64, f64) {
     (both as f64 / union as f64, both as f64 / a.len().min(b.len()) as f64)
 }
 
-/// The band keys of a word set: `bands` keys of `rows` min-hash bins.
-pub(crate) fn band_keys(words: &[u32], bands: usize, rows: usize, out: &mut Vec<u32>) {
-    let bins = bands * rows;
-    let mut mins = [u32::MAX; 256];
-    let mut filled = [false; 256];
-    for &w in words {
-        let h = mix64(u64::from(w) ^ BAND_SEED);
-        let bin = ((h >> 32) * bins as u64 >> 32) as usize;
-        mins[bin] = mins[bin].min(h as u32);
-        filled[bin] = true;
-    }
-    // Densify: an empty bin takes the next filled bin's value, offset by
-    // the distance, so that two sets agree on it only as often as they
-    // agree on that bin.
-    if let Some(any) = (0..bins).find(|&b| filled[b]) {
-        let mut b = any + bins;
-        let mut last = mins[any];
-        let mut dist = 0u32;
-        for _ in 0..bins {
-            b -= 1;
-            let at = b % bins;
-            if filled[at] {
-                last = mins[at];
-                dist = 0;
-            } else {
-                dist += 1;
-                mins[at] = last.wrapping_add(dist.wrapping_mul(0x9e37_79b9));
+/// Function words left out of the sub-fingerprints (never out of the
+/// check). Two unrelated paragraphs share a dozen of these, so with them
+/// the min-hash bins agree for unrelated pairs far more often than their
+/// content does, and band buckets fill with noise (measured: 60
+/// candidates a paragraph on the planted-edit set with them, far fewer
+/// without). Part of the index format only in that changing the list
+/// changes which candidates are found.
+const COMMON_WORDS: &str = "\
+    a an and are as at be been but by for from had has have he her his i \
+    in is it its of on or our said she that the their them they this to \
+    was we were which who will with would you not after also about there \
+    than into over more one two new can may up out all if no so do what \
+    when how been being its my me him us your any other some such only \
+    then these those where while just could should most many first last \
+    year years told says say per against between during before under \
+    der die das und ist nicht ein eine zu den von mit sich des auf für im \
+    dem auch es an als wie wird bei aus er sie nach le la les et est un \
+    une des du de en que qui dans pour pas sur au par avec il elle ce \
+    sont aux plus el los las y es del por con para se su al lo como más \
+    pero sus ya fue и в во не что он на я с со как а то все она так его \
+    но да ты к у же вы за бы по только ее мне было вот от меня еще нет о \
+    из ему для при это был были";
+
+/// The low 32 bits of the word hashes of [`COMMON_WORDS`], sorted.
+static COMMON: std::sync::LazyLock<Vec<u32>> =
+    std::sync::LazyLock::new(|| {
+        let mut v: Vec<u32> = COMMON_WORDS
+            .split_whitespace()
+            .map(|w| super::simhash::word_hash(w) as u32)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    });
+
+/// The band keys of a word set: `bands` keys, each over `rows` min-hash
+/// values, from the words other than [`COMMON_WORDS`]. Pushes nothing
+/// when no word is left.
+///
+/// Each row is one round of one-permutation hashing with its own seed:
+/// the words are spread over `bands` bins, each bin keeps its smallest
+/// hash, and band `b` hashes bin `b` of every round. With one round of
+/// `bands × rows` bins instead, a paragraph of 50 content words would
+/// leave three bins in four empty, the densified bins would copy their
+/// neighbours, and a "4-row" band would be one row in effect (measured:
+/// buckets of hundreds of unrelated paragraphs).
+pub(crate) fn band_keys(
+    words: &[u32],
+    bands: usize,
+    rows: usize,
+    out: &mut Vec<u32>,
+) {
+    let common = &*COMMON;
+    let mut keys = [0u64; 256];
+    let mut any = false;
+    for row in 0..rows {
+        let seed =
+            BAND_SEED ^ (row as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut mins = [u32::MAX; 256];
+        let mut filled = [false; 256];
+        for &w in words {
+            if common.binary_search(&w).is_ok() {
+                continue;
             }
+            let h = mix64(u64::from(w) ^ seed);
+            let bin = ((h >> 32) * bands as u64 >> 32) as usize;
+            mins[bin] = mins[bin].min(h as u32);
+            filled[bin] = true;
+            any = true;
+        }
+        if !any {
+            return;
+        }
+        densify(&mut mins[..bands], &filled[..bands]);
+        for (k, &m) in keys[..bands].iter_mut().zip(&mins[..bands]) {
+            *k = mix64(*k ^ u64::from(m) ^ (row as u64) << 40);
         }
     }
-    for band in 0..bands {
-        let mut k = band as u64;
-        for &m in &mins[band * rows..(band + 1) * rows] {
-            k = mix64(k ^ u64::from(m) << 8);
+    out.extend(
+        keys[..bands]
+            .iter()
+            .enumerate()
+            .map(|(b, &k)| mix64(k ^ b as u64) as u32),
+    );
+}
+
+/// Fills each empty bin with the next filled bin's value (circularly),
+/// offset by the distance, so two sets agree on it about as often as on
+/// a filled bin (rotation densification, Shrivastava and Li 2014).
+fn densify(mins: &mut [u32], filled: &[bool]) {
+    let n = mins.len();
+    let Some(start) = (0..n).find(|&b| filled[b]) else {
+        return;
+    };
+    let mut last = mins[start];
+    let mut dist = 0u32;
+    for step in 1..=n {
+        let at = (start + n - step) % n;
+        if filled[at] {
+            last = mins[at];
+            dist = 0;
+        } else {
+            dist += 1;
+            mins[at] = last.wrapping_add(dist.wrapping_mul(0x9e37_79b9));
         }
-        out.push(k as u32);
     }
 }
 
@@ -129,7 +198,8 @@ impl Deduper {
     pub(crate) fn verify(&self, a: &Paragraph, b: &Paragraph) -> Option<f64> {
         let (j, c) = overlap(&a.fingerprint.words, &b.fingerprint.words);
         let ok = j >= self.config.min_similarity
-            || (c >= self.config.min_containment && j >= CONTAINMENT_MIN_JACCARD);
+            || (c >= self.config.min_containment
+                && j >= CONTAINMENT_MIN_JACCARD);
         ok.then_some(j)
     }
 
@@ -155,8 +225,10 @@ impl Deduper {
             .collect();
         let (mut pairs, banded) = rayon::join(
             || {
-                let fps: Vec<u64> =
-                    ids.iter().map(|&i| ps[i as usize].fingerprint.simhash).collect();
+                let fps: Vec<u64> = ids
+                    .iter()
+                    .map(|&i| ps[i as usize].fingerprint.simhash)
+                    .collect();
                 let mut pairs = pairs_within(&fps, c.max_distance, c.blocks);
                 for p in &mut pairs {
                     *p = (ids[p.0 as usize], ids[p.1 as usize]);
@@ -167,18 +239,29 @@ impl Deduper {
                 if c.bands == 0 {
                     return Vec::new();
                 }
-                let keys: Vec<u32> = ids
+                let keyed: Vec<(Vec<u32>, Vec<u32>)> = ids
                     .par_chunks(1024)
-                    .flat_map_iter(|chunk| {
-                        let mut out = Vec::with_capacity(chunk.len() * c.bands);
+                    .map(|chunk| {
+                        let mut with = Vec::with_capacity(chunk.len());
+                        let mut out =
+                            Vec::with_capacity(chunk.len() * c.bands);
                         for &i in chunk {
                             let words = &ps[i as usize].fingerprint.words;
+                            let before = out.len();
                             band_keys(words, c.bands, c.rows, &mut out);
+                            if out.len() > before {
+                                with.push(i);
+                            }
                         }
-                        out
+                        (with, out)
                     })
                     .collect();
-                band_pairs(&ids, &keys, c.bands)
+                let (mut with, mut keys) = (Vec::new(), Vec::new());
+                for (w, k) in keyed {
+                    with.extend(w);
+                    keys.extend(k);
+                }
+                band_pairs(&with, &keys, c.bands)
             },
         );
         pairs.extend(banded);
@@ -191,7 +274,8 @@ impl Deduper {
         flat.dedup();
         let mut out: Vec<Vec<u32>> = vec![Vec::new(); ps.len()];
         for group in flat.chunk_by(|a, b| a >> 32 == b >> 32) {
-            out[(group[0] >> 32) as usize] = group.iter().map(|&e| e as u32).collect();
+            out[(group[0] >> 32) as usize] =
+                group.iter().map(|&e| e as u32).collect();
         }
         (out, exact_first)
     }
@@ -201,14 +285,24 @@ impl Deduper {
     /// representative, and they never change or join anything. Every
     /// later paragraph joins the most similar earlier representative it
     /// verifies against, or becomes one.
-    pub fn cluster_with(&self, ps: &[Paragraph], fixed: usize, fixed_rep: &[u32]) -> Clustering {
-        assert_eq!(fixed_rep.len(), fixed, "one representative per fixed paragraph");
+    pub fn cluster_with(
+        &self,
+        ps: &[Paragraph],
+        fixed: usize,
+        fixed_rep: &[u32],
+    ) -> Clustering {
+        assert_eq!(
+            fixed_rep.len(),
+            fixed,
+            "one representative per fixed paragraph"
+        );
         let n = ps.len();
         let (cands, exact_first) = self.candidates(ps);
         let mut rep: Vec<u32> = (0..n as u32).collect();
         rep[..fixed].copy_from_slice(fixed_rep);
         let mut similarity = vec![1.0f32; n];
-        let mut tried: Vec<u32> = Vec::new();
+        // tried[r] == i: representative r was already checked for i.
+        let mut tried = vec![NONE; n];
         for i in fixed..n {
             let f = exact_first[i];
             if f != NONE {
@@ -216,21 +310,25 @@ impl Deduper {
                 let r = rep[f as usize];
                 rep[i] = r;
                 if r != f {
-                    let (j, _) = overlap(&ps[i].fingerprint.words, &ps[r as usize].fingerprint.words);
+                    let (j, _) = overlap(
+                        &ps[i].fingerprint.words,
+                        &ps[r as usize].fingerprint.words,
+                    );
                     similarity[i] = j as f32;
                 }
                 continue;
             }
-            tried.clear();
             let mut best: Option<(f64, u32)> = None;
             for &j in &cands[i] {
                 let r = rep[j as usize];
-                if tried.contains(&r) {
+                if tried[r as usize] == i as u32 {
                     continue;
                 }
-                tried.push(r);
+                tried[r as usize] = i as u32;
                 if let Some(s) = self.verify(&ps[i], &ps[r as usize]) {
-                    if best.is_none_or(|(bs, br)| s > bs || (s == bs && r < br)) {
+                    if best
+                        .is_none_or(|(bs, br)| s > bs || (s == bs && r < br))
+                    {
                         best = Some((s, r));
                     }
                 }
@@ -247,7 +345,12 @@ impl Deduper {
 
 /// The clusters that hold a paragraph after `fixed`: the representative
 /// first, then its members after `fixed` in input order.
-fn clusters_of(ps: &[Paragraph], rep: &[u32], similarity: &[f32], fixed: usize) -> Vec<Cluster> {
+fn clusters_of(
+    ps: &[Paragraph],
+    rep: &[u32],
+    similarity: &[f32],
+    fixed: usize,
+) -> Vec<Cluster> {
     let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
     for i in fixed..rep.len() {
         if rep[i] != i as u32 {
@@ -259,11 +362,19 @@ fn clusters_of(ps: &[Paragraph], rep: &[u32], similarity: &[f32], fixed: usize) 
     reps.into_iter()
         .map(|r| {
             let rp = &ps[r as usize].fingerprint;
-            let mut out = vec![Member { paragraph: r as usize, distance: 0, similarity: 1.0 }];
-            out.extend(members[&r].iter().map(|&i| Member {
-                paragraph: i as usize,
-                distance: (ps[i as usize].fingerprint.simhash ^ rp.simhash).count_ones(),
-                similarity: f64::from(similarity[i as usize]),
+            let mut out = vec![Member {
+                paragraph: r as usize,
+                distance: 0,
+                similarity: 1.0,
+            }];
+            out.extend(members[&r].iter().map(|&i| {
+                Member {
+                    paragraph: i as usize,
+                    distance: (ps[i as usize].fingerprint.simhash
+                        ^ rp.simhash)
+                        .count_ones(),
+                    similarity: f64::from(similarity[i as usize]),
+                }
             }));
             Cluster { members: out }
         })

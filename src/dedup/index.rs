@@ -51,7 +51,13 @@ fn block_ranges(blocks: u32) -> Vec<(u32, u32)> {
 
 /// The ways to choose `r` of `n` items, in lexicographic order.
 fn combinations(n: u32, r: u32) -> Vec<Vec<u32>> {
-    fn go(n: u32, r: u32, from: u32, cur: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
+    fn go(
+        n: u32,
+        r: u32,
+        from: u32,
+        cur: &mut Vec<u32>,
+        out: &mut Vec<Vec<u32>>,
+    ) {
         if cur.len() == r as usize {
             out.push(cur.clone());
             return;
@@ -105,7 +111,8 @@ pub fn pairs_within(fps: &[u64], k: u32, blocks: u32) -> Vec<(u32, u32)> {
             let key = |fp: u64| -> u64 {
                 let mut key = 0u64;
                 for &(s, w) in &parts {
-                    let block = if w == 64 { fp } else { fp >> s & ((1 << w) - 1) };
+                    let block =
+                        if w == 64 { fp } else { fp >> s & ((1 << w) - 1) };
                     key = if w == 64 { block } else { key << w | block };
                 }
                 key >> (key_bits - keep)
@@ -208,7 +215,10 @@ pub fn band_pairs(ids: &[u32], keys: &[u32], bands: usize) -> Vec<(u32, u32)> {
                     let head = &bucket[..x.min(BUCKET_HEAD)];
                     let from = x.saturating_sub(BUCKET_TAIL).max(head.len());
                     for &o in head.iter().chain(&bucket[from..x]) {
-                        pairs.push((ids[o as u32 as usize], ids[e as u32 as usize]));
+                        pairs.push((
+                            ids[o as u32 as usize],
+                            ids[e as u32 as usize],
+                        ));
                     }
                 }
             }

@@ -56,7 +56,7 @@ impl Default for Config {
             blocks: 0,
             bands: 25,
             rows: 3,
-            min_similarity: 0.5,
+            min_similarity: 0.55,
             min_containment: 0.8,
             min_words: 8,
             min_exact_chars: 20,
@@ -93,8 +93,8 @@ impl DedupBuilder {
     }
 
     /// Sub-fingerprints per paragraph (`bands`, 0 turns them off) and
-    /// min-hash bins per sub-fingerprint (`rows`); `bands × rows` at most
-    /// 256. Default 25 × 3. See [`cluster`].
+    /// min-hash values per sub-fingerprint (`rows`): at most 256 bands of
+    /// 1 to 16 rows. Default 25 × 3. See [`cluster`].
     pub fn bands(&mut self, bands: usize, rows: usize) -> &mut DedupBuilder {
         self.config.bands = bands;
         self.config.rows = rows;
@@ -102,7 +102,7 @@ impl DedupBuilder {
     }
 
     /// The word-set Jaccard similarity a candidate must reach against
-    /// the cluster's representative to join it (0 to 1, default 0.5).
+    /// the cluster's representative to join it (0 to 1, default 0.55).
     pub fn min_similarity(&mut self, s: f64) -> &mut DedupBuilder {
         self.config.min_similarity = s;
         self
@@ -142,22 +142,42 @@ impl DedupBuilder {
             Err(BuildError::OutOfRange { setting, value, allowed })
         };
         if c.max_distance > 16 {
-            return range("max_distance", c.max_distance.to_string(), "0 to 16 bits");
+            return range(
+                "max_distance",
+                c.max_distance.to_string(),
+                "0 to 16 bits",
+            );
         }
         if c.blocks == 0 {
             c.blocks = index::default_blocks(c.max_distance);
         }
         if c.blocks <= c.max_distance || c.blocks > 64 {
-            return range("blocks", c.blocks.to_string(), "more than the distance, at most 64");
+            return range(
+                "blocks",
+                c.blocks.to_string(),
+                "more than the distance, at most 64",
+            );
         }
-        if c.bands > 0 && (c.rows == 0 || c.bands * c.rows > 256) {
-            return range("bands", format!("{} x {}", c.bands, c.rows), "bands x rows from 1 to 256");
+        if c.bands > 256 || (c.bands > 0 && !(1..=16).contains(&c.rows)) {
+            return range(
+                "bands",
+                format!("{} x {}", c.bands, c.rows),
+                "1 to 256 bands of 1 to 16 rows",
+            );
         }
         if !(0.0..=1.0).contains(&c.min_similarity) {
-            return range("min_similarity", c.min_similarity.to_string(), "0 to 1");
+            return range(
+                "min_similarity",
+                c.min_similarity.to_string(),
+                "0 to 1",
+            );
         }
         if c.min_containment.is_nan() || c.min_containment < 0.0 {
-            return range("min_containment", c.min_containment.to_string(), "0 or more");
+            return range(
+                "min_containment",
+                c.min_containment.to_string(),
+                "0 or more",
+            );
         }
         Ok(Deduper { config: c })
     }
@@ -225,7 +245,10 @@ impl Deduper {
 
     /// The fingerprint of a paragraph given as its lines (joined by a
     /// space), without joining them.
-    pub fn fingerprint_lines<S: AsRef<str>>(&self, lines: &[S]) -> Option<Fingerprint> {
+    pub fn fingerprint_lines<S: AsRef<str>>(
+        &self,
+        lines: &[S],
+    ) -> Option<Fingerprint> {
         let min = self.config.min_exact_chars;
         let mut chars = 0;
         for l in lines {
@@ -301,10 +324,12 @@ mod tests {
                      shops expect more visitors.";
         let other = "Officials in the northern province said on Monday that \
                      schools would close for a week because of the flu.";
-        let ps = vec![para(&d, 0, base), para(&d, 1, heavy), para(&d, 2, other)];
+        let ps =
+            vec![para(&d, 0, base), para(&d, 1, heavy), para(&d, 2, other)];
         let clusters = d.cluster(&ps);
         assert_eq!(clusters.len(), 1, "{clusters:?}");
-        let ids: Vec<_> = clusters[0].members.iter().map(|m| m.paragraph).collect();
+        let ids: Vec<_> =
+            clusters[0].members.iter().map(|m| m.paragraph).collect();
         assert_eq!(ids, [0, 1]);
         assert!(clusters[0].members[1].distance > 3, "beyond simhash reach");
     }
@@ -313,7 +338,11 @@ mod tests {
     fn exact_copies_follow_their_first_occurrence() {
         let d = Deduper::default();
         let a = "Short but real paragraph with enough words to count here.";
-        let ps = vec![para(&d, 0, a), para(&d, 1, a), para(&d, 2, &a.to_uppercase())];
+        let ps = vec![
+            para(&d, 0, a),
+            para(&d, 1, a),
+            para(&d, 2, &a.to_uppercase()),
+        ];
         let clusters = d.cluster(&ps);
         assert_eq!(clusters.len(), 1);
         assert_eq!(clusters[0].members.len(), 3);
@@ -322,8 +351,12 @@ mod tests {
     #[test]
     fn settings_are_validated() {
         assert!(DedupBuilder::new().max_distance(17).build().is_err());
-        assert!(DedupBuilder::new().max_distance(3).blocks(3).build().is_err());
-        assert!(DedupBuilder::new().bands(100, 3).build().is_err());
+        assert!(DedupBuilder::new()
+            .max_distance(3)
+            .blocks(3)
+            .build()
+            .is_err());
+        assert!(DedupBuilder::new().bands(300, 3).build().is_err());
         assert!(DedupBuilder::new().min_similarity(1.5).build().is_err());
         assert!(DedupBuilder::new().bands(0, 0).build().is_ok());
     }

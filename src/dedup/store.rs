@@ -71,7 +71,10 @@ pub struct Index {
 }
 
 fn bad(msg: impl Into<String>) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("bad index file: {}", msg.into()))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("bad index file: {}", msg.into()),
+    )
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a char
@@ -126,7 +129,8 @@ impl<'a> Reader<'a> {
     }
     fn string(&mut self) -> io::Result<String> {
         let n = self.u32()? as usize;
-        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| bad("a name is not UTF-8"))
+        String::from_utf8(self.take(n)?.to_vec())
+            .map_err(|_| bad("a name is not UTF-8"))
     }
 }
 
@@ -140,7 +144,9 @@ impl Index {
     pub fn read(path: &Path) -> io::Result<Index> {
         let bytes = match fs::read(path) {
             Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Index::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(Index::new())
+            }
             Err(e) => return Err(e),
         };
         Index::from_bytes(&bytes)
@@ -156,7 +162,9 @@ impl Index {
         let mut r = Reader { bytes: &body[8..] };
         let version = r.u32()?;
         if version != VERSION {
-            return Err(bad(format!("version {version}; this chaff reads {VERSION}")));
+            return Err(bad(format!(
+                "version {version}; this chaff reads {VERSION}"
+            )));
         }
         if xxhash_rust::xxh3::xxh3_64(body) != sum {
             return Err(bad("checksum mismatch (damaged or cut short)"));
@@ -164,7 +172,8 @@ impl Index {
         let _flags = r.u32()?;
         let n_sources = r.u32()? as usize;
         let n_docs = r.u32()? as usize;
-        let n_paras = usize::try_from(r.u64()?).map_err(|_| bad("too many paragraphs"))?;
+        let n_paras = usize::try_from(r.u64()?)
+            .map_err(|_| bad("too many paragraphs"))?;
         let mut ix = Index::new();
         for _ in 0..n_sources {
             ix.sources.push(r.string()?);
@@ -188,12 +197,16 @@ impl Index {
             let preview = r.string()?;
             let n_words = r.u32()? as usize;
             let words: Box<[u32]> = r
-                .take(n_words.checked_mul(4).ok_or_else(|| bad("word count"))?)?
+                .take(
+                    n_words.checked_mul(4).ok_or_else(|| bad("word count"))?,
+                )?
                 .chunks_exact(4)
                 .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
                 .collect();
             if doc >= n_docs || rep as usize > i {
-                return Err(bad("a paragraph's document or representative is out of range"));
+                return Err(bad(
+                    "a paragraph's document or representative is out of range",
+                ));
             }
             if rep as usize != i && ix.rep[rep as usize] != rep {
                 return Err(bad("a representative is itself a member"));
@@ -220,7 +233,9 @@ impl Index {
     pub fn write_to(&self, w: impl Write) -> io::Result<()> {
         let mut w = Hashing { inner: w, hash: Xxh3::new() };
         w.write_all(MAGIC)?;
-        for x in [VERSION, 0, self.sources.len() as u32, self.docs.len() as u32] {
+        for x in
+            [VERSION, 0, self.sources.len() as u32, self.docs.len() as u32]
+        {
             w.write_all(&x.to_le_bytes())?;
         }
         w.write_all(&(self.paragraphs.len() as u64).to_le_bytes())?;
@@ -241,7 +256,8 @@ impl Index {
             w.write_all(&fp.exact.to_le_bytes())?;
             put_str(&mut w, preview(&self.previews[i], PREVIEW_BYTES))?;
             w.write_all(&(fp.words.len() as u32).to_le_bytes())?;
-            let words: Vec<u8> = fp.words.iter().flat_map(|x| x.to_le_bytes()).collect();
+            let words: Vec<u8> =
+                fp.words.iter().flat_map(|x| x.to_le_bytes()).collect();
             w.write_all(&words)?;
         }
         let sum = w.hash.digest();
@@ -274,7 +290,9 @@ mod tests {
     use super::*;
 
     fn sample() -> Index {
-        let fp = crate::dedup::simhash::fingerprint(["one two three four ünï"]).unwrap();
+        let fp =
+            crate::dedup::simhash::fingerprint(["one two three four ünï"])
+                .unwrap();
         let para = |doc, line| Paragraph {
             doc,
             line,
