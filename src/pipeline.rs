@@ -20,7 +20,9 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::decode::Decoder;
-use crate::dedup::{DedupBuilder, Deduper, DuplicateAction, Paragraph};
+use crate::dedup::{
+    Clustering, DedupBuilder, Deduper, DuplicateAction, Index, Paragraph,
+};
 use crate::document::{DocMeta, Document, Removal, Stage};
 use crate::error::{BuildError, Error};
 use crate::fix::{FixOptions, Fixer};
@@ -51,6 +53,7 @@ struct Config {
     paragraphs: ParagraphMode,
     threads: usize,
     max_input_bytes: u64,
+    index: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             paragraphs: ParagraphMode::Auto,
             threads: 0,
             max_input_bytes: 4 << 30,
+            index: None,
         }
     }
 }
@@ -133,6 +137,19 @@ impl PipelineBuilder {
         self
     }
 
+    /// A near-duplicate index file (see [`crate::dedup::store`]): a run
+    /// checks its paragraphs against the indexed ones (which act as
+    /// representatives and are never removed), then adds its own to the
+    /// file, replaced atomically at the end of a successful run. A
+    /// missing file starts an empty index.
+    pub fn index(
+        &mut self,
+        path: Option<std::path::PathBuf>,
+    ) -> &mut PipelineBuilder {
+        self.config.index = path;
+        self
+    }
+
     /// Validates the configuration and builds the pipeline.
     pub fn build(&self) -> Result<Pipeline, BuildError> {
         let c = &self.config;
@@ -156,6 +173,7 @@ impl PipelineBuilder {
                 deduper,
                 paragraphs: c.paragraphs,
                 max_input_bytes: c.max_input_bytes,
+                index: c.index.clone(),
                 pool,
             }),
             cancel: Arc::new(AtomicBool::new(false)),
@@ -171,6 +189,7 @@ struct Inner {
     deduper: Option<Deduper>,
     paragraphs: ParagraphMode,
     max_input_bytes: u64,
+    index: Option<std::path::PathBuf>,
     pool: rayon::ThreadPool,
 }
 
@@ -335,8 +354,8 @@ impl Pipeline {
         let timers = Timers::default();
         let docs = vec![mapped];
         let decided = self.decide(&docs, &HashMap::new(), &timers);
-        let (clusters, paragraphs) = self.cluster(&docs, &decided, &timers);
-        let dropped = self.dropped_lines(&clusters, &paragraphs, docs.len());
+        let dedup = self.cluster(&docs, &decided, None, &timers);
+        let dropped = self.dropped_lines(&dedup, docs.len());
         build_document(0, &docs[0], &decided[0], &dropped[0])
     }
 
@@ -385,12 +404,19 @@ impl Pipeline {
         let repeats = self.count_repeats(&docs);
         let decided =
             inner.pool.install(|| self.decide(&docs, &repeats, &timers));
-        let (clusters, paragraphs) =
-            inner.pool.install(|| self.cluster(&docs, &decided, &timers));
+        let prior = match (&inner.index, &inner.deduper) {
+            (Some(path), Some(_)) => Some(Index::read(path).map_err(|e| {
+                io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+            })?),
+            _ => None,
+        };
+        let dedup = inner
+            .pool
+            .install(|| self.cluster(&docs, &decided, prior, &timers));
         if cancelled() {
             return Err(interrupted());
         }
-        let dropped = self.dropped_lines(&clusters, &paragraphs, docs.len());
+        let dropped = self.dropped_lines(&dedup, docs.len());
 
         // Phase 3: emit.
         let mut summary = Summary {
@@ -402,8 +428,8 @@ impl Pipeline {
             summary.errors.push(error_record(err));
             sink.error(err)?;
         }
-        for (id, cluster) in clusters.iter().enumerate() {
-            let record = cluster_record(id, cluster, &paragraphs, &docs);
+        for (id, cluster) in dedup.clustering.clusters.iter().enumerate() {
+            let record = cluster_record(id, cluster, &dedup, &docs);
             summary.clusters += 1;
             summary.duplicate_paragraphs += cluster.members.len() as u64 - 1;
             sink.cluster(&record)?;
@@ -450,6 +476,16 @@ impl Pipeline {
         summary.wall_seconds = started.elapsed().as_secs_f64();
         summary.measure_process();
         sink.finish(&summary)?;
+        if let Some(path) = &inner.index {
+            if let Some(index) = updated_index(dedup, &docs) {
+                index.write_atomic(path).map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("{}: {e}", path.display()),
+                    )
+                })?;
+            }
+        }
         Ok(summary)
     }
 
@@ -725,17 +761,29 @@ impl Pipeline {
             .collect()
     }
 
-    /// Fingerprints the kept paragraphs and clusters them.
+    /// Fingerprints the kept paragraphs and clusters them, after the
+    /// paragraphs of `prior` (an index from earlier runs), if any.
     fn cluster(
         &self,
         docs: &[Mapped],
         decided: &[Decided],
+        prior: Option<Index>,
         timers: &Timers,
-    ) -> (Vec<crate::dedup::Cluster>, Vec<Paragraph>) {
+    ) -> DedupState {
         let Some(deduper) = &self.inner.deduper else {
-            return (Vec::new(), Vec::new());
+            return DedupState::default();
         };
         let mode = self.inner.paragraphs;
+        // Source ids in first-seen order (ties between representatives
+        // never need them: input order decides).
+        let mut source_ids: HashMap<&str, u32> = HashMap::new();
+        let sources: Vec<u32> = docs
+            .iter()
+            .map(|d| {
+                let next = source_ids.len() as u32;
+                *source_ids.entry(d.meta.source.as_str()).or_insert(next)
+            })
+            .collect();
         let per_doc: Vec<Vec<Paragraph>> = docs
             .par_iter()
             .zip(decided)
@@ -746,36 +794,49 @@ impl Pipeline {
                     paragraphs_of(doc, dec, mode)
                         .into_iter()
                         .filter_map(|(first, last)| {
-                            let text = doc.lines[first..=last].join(" ");
-                            deduper.fingerprint(&text).map(|fingerprint| {
-                                Paragraph {
-                                    doc: d,
-                                    line: first as u32 + 1,
-                                    last_line: last as u32 + 1,
-                                    source: 0,
-                                    len: text.len() as u32,
-                                    fingerprint,
-                                }
+                            let lines = &doc.lines[first..=last];
+                            let fingerprint =
+                                deduper.fingerprint_lines(lines)?;
+                            let len = lines
+                                .iter()
+                                .map(|l| l.len() + 1)
+                                .sum::<usize>()
+                                - 1;
+                            Some(Paragraph {
+                                doc: d,
+                                line: first as u32 + 1,
+                                last_line: last as u32 + 1,
+                                source: sources[d],
+                                len: len as u32,
+                                fingerprint,
                             })
                         })
                         .collect()
                 })
             })
             .collect();
-        let paragraphs: Vec<Paragraph> =
-            per_doc.into_iter().flatten().collect();
-        let bytes: usize = paragraphs.iter().map(|p| p.len as usize).sum();
-        let clusters =
-            timers.time(CLUSTER, bytes, || deduper.cluster(&paragraphs));
-        (clusters, paragraphs)
+        let (mut paragraphs, fixed, fixed_rep, prior) = match prior {
+            Some(mut ix) => {
+                let old = std::mem::take(&mut ix.paragraphs);
+                let rep = std::mem::take(&mut ix.rep);
+                (old, rep.len(), rep, Some(ix))
+            }
+            None => (Vec::new(), 0, Vec::new(), None),
+        };
+        paragraphs.extend(per_doc.into_iter().flatten());
+        let bytes: usize =
+            paragraphs[fixed..].iter().map(|p| p.len as usize).sum();
+        let clustering = timers.time(CLUSTER, bytes, || {
+            deduper.cluster_with(&paragraphs, fixed, &fixed_rep)
+        });
+        DedupState { paragraphs, fixed, clustering, prior }
     }
 
     /// The lines each document loses as non-representative copies, with
-    /// the paragraph's first line and the representative's name.
+    /// the paragraph's last line and the cluster's number.
     fn dropped_lines(
         &self,
-        clusters: &[crate::dedup::Cluster],
-        paragraphs: &[Paragraph],
+        dedup: &DedupState,
         docs: usize,
     ) -> Vec<Vec<(u32, u32, usize)>> {
         let mut dropped: Vec<Vec<(u32, u32, usize)>> = vec![Vec::new(); docs];
@@ -787,9 +848,14 @@ impl Pipeline {
         if !drop {
             return dropped;
         }
-        for (id, c) in clusters.iter().enumerate() {
+        for (id, c) in dedup.clustering.clusters.iter().enumerate() {
             for m in &c.members[1..] {
-                let p = &paragraphs[m.paragraph];
+                // Indexed paragraphs are never removed (and are never
+                // members of a run's clusters anyway).
+                if m.paragraph < dedup.fixed {
+                    continue;
+                }
+                let p = &dedup.paragraphs[m.paragraph];
                 dropped[p.doc].push((p.line, p.last_line, id));
             }
         }
@@ -798,6 +864,64 @@ impl Pipeline {
         }
         dropped
     }
+}
+
+/// The dedup stage's result: the paragraphs (an index's first, with
+/// `doc` numbering the index's documents; then this run's, numbering
+/// its documents) and their clustering.
+#[derive(Default)]
+struct DedupState {
+    paragraphs: Vec<Paragraph>,
+    fixed: usize,
+    clustering: Clustering,
+    /// The index read at the start, without its paragraphs.
+    prior: Option<Index>,
+}
+
+/// The index after a run: the prior index plus this run's paragraphs.
+fn updated_index(dedup: DedupState, docs: &[Mapped]) -> Option<Index> {
+    let DedupState { paragraphs, fixed, clustering, prior } = dedup;
+    let mut ix = prior?;
+    let mut source_ids: HashMap<String, u32> = ix
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.clone(), i as u32))
+        .collect();
+    let mut doc_ids: HashMap<usize, usize> = HashMap::new();
+    let mut previews = Vec::with_capacity(paragraphs.len() - fixed);
+    let mut all = paragraphs;
+    for p in &mut all[fixed..] {
+        let doc = &docs[p.doc];
+        let id = *doc_ids.entry(p.doc).or_insert_with(|| {
+            let next = source_ids.len() as u32;
+            let source = *source_ids
+                .entry(doc.meta.source.clone())
+                .or_insert_with(|| {
+                    ix.sources.push(doc.meta.source.clone());
+                    next
+                });
+            ix.docs.push(crate::dedup::store::IndexedDoc {
+                name: doc.meta.name.clone(),
+                source,
+            });
+            ix.docs.len() - 1
+        });
+        previews.push(
+            crate::dedup::store::preview(
+                &doc.lines[p.line as usize - 1],
+                crate::dedup::store::PREVIEW_BYTES,
+            )
+            .to_string(),
+        );
+        p.doc = id;
+        p.source = ix.docs[id].source;
+    }
+    ix.paragraphs = all;
+    ix.rep = clustering.rep;
+    ix.similarity = clustering.similarity;
+    ix.previews.extend(previews);
+    Some(ix)
 }
 
 const STORY_LINE_BYTES: usize = 200;
@@ -950,7 +1074,7 @@ fn build_document(
 fn cluster_record(
     id: usize,
     cluster: &crate::dedup::Cluster,
-    paragraphs: &[Paragraph],
+    dedup: &DedupState,
     docs: &[Mapped],
 ) -> ClusterRecord {
     let members = cluster
@@ -958,16 +1082,34 @@ fn cluster_record(
         .iter()
         .enumerate()
         .map(|(k, m)| {
-            let p = &paragraphs[m.paragraph];
-            let doc = &docs[p.doc];
+            let p = &dedup.paragraphs[m.paragraph];
+            let (doc, source, text) = match &dedup.prior {
+                // An indexed paragraph: its document is not in this run.
+                Some(ix) if m.paragraph < dedup.fixed => {
+                    let d = &ix.docs[p.doc];
+                    (
+                        d.name.clone(),
+                        ix.sources[d.source as usize].clone(),
+                        ix.previews[m.paragraph].clone(),
+                    )
+                }
+                _ => {
+                    let d = &docs[p.doc];
+                    (
+                        d.meta.name.clone(),
+                        d.meta.source.clone(),
+                        d.lines[p.line as usize - 1].clone(),
+                    )
+                }
+            };
             ClusterMember {
-                doc: doc.meta.name.clone(),
+                doc,
                 line: p.line,
-                source: doc.meta.source.clone(),
+                source,
                 representative: k == 0,
                 distance: m.distance,
                 similarity: (m.similarity * 1000.0).round() / 1000.0,
-                text: doc.lines[p.line as usize - 1].clone(),
+                text,
             }
         })
         .collect();

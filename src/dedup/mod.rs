@@ -1,22 +1,30 @@
-//! Near-duplicate paragraphs: 64-bit simhash fingerprints, a block
-//! index for candidates, and an exact word-set check before any pair may
-//! share a cluster.
+//! Near-duplicate paragraphs: 64-bit simhash fingerprints, sub-fingerprints
+//! for heavily edited copies, sorted block tables for candidates, and an
+//! exact word-set check before any pair may share a cluster.
 //!
-//! Why not the `simhash` crate on the hot path: it hashes raw tokens
-//! (case and punctuation count), counts repeated words (so stopwords
-//! dominate), and its hasher depends on a cargo feature, so fingerprints
-//! could change between builds. Here a paragraph's features are the *set*
-//! of its normalised words, hashed with xxh3 and a fixed seed, so a
-//! fingerprint never changes between runs or versions.
+//! * [`simhash`]: normalised words, the fixed-seed word hash and the
+//!   paragraph simhash (stable across runs and versions).
+//! * [`index`]: candidate tables (permuted/sorted simhash block tables,
+//!   band tables), parallel over tables.
+//! * [`cluster`]: sub-fingerprints, the check, representatives.
+//! * [`store`]: the `--index` file that lets a later run check new
+//!   documents against an earlier corpus.
+//!
+//! Memory per paragraph across phases: its [`Paragraph`] (32 bytes), its
+//! fingerprint (16 bytes plus a boxed slice of 4 bytes per distinct word)
+//! — about 330 bytes for an 75-word paragraph. Band keys (4 bytes per
+//! band) and table entries (8 bytes) live only while candidates are found.
 
-use std::collections::HashMap;
+pub mod cluster;
+pub mod index;
+pub mod simhash;
+pub mod store;
 
-use rayon::prelude::*;
-use unicode_normalization::UnicodeNormalization;
+pub use cluster::{overlap, Clustering};
+pub use simhash::{for_each_word, Fingerprint};
+pub use store::Index;
 
 use crate::error::BuildError;
-
-const WORD_SEED: u64 = 0x5eed_c4af_f000_0001;
 
 /// What to do with the copies that are not a cluster's representative.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -31,7 +39,11 @@ pub enum DuplicateAction {
 #[derive(Clone, Debug)]
 struct Config {
     max_distance: u32,
+    blocks: u32,
+    bands: usize,
+    rows: usize,
     min_similarity: f64,
+    min_containment: f64,
     min_words: usize,
     min_exact_chars: usize,
     action: DuplicateAction,
@@ -41,7 +53,11 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             max_distance: 3,
-            min_similarity: 0.5,
+            blocks: 0,
+            bands: 25,
+            rows: 3,
+            min_similarity: 0.55,
+            min_containment: 0.8,
             min_words: 8,
             min_exact_chars: 20,
             action: DuplicateAction::Drop,
@@ -61,16 +77,43 @@ impl DedupBuilder {
         DedupBuilder::default()
     }
 
-    /// Candidates differ in at most this many of the 64 bits (0 to 16).
+    /// Simhash candidates differ in at most this many of the 64 bits (0
+    /// to 16, default 3).
     pub fn max_distance(&mut self, bits: u32) -> &mut DedupBuilder {
         self.config.max_distance = bits;
         self
     }
 
+    /// Blocks the simhash is cut into for its tables (more than the
+    /// distance, at most 64; 0, the default, means distance + 2). See
+    /// [`index`].
+    pub fn blocks(&mut self, blocks: u32) -> &mut DedupBuilder {
+        self.config.blocks = blocks;
+        self
+    }
+
+    /// Sub-fingerprints per paragraph (`bands`, 0 turns them off) and
+    /// min-hash values per sub-fingerprint (`rows`): at most 256 bands of
+    /// 1 to 16 rows. Default 25 × 3. See [`cluster`].
+    pub fn bands(&mut self, bands: usize, rows: usize) -> &mut DedupBuilder {
+        self.config.bands = bands;
+        self.config.rows = rows;
+        self
+    }
+
     /// The word-set Jaccard similarity a candidate must reach against
-    /// the cluster's representative to join it (0 to 1, default 0.5).
+    /// the cluster's representative to join it (0 to 1, default 0.55).
     pub fn min_similarity(&mut self, s: f64) -> &mut DedupBuilder {
         self.config.min_similarity = s;
+        self
+    }
+
+    /// A candidate also joins when this share of the smaller word set is
+    /// in the other (a copy that lost or gained a sentence) and their
+    /// Jaccard is at least [`cluster::CONTAINMENT_MIN_JACCARD`] (0 to 1,
+    /// default 0.8; above 1 turns it off).
+    pub fn min_containment(&mut self, c: f64) -> &mut DedupBuilder {
+        self.config.min_containment = c;
         self
     }
 
@@ -94,38 +137,54 @@ impl DedupBuilder {
 
     /// Validates the settings.
     pub fn build(&self) -> Result<Deduper, BuildError> {
-        let c = &self.config;
+        let mut c = self.config.clone();
+        let range = |setting, value: String, allowed| {
+            Err(BuildError::OutOfRange { setting, value, allowed })
+        };
         if c.max_distance > 16 {
-            return Err(BuildError::OutOfRange {
-                setting: "max_distance",
-                value: c.max_distance.to_string(),
-                allowed: "0 to 16 bits",
-            });
+            return range(
+                "max_distance",
+                c.max_distance.to_string(),
+                "0 to 16 bits",
+            );
+        }
+        if c.blocks == 0 {
+            c.blocks = index::default_blocks(c.max_distance);
+        }
+        if c.blocks <= c.max_distance || c.blocks > 64 {
+            return range(
+                "blocks",
+                c.blocks.to_string(),
+                "more than the distance, at most 64",
+            );
+        }
+        if c.bands > 256 || (c.bands > 0 && !(1..=16).contains(&c.rows)) {
+            return range(
+                "bands",
+                format!("{} x {}", c.bands, c.rows),
+                "1 to 256 bands of 1 to 16 rows",
+            );
         }
         if !(0.0..=1.0).contains(&c.min_similarity) {
-            return Err(BuildError::OutOfRange {
-                setting: "min_similarity",
-                value: c.min_similarity.to_string(),
-                allowed: "0 to 1",
-            });
+            return range(
+                "min_similarity",
+                c.min_similarity.to_string(),
+                "0 to 1",
+            );
         }
-        Ok(Deduper { config: c.clone() })
+        if c.min_containment.is_nan() || c.min_containment < 0.0 {
+            return range(
+                "min_containment",
+                c.min_containment.to_string(),
+                "0 or more",
+            );
+        }
+        Ok(Deduper { config: c })
     }
 }
 
-/// The fingerprint of one paragraph and the data to verify a match.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Fingerprint {
-    /// 64-bit simhash over the set of normalised words.
-    pub simhash: u64,
-    /// Hash of the normalised text, for exact matches.
-    pub exact: u64,
-    /// Sorted, distinct hashes of the normalised words.
-    pub words: Vec<u64>,
-}
-
 /// One paragraph handed to [`Deduper::cluster`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Paragraph {
     /// Index of its document in input order.
     pub doc: usize,
@@ -135,7 +194,7 @@ pub struct Paragraph {
     pub last_line: u32,
     /// Interned source id of its document.
     pub source: u32,
-    /// Its length in bytes (ties are broken by it).
+    /// Its length in bytes.
     pub len: u32,
     /// Its fingerprint.
     pub fingerprint: Fingerprint,
@@ -181,244 +240,42 @@ impl Deduper {
     /// The fingerprint of a paragraph, or `None` when it is too short to
     /// be matched at all.
     pub fn fingerprint(&self, text: &str) -> Option<Fingerprint> {
-        if text.trim().chars().count() < self.config.min_exact_chars {
+        self.fingerprint_lines(&[text])
+    }
+
+    /// The fingerprint of a paragraph given as its lines (joined by a
+    /// space), without joining them.
+    pub fn fingerprint_lines<S: AsRef<str>>(
+        &self,
+        lines: &[S],
+    ) -> Option<Fingerprint> {
+        let min = self.config.min_exact_chars;
+        let mut chars = 0;
+        for l in lines {
+            let l = l.as_ref();
+            // Bytes bound chars from above: count only when it matters.
+            chars += if l.len() < min.saturating_sub(chars) * 4 {
+                l.trim().chars().count()
+            } else {
+                l.len()
+            };
+            if chars >= min {
+                break;
+            }
+        }
+        if chars < min {
             return None;
         }
-        let mut words: Vec<u64> = Vec::new();
-        let mut norm = String::with_capacity(text.len());
-        for_each_word(text, |w| {
-            words.push(xxhash_rust::xxh3::xxh3_64_with_seed(
-                w.as_bytes(),
-                WORD_SEED,
-            ));
-            norm.push_str(w);
-            norm.push(' ');
-        });
-        if words.is_empty() {
-            return None;
-        }
-        words.sort_unstable();
-        words.dedup();
-        Some(Fingerprint {
-            simhash: simhash(&words),
-            exact: xxhash_rust::xxh3::xxh3_64_with_seed(norm.as_bytes(), 7),
-            words,
-        })
+        simhash::fingerprint(lines.iter().map(AsRef::as_ref))
     }
 
     /// Clusters paragraphs (given in input order). Every pair that joins
-    /// a cluster was checked: its word-set similarity to the cluster's
-    /// representative reaches the threshold. The representative is the
-    /// first paragraph of the cluster in input order, so clusters cannot
-    /// grow into chains.
+    /// a cluster was checked: its word sets reach the threshold against
+    /// the cluster's representative, the earliest paragraph of the
+    /// cluster in input order, so clusters cannot grow into chains.
     pub fn cluster(&self, paragraphs: &[Paragraph]) -> Vec<Cluster> {
-        let n = paragraphs.len();
-        let candidates = self.candidates(paragraphs);
-        // rep[i] = index of the representative i joined (or i itself).
-        let mut rep: Vec<usize> = (0..n).collect();
-        let mut best: Vec<(u32, f64)> = vec![(0, 1.0); n];
-        for (i, cands) in candidates.iter().enumerate() {
-            let mut chosen: Option<(usize, f64)> = None;
-            for &j in cands {
-                if rep[j] != j {
-                    continue;
-                }
-                let s = jaccard(
-                    &paragraphs[i].fingerprint.words,
-                    &paragraphs[j].fingerprint.words,
-                );
-                if s >= self.config.min_similarity
-                    && chosen.is_none_or(|(_, best)| s > best)
-                {
-                    chosen = Some((j, s));
-                }
-            }
-            if let Some((j, s)) = chosen {
-                rep[i] = j;
-                let d = (paragraphs[i].fingerprint.simhash
-                    ^ paragraphs[j].fingerprint.simhash)
-                    .count_ones();
-                best[i] = (d, s);
-            }
-        }
-        let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
-        for (i, &r) in rep.iter().enumerate() {
-            if r != i {
-                groups.entry(r).or_default().push(i);
-            }
-        }
-        let mut reps: Vec<usize> = groups.keys().copied().collect();
-        reps.sort_unstable();
-        reps.into_iter()
-            .map(|r| {
-                let mut members = vec![Member {
-                    paragraph: r,
-                    distance: 0,
-                    similarity: 1.0,
-                }];
-                for &i in &groups[&r] {
-                    members.push(Member {
-                        paragraph: i,
-                        distance: best[i].0,
-                        similarity: best[i].1,
-                    });
-                }
-                Cluster { members }
-            })
-            .collect()
+        self.cluster_with(paragraphs, 0, &[]).clusters
     }
-
-    /// For each paragraph, the earlier paragraphs that may be copies of
-    /// it: exact text matches and simhashes within the distance, found
-    /// with `max_distance + 1` block tables (pigeonhole: a pair within k
-    /// bits agrees on at least one of k + 1 blocks).
-    fn candidates(&self, paragraphs: &[Paragraph]) -> Vec<Vec<usize>> {
-        let n = paragraphs.len();
-        let k = self.config.max_distance;
-        let blocks = k as usize + 1;
-        let masks = block_masks(blocks);
-        let min_words = self.config.min_words;
-        let tables: Vec<Vec<(usize, usize)>> = masks
-            .par_iter()
-            .map(|&mask| {
-                let mut keyed: Vec<(u64, usize)> = paragraphs
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| p.fingerprint.words.len() >= min_words)
-                    .map(|(i, p)| (p.fingerprint.simhash & mask, i))
-                    .collect();
-                keyed.sort_unstable();
-                let mut pairs = Vec::new();
-                for group in keyed.chunk_by(|a, b| a.0 == b.0) {
-                    for (x, &(_, i)) in group.iter().enumerate() {
-                        for &(_, j) in &group[..x] {
-                            let d = (paragraphs[i].fingerprint.simhash
-                                ^ paragraphs[j].fingerprint.simhash)
-                                .count_ones();
-                            if d <= k {
-                                pairs.push((i.max(j), i.min(j)));
-                            }
-                        }
-                    }
-                }
-                pairs
-            })
-            .collect();
-        let mut exact: HashMap<u64, usize> = HashMap::new();
-        let mut out: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (i, p) in paragraphs.iter().enumerate() {
-            match exact.entry(p.fingerprint.exact) {
-                std::collections::hash_map::Entry::Occupied(e) => {
-                    out[i].push(*e.get())
-                }
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(i);
-                }
-            }
-        }
-        for pairs in tables {
-            for (i, j) in pairs {
-                out[i].push(j);
-            }
-        }
-        for c in &mut out {
-            c.sort_unstable();
-            c.dedup();
-        }
-        out
-    }
-}
-
-/// Masks that split 64 bits into `blocks` contiguous blocks.
-fn block_masks(blocks: usize) -> Vec<u64> {
-    let mut masks = Vec::with_capacity(blocks);
-    let mut start = 0;
-    for b in 0..blocks {
-        let width = (64 - start) / (blocks - b);
-        let mask = if width >= 64 {
-            u64::MAX
-        } else {
-            ((1u64 << width) - 1) << start
-        };
-        masks.push(mask);
-        start += width;
-    }
-    masks
-}
-
-/// Calls `f` with each normalised word: NFKC, lowercased, letters and
-/// digits only.
-pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
-    let mut word = String::new();
-    let flush = |word: &mut String, f: &mut dyn FnMut(&str)| {
-        if !word.is_empty() {
-            f(word);
-            word.clear();
-        }
-    };
-    if text.is_ascii() {
-        for c in text.chars() {
-            if c.is_ascii_alphanumeric() {
-                word.push(c.to_ascii_lowercase());
-            } else {
-                flush(&mut word, &mut f);
-            }
-        }
-    } else {
-        for c in text.nfkc() {
-            if c.is_alphanumeric() {
-                if crate::strip::is_cjk(c) {
-                    // CJK has no spaces: each character is a word.
-                    flush(&mut word, &mut f);
-                    word.push(c);
-                    flush(&mut word, &mut f);
-                } else {
-                    word.extend(c.to_lowercase());
-                }
-            } else {
-                flush(&mut word, &mut f);
-            }
-        }
-    }
-    flush(&mut word, &mut f);
-}
-
-/// Simhash of a set of feature hashes: each bit is the majority vote of
-/// that bit over the features.
-fn simhash(features: &[u64]) -> u64 {
-    let mut counts = [0i32; 64];
-    for &h in features {
-        for (bit, count) in counts.iter_mut().enumerate() {
-            *count += if h >> bit & 1 == 1 { 1 } else { -1 };
-        }
-    }
-    counts.iter().enumerate().fold(0u64, |acc, (bit, &c)| {
-        if c > 0 {
-            acc | 1 << bit
-        } else {
-            acc
-        }
-    })
-}
-
-/// Jaccard similarity of two sorted, distinct lists.
-pub(crate) fn jaccard(a: &[u64], b: &[u64]) -> f64 {
-    if a.is_empty() && b.is_empty() {
-        return 1.0;
-    }
-    let (mut i, mut j, mut both) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                both += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    both as f64 / (a.len() + b.len() - both) as f64
 }
 
 #[cfg(test)]
@@ -434,15 +291,6 @@ mod tests {
             len: text.len() as u32,
             fingerprint: d.fingerprint(text).unwrap(),
         }
-    }
-
-    #[test]
-    fn words_are_normalised() {
-        let mut w = Vec::new();
-        for_each_word("Hello, WORLD! ｆｕｌｌ 東京", |x| {
-            w.push(x.to_string())
-        });
-        assert_eq!(w, ["hello", "world", "full", "東", "京"]);
     }
 
     #[test]
@@ -462,25 +310,54 @@ mod tests {
     }
 
     #[test]
-    fn fingerprints_are_stable() {
-        // A saved index depends on this value never changing.
+    fn heavy_edits_are_found_and_members_match_the_representative() {
         let d = Deduper::default();
-        let fp =
-            d.fingerprint("A stable fingerprint for ever and ever").unwrap();
-        assert_eq!(
-            fp.simhash,
-            d.fingerprint("a STABLE fingerprint, for ever and ever.")
-                .unwrap()
-                .simhash
-        );
+        let base = "Officials in the northern province said on Monday that \
+                    the new bridge over the river would open to traffic in \
+                    the spring after years of delays caused by flooding and \
+                    a dispute over the contract with the builder.";
+        // ~15% of the words changed and a sentence appended.
+        let heavy = "Officials in the northern region said on Tuesday that \
+                     the new bridge across the river would open to cars in \
+                     the spring after years of delays caused by floods and \
+                     a dispute over the contract with the builder. Local \
+                     shops expect more visitors.";
+        let other = "Officials in the northern province said on Monday that \
+                     schools would close for a week because of the flu.";
+        let ps =
+            vec![para(&d, 0, base), para(&d, 1, heavy), para(&d, 2, other)];
+        let clusters = d.cluster(&ps);
+        assert_eq!(clusters.len(), 1, "{clusters:?}");
+        let ids: Vec<_> =
+            clusters[0].members.iter().map(|m| m.paragraph).collect();
+        assert_eq!(ids, [0, 1]);
+        assert!(clusters[0].members[1].distance > 3, "beyond simhash reach");
     }
 
     #[test]
-    fn block_masks_cover_all_bits() {
-        for b in 1..=17 {
-            let m = block_masks(b);
-            assert_eq!(m.iter().fold(0, |a, x| a | x), u64::MAX);
-            assert_eq!(m.iter().map(|x| x.count_ones()).sum::<u32>(), 64);
-        }
+    fn exact_copies_follow_their_first_occurrence() {
+        let d = Deduper::default();
+        let a = "Short but real paragraph with enough words to count here.";
+        let ps = vec![
+            para(&d, 0, a),
+            para(&d, 1, a),
+            para(&d, 2, &a.to_uppercase()),
+        ];
+        let clusters = d.cluster(&ps);
+        assert_eq!(clusters.len(), 1);
+        assert_eq!(clusters[0].members.len(), 3);
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        assert!(DedupBuilder::new().max_distance(17).build().is_err());
+        assert!(DedupBuilder::new()
+            .max_distance(3)
+            .blocks(3)
+            .build()
+            .is_err());
+        assert!(DedupBuilder::new().bands(300, 3).build().is_err());
+        assert!(DedupBuilder::new().min_similarity(1.5).build().is_err());
+        assert!(DedupBuilder::new().bands(0, 0).build().is_ok());
     }
 }

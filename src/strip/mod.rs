@@ -593,13 +593,6 @@ fn ends_like_sentence(line: &str) -> bool {
     )
 }
 
-/// Han, kana and Hangul: one character carries about a word.
-pub(crate) fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff
-        | 0xac00..=0xd7af | 0xf900..=0xfaff)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,5 +4,6 @@ mod util;
 
 mod bad_input;
 mod cli;
+mod dedup;
 mod properties;
 mod strip;

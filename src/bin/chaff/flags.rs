@@ -167,9 +167,18 @@ pub struct CleanOpts {
     #[arg(long, value_name = "BITS")]
     pub dedup_distance: Option<u32>,
 
-    /// Word-set Jaccard a copy must reach against its representative.
+    /// Word-set Jaccard a copy must reach against its representative
+    /// [default: 0.55; a copy also joins when 80% of the smaller word set
+    /// is in the other and their Jaccard is at least 0.4].
     #[arg(long, value_name = "0..1")]
     pub min_similarity: Option<f64>,
+
+    /// Near-duplicate index of earlier runs: this run's paragraphs are
+    /// checked against the indexed ones (kept as representatives, never
+    /// removed), then added to the file (replaced atomically at the end;
+    /// a missing file starts a new index).
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
 
     /// How paragraphs are found for near-duplicate detection.
     #[arg(long, value_enum, default_value = "auto")]
@@ -243,7 +252,7 @@ impl CleanOpts {
             if let Some(s) = self.min_similarity {
                 dedup.min_similarity(s);
             }
-            builder.dedup(Some(dedup));
+            builder.dedup(Some(dedup)).index(self.index.clone());
         }
         builder.build()
     }

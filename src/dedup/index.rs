@@ -1,0 +1,292 @@
+//! Candidate search: which fingerprints may belong together.
+//!
+//! Two kinds of tables, both sorted arrays of packed `u64` entries (no
+//! hash maps, no per-bucket allocations), both built in parallel over
+//! tables with rayon:
+//!
+//! * [`pairs_within`]: all pairs of 64-bit simhashes within `k` bits.
+//!   The 64 bits are cut into `blocks` blocks (`blocks > k`). A pair
+//!   within `k` bits differs in at most `k` blocks, so it agrees on at
+//!   least `blocks - k` of them (pigeonhole); there is one table per
+//!   choice of `blocks - k` blocks, keyed by those blocks' bits (a
+//!   permutation of the fingerprint). With `blocks = k + 1` a table key
+//!   is one block (16 bits for k = 3) and buckets hold `n / 65536`
+//!   entries each, which explodes at millions of fingerprints; with
+//!   `blocks = k + 2` a key is two blocks (about 26 bits) and buckets stay
+//!   near-empty at the price of `C(k+2, 2)` tables. A pair agreeing on
+//!   several block sets is reported once, by the table of its first
+//!   agreeing blocks, so no global de-duplication is needed.
+//! * [`band_pairs`]: pairs that share an exact 32-bit sub-fingerprint
+//!   (a band key, see `cluster.rs`). Buckets are capped: a member is
+//!   linked to the first [`BUCKET_HEAD`] members of its bucket and to its
+//!   [`BUCKET_TAIL`] predecessors, so a bucket of `m` copies costs
+//!   `O(m)`, not `O(m²)`; the clustering follows links to
+//!   representatives, so nothing reachable is lost for real copies.
+
+use rayon::prelude::*;
+
+/// A bucket member is linked to this many first members of its bucket.
+pub const BUCKET_HEAD: usize = 8;
+/// … and to this many members just before it.
+pub const BUCKET_TAIL: usize = 4;
+
+/// The default number of blocks for distance `k`: `k + 2` (near-empty
+/// buckets; see the module docs).
+pub fn default_blocks(k: u32) -> u32 {
+    k + 2
+}
+
+/// Bit ranges `(shift, width)` of `blocks` contiguous blocks covering all
+/// 64 bits.
+fn block_ranges(blocks: u32) -> Vec<(u32, u32)> {
+    let mut out = Vec::with_capacity(blocks as usize);
+    let mut start = 0;
+    for b in 0..blocks {
+        let width = (64 - start) / (blocks - b);
+        out.push((start, width));
+        start += width;
+    }
+    out
+}
+
+/// The ways to choose `r` of `n` items, in lexicographic order.
+fn combinations(n: u32, r: u32) -> Vec<Vec<u32>> {
+    fn go(
+        n: u32,
+        r: u32,
+        from: u32,
+        cur: &mut Vec<u32>,
+        out: &mut Vec<Vec<u32>>,
+    ) {
+        if cur.len() == r as usize {
+            out.push(cur.clone());
+            return;
+        }
+        for i in from..n {
+            cur.push(i);
+            go(n, r, i + 1, cur, out);
+            cur.pop();
+        }
+    }
+    let mut out = Vec::new();
+    go(n, r, 0, &mut Vec::new(), &mut out);
+    out
+}
+
+/// Bits needed to number `n` items.
+fn id_bits(n: usize) -> u32 {
+    (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1)
+}
+
+/// Every pair `(i, j)`, `i < j`, of `fps` whose Hamming distance is at
+/// most `k`, each once, in no particular order. `blocks` must be in
+/// `k + 1 ..= 64`; see the module docs for the choice.
+///
+/// Memory: the fingerprints plus one `u64` per fingerprint for each table
+/// being built (one per rayon thread at a time), plus the pairs found.
+pub fn pairs_within(fps: &[u64], k: u32, blocks: u32) -> Vec<(u32, u32)> {
+    assert!(blocks > k && blocks <= 64, "blocks must be in k+1..=64");
+    assert!(fps.len() <= u32::MAX as usize, "at most 2^32 fingerprints");
+    let n = fps.len();
+    if n < 2 {
+        return Vec::new();
+    }
+    let ranges = block_ranges(blocks);
+    let tables = combinations(blocks, blocks - k);
+    let idb = id_bits(n);
+    // Masks of each block, to find a pair's first agreeing blocks.
+    let masks: Vec<u64> = ranges
+        .iter()
+        .map(|&(s, w)| if w == 64 { u64::MAX } else { ((1u64 << w) - 1) << s })
+        .collect();
+    let per_table: Vec<Vec<(u32, u32)>> = tables
+        .par_iter()
+        .map(|combo| {
+            let parts: Vec<(u32, u32)> =
+                combo.iter().map(|&b| ranges[b as usize]).collect();
+            let key_bits: u32 = parts.iter().map(|p| p.1).sum();
+            // The key is truncated to what fits beside the id; a coarser
+            // key only makes buckets larger, never loses a pair.
+            let keep = key_bits.min(64 - idb);
+            let key = |fp: u64| -> u64 {
+                let mut key = 0u64;
+                for &(s, w) in &parts {
+                    let block =
+                        if w == 64 { fp } else { fp >> s & ((1 << w) - 1) };
+                    key = if w == 64 { block } else { key << w | block };
+                }
+                key >> (key_bits - keep)
+            };
+            let entries = sorted_entries(fps, keep, idb, &key);
+            let id_mask = (1u64 << idb) - 1;
+            let mut pairs = Vec::new();
+            let mut g = 0;
+            while g < entries.len() {
+                let kg = entries[g] >> idb;
+                let mut e = g + 1;
+                while e < entries.len() && entries[e] >> idb == kg {
+                    e += 1;
+                }
+                for x in g + 1..e {
+                    let i = (entries[x] & id_mask) as usize;
+                    for &other in &entries[g..x] {
+                        let j = (other & id_mask) as usize;
+                        let diff = fps[i] ^ fps[j];
+                        if diff.count_ones() > k {
+                            continue;
+                        }
+                        // Report the pair only from the table of its
+                        // first `blocks - k` agreeing blocks.
+                        let first = masks
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, &m)| diff & m == 0)
+                            .map(|(b, _)| b as u32)
+                            .take(combo.len());
+                        if first.eq(combo.iter().copied()) {
+                            pairs.push((i.min(j) as u32, i.max(j) as u32));
+                        }
+                    }
+                }
+                g = e;
+            }
+            pairs
+        })
+        .collect();
+    per_table.into_iter().flatten().collect()
+}
+
+/// Entries `key << idb | id`, sorted, built without a scratch copy: one
+/// pass counts the top key bits, a second scatters straight from the
+/// fingerprints into their buckets (ids stay ascending within a bucket),
+/// and each small bucket is then sorted on its own.
+fn sorted_entries(
+    fps: &[u64],
+    key_bits: u32,
+    idb: u32,
+    key: &(impl Fn(u64) -> u64 + Sync),
+) -> Vec<u64> {
+    let radix = key_bits.min(16);
+    let shift = key_bits - radix;
+    let mut starts = vec![0usize; (1 << radix) + 1];
+    for &fp in fps {
+        starts[(key(fp) >> shift) as usize + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    let mut entries = vec![0u64; fps.len()];
+    let mut next = starts.clone();
+    for (id, &fp) in fps.iter().enumerate() {
+        let k = key(fp);
+        let slot = &mut next[(k >> shift) as usize];
+        entries[*slot] = k << idb | id as u64;
+        *slot += 1;
+    }
+    if shift > 0 {
+        let mut rest: &mut [u64] = &mut entries;
+        let mut buckets = Vec::with_capacity(starts.len());
+        for w in starts.windows(2) {
+            let (bucket, tail) = rest.split_at_mut(w[1] - w[0]);
+            buckets.push(bucket);
+            rest = tail;
+        }
+        buckets.into_iter().for_each(|b| b.sort_unstable());
+    }
+    entries
+}
+
+/// Pairs `(ids[x], ids[y])`, `x < y`, that share a key in any band.
+/// `keys[x * bands + b]` is item `x`'s key in band `b`. Buckets are
+/// capped (see the module docs), so the result is not every pair of a
+/// large bucket.
+pub fn band_pairs(ids: &[u32], keys: &[u32], bands: usize) -> Vec<(u32, u32)> {
+    assert_eq!(keys.len(), ids.len() * bands, "one key per item and band");
+    let per_band: Vec<Vec<(u32, u32)>> = (0..bands)
+        .into_par_iter()
+        .map(|b| {
+            let mut entries: Vec<u64> = (0..ids.len())
+                .map(|x| u64::from(keys[x * bands + b]) << 32 | x as u64)
+                .collect();
+            entries.sort_unstable();
+            let mut pairs = Vec::new();
+            for bucket in entries.chunk_by(|a, b| a >> 32 == b >> 32) {
+                for (x, &e) in bucket.iter().enumerate().skip(1) {
+                    let head = &bucket[..x.min(BUCKET_HEAD)];
+                    let from = x.saturating_sub(BUCKET_TAIL).max(head.len());
+                    for &o in head.iter().chain(&bucket[from..x]) {
+                        pairs.push((
+                            ids[o as u32 as usize],
+                            ids[e as u32 as usize],
+                        ));
+                    }
+                }
+            }
+            pairs
+        })
+        .collect();
+    per_band.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brute(fps: &[u64], k: u32) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        for i in 0..fps.len() {
+            for j in i + 1..fps.len() {
+                if (fps[i] ^ fps[j]).count_ones() <= k {
+                    out.push((i as u32, j as u32));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn block_ranges_cover_all_bits() {
+        for b in 1..=64 {
+            let r = block_ranges(b);
+            assert_eq!(r.iter().map(|x| x.1).sum::<u32>(), 64);
+            assert_eq!(r[0].0, 0);
+        }
+    }
+
+    #[test]
+    fn finds_exactly_the_pairs_within_k() {
+        // Clustered fingerprints, so that many pairs are near.
+        let mut x = 7u64;
+        let mut fps = Vec::new();
+        for _ in 0..300 {
+            x = crate::dedup::simhash::mix64(x);
+            let base = x;
+            for c in 0..4 {
+                x = crate::dedup::simhash::mix64(x);
+                let mut fp = base;
+                for t in 0..c * 2 {
+                    fp ^= 1 << ((x >> (6 * t)) & 63);
+                }
+                fps.push(fp);
+            }
+        }
+        fps.push(fps[0]);
+        for k in 0..=6 {
+            let want = brute(&fps, k);
+            for blocks in [k + 1, k + 2, k + 3] {
+                let mut got = pairs_within(&fps, k, blocks);
+                got.sort_unstable();
+                assert_eq!(got, want, "k = {k}, blocks = {blocks}");
+            }
+        }
+    }
+
+    #[test]
+    fn band_buckets_are_capped() {
+        let ids: Vec<u32> = (0..1000).collect();
+        let keys: Vec<u32> = (0..2000).map(|x| x % 2).collect();
+        let pairs = band_pairs(&ids, &keys, 2);
+        assert!(pairs.len() < 2 * 1000 * (BUCKET_HEAD + BUCKET_TAIL));
+        assert!(pairs.iter().all(|&(i, j)| i < j));
+    }
+}
