@@ -683,10 +683,9 @@ impl Pipeline {
     /// line. Documents that share a long line are copies of one story
     /// and count once, so syndicated copies do not empty each other.
     fn count_repeats(&self, docs: &[Mapped]) -> HashMap<(u32, u64), u32> {
-        let Some(stripper) = &self.inner.stripper else {
+        if self.inner.stripper.is_none() {
             return HashMap::new();
-        };
-        let _ = stripper;
+        }
         let mut source_ids: HashMap<&str, u32> = HashMap::new();
         let mut counted: HashSet<(u32, u64, u64)> = HashSet::new();
         let mut counts: HashMap<(u32, u64), u32> = HashMap::new();
@@ -709,14 +708,9 @@ impl Pipeline {
                 }
             }
         }
-        // Re-key by the source's position so lookups need no strings.
-        let mut by_doc_source = HashMap::new();
-        for ((source, key), n) in counts {
-            if n > 1 {
-                by_doc_source.insert((source, key), n);
-            }
-        }
-        by_doc_source
+        // A line seen in one document only is no template.
+        counts.retain(|_, n| *n > 1);
+        counts
     }
 
     /// Decides each document's lines, using the repetition counts.

@@ -143,7 +143,6 @@ fn run_clean(opts: &CleanOpts) -> anyhow::Result<u8> {
 
     let inputs = Inputs::from_paths(&opts.inputs, &walk);
     let mut fanout = Fanout::new();
-    let stdout_stream = outputs.text.is_none();
     match &outputs.text {
         Some(path) if outputs.jsonl => fanout.push(
             sink::JsonLinesFile::create(path)
@@ -201,7 +200,7 @@ fn run_clean(opts: &CleanOpts) -> anyhow::Result<u8> {
         Err(e) => return Err(e).context("writing output"),
     };
     if !opts.quiet {
-        print_summary(&summary, stdout_stream);
+        print_summary(&summary);
     }
     if opts.stats {
         print_stats(&summary);
@@ -255,7 +254,7 @@ fn start_progress(
     (bar, handle)
 }
 
-fn print_summary(s: &Summary, stdout_used: bool) {
+fn print_summary(s: &Summary) {
     let line = format!(
         "chaff: {} documents, {:.1} MB in {:.2} s ({:.1} MB/s), {} lines \
          removed, {} clusters, {} failed",
@@ -268,7 +267,6 @@ fn print_summary(s: &Summary, stdout_used: bool) {
         s.failed,
     );
     // The summary is for people: stderr, so stdout stays data only.
-    let _ = stdout_used;
     let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
