@@ -38,7 +38,19 @@ pub struct Fingerprint {
 pub(crate) fn fingerprint<'a>(
     pieces: impl IntoIterator<Item = &'a str>,
 ) -> Option<Fingerprint> {
-    let mut hashes: Vec<u64> = Vec::with_capacity(128);
+    thread_local! {
+        // Reused across paragraphs: no allocation but the result's.
+        static HASHES: std::cell::RefCell<Vec<u64>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    HASHES.with_borrow_mut(|hashes| fingerprint_into(pieces, hashes))
+}
+
+fn fingerprint_into<'a>(
+    pieces: impl IntoIterator<Item = &'a str>,
+    hashes: &mut Vec<u64>,
+) -> Option<Fingerprint> {
+    hashes.clear();
     let mut exact = 0x243f_6a88_85a3_08d3u64;
     for piece in pieces {
         for_each_word(piece, |w| {
@@ -50,13 +62,12 @@ pub(crate) fn fingerprint<'a>(
     if hashes.is_empty() {
         return None;
     }
-    hashes.sort_unstable();
-    hashes.dedup();
-    let simhash = simhash(&hashes);
-    let mut words: Vec<u32> = hashes.iter().map(|&h| h as u32).collect();
-    // Distinct 64-bit hashes may share their low 32 bits (rarely).
-    words.sort_unstable();
-    words.dedup();
+    // One sort, by the 32 bits the check keeps: words equal there are one
+    // word (for distinct words that happens about once in 2^32 pairs).
+    hashes.sort_unstable_by_key(|&h| h as u32);
+    hashes.dedup_by_key(|h| *h as u32);
+    let simhash = simhash(hashes);
+    let words: Vec<u32> = hashes.iter().map(|&h| h as u32).collect();
     Some(Fingerprint { simhash, exact, words: words.into_boxed_slice() })
 }
 
