@@ -386,9 +386,6 @@ impl Pipeline {
                 })
                 .collect()
         });
-        if std::env::var_os("CHAFF_DEBUG").is_some() {
-            eprintln!("map done {:.2}", started.elapsed().as_secs_f64());
-        }
         if cancelled() {
             return Err(interrupted());
         }
@@ -405,9 +402,6 @@ impl Pipeline {
         let repeats = self.count_repeats(&docs);
         let decided =
             inner.pool.install(|| self.decide(&docs, &repeats, &timers));
-        if std::env::var_os("CHAFF_DEBUG").is_some() {
-            eprintln!("decided {:.2}", started.elapsed().as_secs_f64());
-        }
         let prior = match (&inner.index, &inner.deduper) {
             (Some(path), Some(_)) => Some(Index::read(path).map_err(|e| {
                 io::Error::new(e.kind(), format!("{}: {e}", path.display()))
@@ -419,9 +413,6 @@ impl Pipeline {
             .install(|| self.cluster(&docs, &decided, prior, &timers));
         if cancelled() {
             return Err(interrupted());
-        }
-        if std::env::var_os("CHAFF_DEBUG").is_some() {
-            eprintln!("clustered {:.2}", started.elapsed().as_secs_f64());
         }
         let dropped = self.dropped_lines(&dedup, docs.len());
 
@@ -440,12 +431,6 @@ impl Pipeline {
             summary.clusters += 1;
             summary.duplicate_paragraphs += cluster.members.len() as u64 - 1;
             sink.cluster(&record)?;
-        }
-        if std::env::var_os("CHAFF_DEBUG").is_some() {
-            eprintln!(
-                "clusters written {:.2}",
-                started.elapsed().as_secs_f64()
-            );
         }
         let mut failures = failures.into_iter().peekable();
         const CHUNK: usize = 256;
@@ -484,9 +469,6 @@ impl Pipeline {
             summary.failed += 1;
             summary.errors.push(error_record(&err));
             sink.error(&err)?;
-        }
-        if std::env::var_os("CHAFF_DEBUG").is_some() {
-            eprintln!("docs written {:.2}", started.elapsed().as_secs_f64());
         }
         summary.stages = timers.report();
         summary.wall_seconds = started.elapsed().as_secs_f64();

@@ -149,7 +149,7 @@ pub(crate) fn band_keys(
                 continue;
             }
             let h = mix64(u64::from(w) ^ seed);
-            let bin = ((h >> 32) * bands as u64 >> 32) as usize;
+            let bin = (((h >> 32) * bands as u64) >> 32) as usize;
             mins[bin] = mins[bin].min(h as u32);
             filled[bin] = true;
             any = true;
@@ -407,9 +407,9 @@ fn clusters_of(
     fixed: usize,
 ) -> Vec<Cluster> {
     let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
-    for i in fixed..rep.len() {
-        if rep[i] != i as u32 {
-            members.entry(rep[i]).or_default().push(i as u32);
+    for (i, &r) in rep.iter().enumerate().skip(fixed) {
+        if r != i as u32 {
+            members.entry(r).or_default().push(i as u32);
         }
     }
     let mut reps: Vec<u32> = members.keys().copied().collect();
