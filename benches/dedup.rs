@@ -10,16 +10,25 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use chaff::dedup::index::{default_blocks, pairs_within};
 use chaff::dedup::{DedupBuilder, Paragraph};
 
-/// Deterministic news-like paragraphs (a word list, a fixed generator).
+/// Deterministic news-like paragraphs: words from a 20,000-word
+/// pseudo-vocabulary with a skewed (Zipf-like) choice, some capitalised,
+/// some followed by a comma; every tenth paragraph is an edited copy of an
+/// earlier one, so clustering has real work.
 fn paragraphs(n: usize) -> Vec<String> {
-    let words: Vec<&str> = "the minister said on tuesday that talks between \
-        two countries over disputed islands would resume next month in tokyo \
-        after pause of almost years officials flooding villages region rescue \
-        teams evacuated hundreds residents schools sports halls prices rose \
-        percent inflation central bank interest rates market shares company \
-        reported profit quarter analysts expected election parliament vote \
-        opposition party leader government policy economy growth"
-        .split_whitespace()
+    const SYLLABLES: [&str; 16] = [
+        "ka", "to", "ri", "men", "sa", "lo", "dre", "an", "po", "li", "ve",
+        "nu", "str", "el", "or", "ti",
+    ];
+    let vocab: Vec<String> = (0..20_000u32)
+        .map(|i| {
+            let mut w = String::new();
+            let mut x = i + 1;
+            while x > 0 {
+                w.push_str(SYLLABLES[(x % 16) as usize]);
+                x /= 16;
+            }
+            w
+        })
         .collect();
     let mut x = 0x1234_5678u64;
     let mut next = move || {
@@ -28,28 +37,46 @@ fn paragraphs(n: usize) -> Vec<String> {
         x ^= x << 17;
         x
     };
-    (0..n)
-        .map(|_| {
-            let len = 40 + next() as usize % 80;
-            let mut p = String::new();
-            for i in 0..len {
-                let w = words[next() as usize % words.len()];
-                if i > 0 {
-                    p.push(' ');
-                }
-                if i % 17 == 0 {
-                    p.push_str(&w.to_uppercase());
-                } else {
-                    p.push_str(w);
-                }
-                if i % 11 == 10 {
-                    p.push(',');
-                }
+    let mut out: Vec<String> = Vec::with_capacity(n);
+    for k in 0..n {
+        if k % 10 == 9 {
+            // An edited copy: about one word in eight replaced.
+            let src = &out[next() as usize % k];
+            let copy: Vec<String> = src
+                .split(' ')
+                .map(|w| {
+                    if next() % 8 == 0 {
+                        vocab[next() as usize % 2000].clone()
+                    } else {
+                        w.to_string()
+                    }
+                })
+                .collect();
+            out.push(copy.join(" "));
+            continue;
+        }
+        let len = 40 + next() as usize % 80;
+        let mut p = String::new();
+        for i in 0..len {
+            // Skewed: the square of a uniform index favours common words.
+            let u = (next() % 20_000) as usize;
+            let w = &vocab[u * u / 20_000];
+            if i > 0 {
+                p.push(' ');
             }
-            p.push('.');
-            p
-        })
-        .collect()
+            if i % 17 == 0 {
+                p.push_str(&w.to_uppercase());
+            } else {
+                p.push_str(w);
+            }
+            if i % 11 == 10 {
+                p.push(',');
+            }
+        }
+        p.push('.');
+        out.push(p);
+    }
+    out
 }
 
 fn fingerprint(c: &mut Criterion) {

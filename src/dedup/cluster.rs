@@ -192,14 +192,45 @@ fn densify(mins: &mut [u32], filled: &[bool]) {
     }
 }
 
+/// The number of shared words, or `None` as soon as fewer than `need`
+/// can be shared (most candidates are rejected partway through).
+fn shared_at_least(a: &[u32], b: &[u32], need: usize) -> Option<usize> {
+    let (mut i, mut j, mut both) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        if both + (a.len() - i).min(b.len() - j) < need {
+            return None;
+        }
+        let (x, y) = (a[i], b[j]);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+        both += usize::from(x == y);
+    }
+    (both >= need).then_some(both)
+}
+
 impl Deduper {
     /// Checks paragraph `a` against representative `b`: `Some(Jaccard)`
-    /// when it may join.
+    /// when it may join: Jaccard at least `min_similarity`, or
+    /// containment at least `min_containment` with Jaccard at least
+    /// [`CONTAINMENT_MIN_JACCARD`].
     pub(crate) fn verify(&self, a: &Paragraph, b: &Paragraph) -> Option<f64> {
-        let (j, c) = overlap(&a.fingerprint.words, &b.fingerprint.words);
-        let ok = j >= self.config.min_similarity
-            || (c >= self.config.min_containment
-                && j >= CONTAINMENT_MIN_JACCARD);
+        let (wa, wb) = (&a.fingerprint.words, &b.fingerprint.words);
+        if wa.is_empty() || wb.is_empty() {
+            return None;
+        }
+        let (la, lb) = (wa.len() as f64, wb.len() as f64);
+        let c = &self.config;
+        // Shared words each path needs: J >= t iff both >= t(la+lb)/(1+t).
+        let t = c.min_similarity;
+        let by_jaccard = t * (la + lb) / (1.0 + t);
+        let floor = CONTAINMENT_MIN_JACCARD;
+        let by_containment = (c.min_containment * la.min(lb))
+            .max(floor * (la + lb) / (1.0 + floor));
+        let need = (by_jaccard.min(by_containment) - 1e-9).max(0.0).ceil();
+        let both = shared_at_least(wa, wb, need as usize)? as f64;
+        let j = both / (la + lb - both);
+        let contained = both / la.min(lb);
+        let ok = j >= t || (contained >= c.min_containment && j >= floor);
         ok.then_some(j)
     }
 
@@ -301,6 +332,22 @@ impl Deduper {
         let mut rep: Vec<u32> = (0..n as u32).collect();
         rep[..fixed].copy_from_slice(fixed_rep);
         let mut similarity = vec![1.0f32; n];
+        // Most candidates are representatives themselves when their turn
+        // comes, so check every candidate pair in parallel first; the
+        // sequential pass below then only looks results up, and checks
+        // live only when a candidate has joined another representative.
+        let passed: Vec<Vec<(u32, f32)>> = (fixed..n)
+            .into_par_iter()
+            .map(|i| {
+                cands[i]
+                    .iter()
+                    .filter_map(|&j| {
+                        let s = self.verify(&ps[i], &ps[j as usize])?;
+                        Some((j, s as f32))
+                    })
+                    .collect()
+            })
+            .collect();
         // tried[r] == i: representative r was already checked for i.
         let mut tried = vec![NONE; n];
         for i in fixed..n {
@@ -325,7 +372,15 @@ impl Deduper {
                     continue;
                 }
                 tried[r as usize] = i as u32;
-                if let Some(s) = self.verify(&ps[i], &ps[r as usize]) {
+                let checked = if r == j {
+                    passed[i - fixed]
+                        .iter()
+                        .find(|p| p.0 == j)
+                        .map(|p| f64::from(p.1))
+                } else {
+                    self.verify(&ps[i], &ps[r as usize])
+                };
+                if let Some(s) = checked {
                     if best
                         .is_none_or(|(bs, br)| s > bs || (s == bs && r < br))
                     {
@@ -384,6 +439,46 @@ fn clusters_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn band_keys_are_stable() {
+        // A saved index recomputes these: they must never change.
+        let fp = crate::dedup::simhash::fingerprint([
+            "central bank raises interest rates again as inflation climbs",
+        ])
+        .unwrap();
+        let mut keys = Vec::new();
+        band_keys(&fp.words, 4, 3, &mut keys);
+        assert_eq!(keys, [1815441951, 2571040370, 2373717057, 982647347]);
+    }
+
+    #[test]
+    fn early_exit_agrees_with_the_full_count() {
+        let d = Deduper::default();
+        let mut x = 3u64;
+        for _ in 0..2000 {
+            x = mix64(x);
+            let (la, lb) = (8 + x as usize % 60, 8 + (x >> 8) as usize % 60);
+            let shift = (x >> 16) as u32 % 40;
+            let a: Vec<u32> = (0..la as u32).collect();
+            let b: Vec<u32> = (shift..shift + lb as u32).collect();
+            let (j, c) = overlap(&a, &b);
+            let want = (j >= 0.55 || (c >= 0.8 && j >= 0.4)).then_some(j);
+            let p = |w: Vec<u32>| Paragraph {
+                doc: 0,
+                line: 1,
+                last_line: 1,
+                source: 0,
+                len: 0,
+                fingerprint: super::super::Fingerprint {
+                    simhash: 0,
+                    exact: 0,
+                    words: w.into_boxed_slice(),
+                },
+            };
+            assert_eq!(d.verify(&p(a), &p(b)), want, "{la} {lb} {shift}");
+        }
+    }
 
     #[test]
     fn overlap_counts_shared_words() {

@@ -12,7 +12,7 @@
 //!
 //! Memory per paragraph across phases: its [`Paragraph`] (32 bytes), its
 //! fingerprint (16 bytes plus a boxed slice of 4 bytes per distinct word)
-//! — about 330 bytes for an 75-word paragraph. Band keys (4 bytes per
+//! — about 360 bytes for a 75-word paragraph. Band keys (4 bytes per
 //! band) and table entries (8 bytes) live only while candidates are found.
 
 pub mod cluster;

@@ -38,7 +38,19 @@ pub struct Fingerprint {
 pub(crate) fn fingerprint<'a>(
     pieces: impl IntoIterator<Item = &'a str>,
 ) -> Option<Fingerprint> {
-    let mut hashes: Vec<u64> = Vec::with_capacity(128);
+    thread_local! {
+        // Reused across paragraphs: no allocation but the result's.
+        static HASHES: std::cell::RefCell<Vec<u64>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    HASHES.with_borrow_mut(|hashes| fingerprint_into(pieces, hashes))
+}
+
+fn fingerprint_into<'a>(
+    pieces: impl IntoIterator<Item = &'a str>,
+    hashes: &mut Vec<u64>,
+) -> Option<Fingerprint> {
+    hashes.clear();
     let mut exact = 0x243f_6a88_85a3_08d3u64;
     for piece in pieces {
         for_each_word(piece, |w| {
@@ -50,13 +62,12 @@ pub(crate) fn fingerprint<'a>(
     if hashes.is_empty() {
         return None;
     }
-    hashes.sort_unstable();
-    hashes.dedup();
-    let simhash = simhash(&hashes);
-    let mut words: Vec<u32> = hashes.iter().map(|&h| h as u32).collect();
-    // Distinct 64-bit hashes may share their low 32 bits (rarely).
-    words.sort_unstable();
-    words.dedup();
+    // One sort, by the 32 bits the check keeps: words equal there are one
+    // word (for distinct words that happens about once in 2^32 pairs).
+    hashes.sort_unstable_by_key(|&h| h as u32);
+    hashes.dedup_by_key(|h| *h as u32);
+    let simhash = simhash(hashes);
+    let words: Vec<u32> = hashes.iter().map(|&h| h as u32).collect();
     Some(Fingerprint { simhash, exact, words: words.into_boxed_slice() })
 }
 
@@ -134,14 +145,18 @@ fn unspaced(c: char) -> bool {
 const CHUNK_SEED: u64 = 0xc4_0c4e_0000_0003;
 
 /// Whether an unspaced-script chunk ends after `c`: about one character
-/// in four, chosen by the character itself, so the cuts move with the
+/// in eight, chosen by the character itself, so the cuts move with the
 /// text (an edit changes one or two chunks, not all that follow) and a
-/// run of Han or kana weighs about as much per byte as spaced text. One
-/// feature per character would let a long Japanese passage outvote the
-/// rest of a mixed paragraph (measured: most false clusters on the
-/// planted-edit set came from that).
+/// run of Han or kana weighs about as much per byte as spaced text (a
+/// chunk is ~24 UTF-8 bytes, a few words). One feature per character
+/// would let a long Japanese passage outvote the rest of a mixed
+/// paragraph: on the planted-edit sets nearly all false clusters came
+/// from that (precision 0.93 with one character a feature, 0.98 with
+/// chunks of ~4, 0.999 with chunks of ~8). The price: Han/kana paragraphs
+/// under ~64 characters have fewer than `min_words` features and are
+/// matched only exactly.
 fn ends_chunk(c: char) -> bool {
-    mix64(c as u64 ^ CHUNK_SEED) & 3 == 0
+    mix64(c as u64 ^ CHUNK_SEED) & 7 == 0
 }
 
 /// The general path of [`for_each_word`] for a run with non-ASCII text.
@@ -307,7 +322,7 @@ mod tests {
             |x| a.push(x.to_string()),
         );
         assert_eq!(a.concat(), "先日不正に改造したiphoneを販売したとして");
-        assert!(a.len() >= 5 && a.len() <= 16, "{a:?}");
+        assert!(a.len() >= 2 && a.len() <= 12, "{a:?}");
         let mut b = Vec::new();
         for_each_word(
             "報道によると、先日、不正に改造したiPhoneを販売したとして",

@@ -24,7 +24,8 @@
 //! The word hashes are the check's input and the sub-fingerprints'
 //! source, so nothing else is stored; the simhash, word hash and band
 //! seeds are fixed by the version (`simhash::golden_values` pins them).
-//! About 360 bytes per 75-word paragraph. A file is written whole to a
+//! Measured: 490 bytes a paragraph (17.2 MB for the 35,017 paragraphs of
+//! the 20 MB planted-edit set, previews included). A file is written whole to a
 //! temporary file beside it and renamed over it, so a crash leaves the
 //! old index or the new one, never a torn one; the trailer catches a
 //! file cut short or damaged.
