@@ -77,6 +77,13 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
+    /// The input changed while the run was using it: its documents are
+    /// read twice (analysed, then re-read to be written, so that no text
+    /// is held in memory) and the second read differed from the first.
+    Changed {
+        /// The input's path.
+        path: PathBuf,
+    },
 }
 
 impl Error {
@@ -86,7 +93,8 @@ impl Error {
             Error::Io { path, .. }
             | Error::NotText { path, .. }
             | Error::BadRecord { path, .. }
-            | Error::TooLarge { path, .. } => path,
+            | Error::TooLarge { path, .. }
+            | Error::Changed { path } => path,
         }
     }
 
@@ -97,6 +105,7 @@ impl Error {
             Error::NotText { .. } => "not-text",
             Error::BadRecord { .. } => "bad-record",
             Error::TooLarge { .. } => "too-large",
+            Error::Changed { .. } => "changed",
         }
     }
 }
@@ -116,6 +125,11 @@ impl fmt::Display for Error {
             Error::TooLarge { path, len, limit } => write!(
                 f,
                 "{}: skipped, {len} bytes is over the limit of {limit}",
+                path.display()
+            ),
+            Error::Changed { path } => write!(
+                f,
+                "{}: skipped, changed while the run was reading it",
                 path.display()
             ),
         }

@@ -1,16 +1,23 @@
 //! The pipeline: decode → fix → strip → dedup, in three phases.
 //!
 //! 1. **map** (rayon over inputs): read, decode, fix, split into lines,
-//!    compute line features, repetition keys and paragraph fingerprints.
+//!    compute line facts, repetition keys and paragraph fingerprints,
+//!    then let the text go: only facts, keys and fingerprints live on.
 //! 2. **global** (a barrier): count lines per source over distinct
 //!    documents, decide each document's boilerplate, cluster the kept
 //!    paragraphs and choose representatives deterministically.
-//! 3. **emit** (in input order): build each cleaned document with its
-//!    audit records and hand it to the sink.
+//! 3. **emit** (in input order, a bounded chunk of inputs at a time):
+//!    read each input again (checking it is unchanged), decode and fix it
+//!    again, build each cleaned document with its audit records and hand
+//!    it to the sink; then the clusters.
+//!
+//! Memory therefore grows with the number of lines and paragraphs, not
+//! with the bytes of the corpus.
 //!
 //! Nothing depends on thread scheduling: every parallel step collects
 //! into input order, so the output is the same for any thread count.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,8 +27,10 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::decode::Decoder;
+use crate::dedup::store::{preview, PREVIEW_BYTES};
 use crate::dedup::{
-    Clustering, DedupBuilder, Deduper, DuplicateAction, Index, Paragraph,
+    Clustering, DedupBuilder, Deduper, DuplicateAction, Fingerprint, Index,
+    Paragraph,
 };
 use crate::document::{DocMeta, Document, Removal, Stage};
 use crate::error::{BuildError, Error};
@@ -29,7 +38,7 @@ use crate::fix::{FixOptions, Fixer};
 use crate::input::{read_unit, url_host, Inputs, Record, Unit, UnitKind};
 use crate::report::{ErrorRecord, StageTime, Summary};
 use crate::sink::{ClusterMember, ClusterRecord, Sink};
-use crate::strip::{LineFeatures, Reason, StripBuilder, Stripper};
+use crate::strip::{LexiconHit, LineFeatures, Reason, StripBuilder, Stripper};
 
 /// How a document is cut into paragraphs for near-duplicate detection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -262,34 +271,122 @@ const FINGERPRINT: usize = 4;
 const CLUSTER: usize = 5;
 const EMIT: usize = 6;
 
-/// One document after the map phase: fixed lines and their facts.
-struct Mapped {
+/// A document as found in its input: its metadata and decoded text.
+struct Source<'a> {
     meta: DocMeta,
     out_path: String,
+    text: Cow<'a, str>,
+}
+
+/// A document's fixed lines, as the map and the emit phase both derive
+/// them from the input's bytes.
+struct FixedText {
     /// Fixed lines, without line breaks.
     lines: Vec<String>,
     /// Lines changed by fixes (line index, steps, original).
     fixes: Vec<(usize, String, String)>,
-    features: Vec<LineFeatures>,
-    repeat_keys: Vec<u64>,
-    /// Hash of the document's long lines, to recognise copies of one
-    /// story when counting template lines (0 when it has none).
-    story_key: u64,
     /// The input ended with a line break.
     final_newline: bool,
 }
 
-/// A document's line decisions after the global phase.
-struct Decided {
-    /// `Some(reason)` for each removed line.
-    verdict: Vec<Option<Reason>>,
+/// The strip facts of one line, packed into 16 bytes: they live from the
+/// map phase to the strip decision for every line of the corpus.
+#[derive(Clone, Copy)]
+struct LineFacts {
+    chars: u32,
+    words: u32,
+    stopwords: u32,
+    flags: u8,
 }
 
-/// The map phase's result for one unit: documents or errors, in order.
+const SENTENCE_END: u8 = 1;
+const TRUNCATED: u8 = 2;
+const REPEATS_EARLIER: u8 = 4;
+
+impl LineFacts {
+    fn pack(f: &LineFeatures) -> LineFacts {
+        LineFacts {
+            chars: f.chars,
+            words: f.words,
+            stopwords: f.stopwords,
+            flags: u8::from(f.sentence_end) * SENTENCE_END
+                | u8::from(f.truncated) * TRUNCATED
+                | u8::from(f.repeats_earlier) * REPEATS_EARLIER,
+        }
+    }
+
+    fn unpack(self, lexicon: Option<LexiconHit>) -> LineFeatures {
+        LineFeatures {
+            chars: self.chars,
+            words: self.words,
+            stopwords: self.stopwords,
+            sentence_end: self.flags & SENTENCE_END != 0,
+            truncated: self.flags & TRUNCATED != 0,
+            repeats_earlier: self.flags & REPEATS_EARLIER != 0,
+            lexicon,
+        }
+    }
+}
+
+/// A paragraph found and fingerprinted in the map phase (0-based,
+/// inclusive line range).
+struct Candidate {
+    first: u32,
+    last: u32,
+    len: u32,
+    fingerprint: Fingerprint,
+}
+
+/// One document after the map phase: what the global phase needs and no
+/// text (the emit phase reads the input again), so memory grows with
+/// lines and paragraphs, not with bytes.
+struct Mapped {
+    meta: DocMeta,
+    out_path: String,
+    line_count: u32,
+    /// Strip facts per line; emptied once the strip decision is made.
+    facts: Vec<LineFacts>,
+    /// Lexicon matches (line index, hit): few lines have one.
+    lexicon: Vec<(u32, LexiconHit)>,
+    /// Per line, the key of its text for template counting (0 for blank
+    /// and long lines, which are never counted).
+    repeat_keys: Vec<u64>,
+    /// Hash of the document's long lines, to recognise copies of one
+    /// story when counting template lines (0 when it has none).
+    story_key: u64,
+    /// Paragraphs are blank-line-separated blocks, not lines.
+    blocks: bool,
+    /// Paragraphs as if nothing were stripped; those with a stripped line
+    /// are dropped (lines) or found again (blocks) in the global phase.
+    candidates: Vec<Candidate>,
+}
+
+/// Lines a document loses to the strip stage (0-based, ascending).
+type Verdicts = Vec<(u32, Reason)>;
+
+/// The map phase's result for one input.
+struct MappedUnit {
+    /// Hash of the bytes read, to notice a change when re-reading.
+    digest: Option<u64>,
+    bytes: u64,
+    items: Vec<Item>,
+}
+
+/// One document or failure of an input, in input order.
 enum Item {
     Doc(Box<Mapped>),
     Failed(Error),
 }
+
+/// A document's place after the map phase: an index into the documents,
+/// or its failure.
+enum Slot {
+    Doc(usize),
+    Failed(Error),
+}
+
+/// What the emit phase makes of one document slot.
+type Emitted = Option<Result<(Document, Vec<(usize, String)>), Error>>;
 
 impl Pipeline {
     /// A builder with every stage on.
@@ -318,9 +415,7 @@ impl Pipeline {
         name: &str,
         bytes: &[u8],
     ) -> Result<Document, crate::decode::NotText> {
-        let timers = Timers::default();
-        let inner = &self.inner;
-        let decoded = inner.decoder.decode(bytes)?;
+        let decoded = self.inner.decoder.decode(bytes)?;
         let meta = DocMeta {
             name: name.to_string(),
             source: name.to_string(),
@@ -330,9 +425,7 @@ impl Pipeline {
             lossy: decoded.lossy,
             ..DocMeta::default()
         };
-        let mapped =
-            self.map_text(meta, name.to_string(), &decoded.text, &timers);
-        Ok(self.clean_alone(mapped))
+        Ok(self.clean_alone(meta, &decoded.text))
     }
 
     /// Cleans one document given as text (already decoded).
@@ -345,24 +438,33 @@ impl Pipeline {
             encoding_method: "text",
             ..DocMeta::default()
         };
-        let timers = Timers::default();
-        let mapped = self.map_text(meta, name.to_string(), text, &timers);
-        self.clean_alone(mapped)
+        self.clean_alone(meta, text)
     }
 
-    fn clean_alone(&self, mapped: Mapped) -> Document {
+    fn clean_alone(&self, meta: DocMeta, text: &str) -> Document {
         let timers = Timers::default();
-        let docs = vec![mapped];
-        let decided = self.decide(&docs, &HashMap::new(), &timers);
-        let dedup = self.cluster(&docs, &decided, None, &timers);
-        let dropped = self.dropped_lines(&dedup, docs.len());
-        build_document(0, &docs[0], &decided[0], &dropped[0])
+        let out_path = meta.name.clone();
+        let fixed = self.fixed_text(text, &timers);
+        let mut docs = vec![self.analyse(meta, out_path, &fixed, &timers)];
+        let verdicts = self.decide(&mut docs, &HashMap::new(), &timers);
+        if docs[0].blocks {
+            docs[0].candidates =
+                self.find_candidates(&fixed.lines, true, &verdicts[0]);
+        }
+        let dedup = self.cluster(&mut docs, &verdicts, None, &timers);
+        let dropped = self.dropped_lines(&dedup, 1);
+        build_document(0, &docs[0], &fixed, &verdicts[0], &dropped[0])
     }
 
     /// Runs the whole batch: every input is read, cleaned and handed to
     /// `sink` in input order, with per-input failures reported to the
     /// sink and counted, never fatal. Errors only when a sink fails or
     /// the run is cancelled.
+    ///
+    /// Inputs are read twice: once to analyse them, once (after the
+    /// global decisions) to write them, so no text is held between the
+    /// phases. An input that changed in between is reported as
+    /// [`Error::Changed`].
     pub fn run(
         &self,
         inputs: &Inputs,
@@ -376,13 +478,17 @@ impl Pipeline {
             || io::Error::new(io::ErrorKind::Interrupted, "interrupted");
 
         // Phase 1: map.
-        let items: Vec<Vec<Item>> = inner.pool.install(|| {
+        let mapped: Vec<MappedUnit> = inner.pool.install(|| {
             inputs
                 .units
                 .par_iter()
                 .map(|unit| {
                     if cancelled() {
-                        return Vec::new();
+                        return MappedUnit {
+                            digest: None,
+                            bytes: 0,
+                            items: Vec::new(),
+                        };
                     }
                     self.map_unit(unit, &timers)
                 })
@@ -392,18 +498,32 @@ impl Pipeline {
             return Err(interrupted());
         }
         let mut docs: Vec<Mapped> = Vec::new();
-        let mut failures: Vec<(usize, Error)> = Vec::new();
-        for item in items.into_iter().flatten() {
-            match item {
-                Item::Doc(d) => docs.push(*d),
-                Item::Failed(e) => failures.push((docs.len(), e)),
-            }
+        let mut slots: Vec<Vec<Slot>> = Vec::with_capacity(mapped.len());
+        let mut digests = Vec::with_capacity(mapped.len());
+        let mut unit_bytes = Vec::with_capacity(mapped.len());
+        for unit in mapped {
+            digests.push(unit.digest);
+            unit_bytes.push(unit.bytes);
+            let unit_slots = unit
+                .items
+                .into_iter()
+                .map(|item| match item {
+                    Item::Doc(d) => {
+                        docs.push(*d);
+                        Slot::Doc(docs.len() - 1)
+                    }
+                    Item::Failed(e) => Slot::Failed(e),
+                })
+                .collect();
+            slots.push(unit_slots);
         }
 
         // Phase 2: global.
         let repeats = self.count_repeats(&docs);
-        let decided =
-            inner.pool.install(|| self.decide(&docs, &repeats, &timers));
+        let verdicts =
+            inner.pool.install(|| self.decide(&mut docs, &repeats, &timers));
+        drop(repeats);
+        self.find_split_blocks(inputs, &slots, &digests, &mut docs, &verdicts);
         let prior = match (&inner.index, &inner.deduper) {
             (Some(path), Some(_)) => Some(Index::read(path).map_err(|e| {
                 io::Error::new(e.kind(), format!("{}: {e}", path.display()))
@@ -412,13 +532,33 @@ impl Pipeline {
         };
         let dedup = inner
             .pool
-            .install(|| self.cluster(&docs, &decided, prior, &timers));
+            .install(|| self.cluster(&mut docs, &verdicts, prior, &timers));
         if cancelled() {
             return Err(interrupted());
         }
         let dropped = self.dropped_lines(&dedup, docs.len());
+        // The paragraphs whose text the clusters file (members) or the
+        // index (every new paragraph) shows, by document.
+        let mut wanted: Vec<Vec<(u32, usize)>> = vec![Vec::new(); docs.len()];
+        if inner.index.is_some() {
+            for (k, p) in dedup.paragraphs.iter().enumerate().skip(dedup.fixed)
+            {
+                wanted[p.doc].push((p.line, k));
+            }
+        } else {
+            for c in &dedup.clustering.clusters {
+                for m in &c.members {
+                    if m.paragraph >= dedup.fixed {
+                        let p = &dedup.paragraphs[m.paragraph];
+                        wanted[p.doc].push((p.line, m.paragraph));
+                    }
+                }
+            }
+        }
+        let mut previews: Vec<String> =
+            vec![String::new(); dedup.paragraphs.len()];
 
-        // Phase 3: emit.
+        // Phase 3: emit, reading each input again.
         let mut summary = Summary {
             threads: inner.pool.current_num_threads(),
             ..Summary::default()
@@ -428,56 +568,83 @@ impl Pipeline {
             summary.errors.push(error_record(err));
             sink.error(err)?;
         }
-        for (id, cluster) in dedup.clustering.clusters.iter().enumerate() {
-            let record = cluster_record(id, cluster, &dedup, &docs);
-            summary.clusters += 1;
-            summary.duplicate_paragraphs += cluster.members.len() as u64 - 1;
-            sink.cluster(&record)?;
-        }
-        let mut failures = failures.into_iter().peekable();
-        const CHUNK: usize = 256;
-        for start in (0..docs.len()).step_by(CHUNK) {
+        const CHUNK_UNITS: usize = 256;
+        const CHUNK_BYTES: u64 = 64 << 20;
+        let plan = EmitPlan {
+            docs: &docs,
+            verdicts: &verdicts,
+            dropped: &dropped,
+            wanted: &wanted,
+        };
+        let mut next = 0;
+        while next < slots.len() {
             if cancelled() {
                 return Err(interrupted());
             }
-            let end = (start + CHUNK).min(docs.len());
-            let built: Vec<Document> = inner.pool.install(|| {
-                (start..end)
+            let start = next;
+            let mut bytes = 0;
+            while next < slots.len()
+                && (next == start
+                    || (next - start < CHUNK_UNITS && bytes < CHUNK_BYTES))
+            {
+                bytes += unit_bytes[next];
+                next += 1;
+            }
+            let built: Vec<Vec<Emitted>> = inner.pool.install(|| {
+                (start..next)
                     .into_par_iter()
-                    .map(|i| {
-                        timers.time(EMIT, 0, || {
-                            build_document(
-                                i,
-                                &docs[i],
-                                &decided[i],
-                                &dropped[i],
+                    .map(|u| {
+                        timers.time(EMIT, unit_bytes[u] as usize, || {
+                            self.emit_unit(
+                                &inputs.units[u],
+                                digests[u],
+                                &slots[u],
+                                &plan,
                             )
                         })
                     })
                     .collect()
             });
-            for (i, doc) in (start..end).zip(built) {
-                while let Some((_, err)) = failures.next_if(|(at, _)| *at <= i)
-                {
+            for (unit_slots, results) in slots[start..next].iter().zip(built) {
+                for (slot, result) in unit_slots.iter().zip(results) {
+                    let failure = match (slot, result) {
+                        (Slot::Failed(e), _) => {
+                            summary.failed += 1;
+                            summary.errors.push(error_record(e));
+                            sink.error(e)?;
+                            continue;
+                        }
+                        (Slot::Doc(i), Some(Ok((doc, texts)))) => {
+                            for (k, text) in texts {
+                                previews[k] = text;
+                            }
+                            add_to_summary(&mut summary, &docs[*i], &doc);
+                            sink.document(&doc)?;
+                            continue;
+                        }
+                        (Slot::Doc(_), Some(Err(e))) => e,
+                        (Slot::Doc(_), None) => {
+                            unreachable!("every document slot is emitted")
+                        }
+                    };
                     summary.failed += 1;
-                    summary.errors.push(error_record(&err));
-                    sink.error(&err)?;
+                    summary.errors.push(error_record(&failure));
+                    sink.error(&failure)?;
                 }
-                add_to_summary(&mut summary, &docs[i], &doc);
-                sink.document(&doc)?;
             }
         }
-        for (_, err) in failures {
-            summary.failed += 1;
-            summary.errors.push(error_record(&err));
-            sink.error(&err)?;
+        for (id, cluster) in dedup.clustering.clusters.iter().enumerate() {
+            let record = cluster_record(id, cluster, &dedup, &docs, &previews);
+            summary.clusters += 1;
+            summary.duplicate_paragraphs += cluster.members.len() as u64 - 1;
+            sink.cluster(&record)?;
         }
         summary.stages = timers.report();
         summary.wall_seconds = started.elapsed().as_secs_f64();
         summary.measure_process();
         sink.finish(&summary)?;
         if let Some(path) = &inner.index {
-            if let Some(index) = updated_index(dedup, &docs) {
+            if let Some(index) = updated_index(dedup, &docs, previews) {
                 index.write_atomic(path).map_err(|e| {
                     io::Error::new(
                         e.kind(),
@@ -489,122 +656,170 @@ impl Pipeline {
         Ok(summary)
     }
 
-    /// Reads one unit and maps each of its documents.
-    fn map_unit(&self, unit: &Unit, timers: &Timers) -> Vec<Item> {
+    /// Reads one input and maps each of its documents.
+    fn map_unit(&self, unit: &Unit, timers: &Timers) -> MappedUnit {
         let limit = self.inner.max_input_bytes;
         let bytes = match timers.time(READ, 0, || read_unit(unit, limit)) {
             Ok(b) => b,
-            Err(e) => return vec![Item::Failed(e)],
+            Err(e) => {
+                return MappedUnit {
+                    digest: None,
+                    bytes: 0,
+                    items: vec![Item::Failed(e)],
+                }
+            }
         };
         self.progress.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        match unit.kind {
-            UnitKind::Text => {
-                let decoded = match timers.time(DECODE, bytes.len(), || {
-                    self.inner.decoder.decode(&bytes)
-                }) {
-                    Ok(d) => d,
-                    Err(not_text) => {
-                        return vec![Item::Failed(Error::NotText {
-                            path: unit.path.clone(),
-                            reason: not_text.reason,
-                        })]
-                    }
-                };
-                let meta = DocMeta {
-                    name: unit.rel.clone(),
-                    source: unit.source.clone(),
-                    bytes_in: bytes.len() as u64,
-                    encoding: decoded.encoding,
-                    encoding_method: decoded.method.as_str(),
-                    lossy: decoded.lossy,
-                    ..DocMeta::default()
-                };
-                let mapped = self.map_text(
-                    meta,
-                    unit.rel.clone(),
-                    &decoded.text,
-                    timers,
-                );
-                vec![Item::Doc(Box::new(mapped))]
-            }
-            _ => self.map_json_lines(unit, &bytes, timers),
-        }
+        let digest = xxhash_rust::xxh3::xxh3_64(&bytes);
+        let items = self
+            .sources(unit, &bytes, timers)
+            .into_par_iter()
+            .map(|source| match source {
+                Ok(s) => {
+                    let fixed = self.fixed_text(&s.text, timers);
+                    Item::Doc(Box::new(
+                        self.analyse(s.meta, s.out_path, &fixed, timers),
+                    ))
+                }
+                Err(e) => Item::Failed(e),
+            })
+            .collect();
+        MappedUnit { digest: Some(digest), bytes: bytes.len() as u64, items }
     }
 
-    /// Maps every record of a JSON Lines unit (in parallel), reporting
-    /// malformed lines with their line number.
-    fn map_json_lines(
+    /// Reads an input again and gives back each document slot's fixed
+    /// text (`None` for failed slots), as the map phase saw it.
+    fn reread(
         &self,
         unit: &Unit,
-        bytes: &[u8],
-        timers: &Timers,
-    ) -> Vec<Item> {
-        let lines: Vec<(usize, &[u8])> = bytes
-            .split(|&b| b == b'\n')
-            .enumerate()
-            .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
-            .collect();
-        let stem = unit
-            .rel
-            .trim_end_matches(".gz")
-            .trim_end_matches(".jsonl")
-            .trim_end_matches(".ndjson")
-            .to_string();
-        lines
-            .par_iter()
-            .map(|&(n, line)| {
-                let line_no = n as u64 + 1;
-                let bad = |reason: String| {
-                    Item::Failed(Error::BadRecord {
-                        path: unit.path.clone(),
-                        line: line_no,
-                        reason,
-                    })
-                };
-                let record: Record = match serde_json::from_slice(line) {
-                    Ok(r) => r,
-                    Err(e) => return bad(e.to_string()),
-                };
-                let name = match &record.id {
-                    Some(id) => id.clone(),
-                    None => format!("{}:{line_no}", unit.rel),
-                };
-                let source = record
-                    .source
-                    .clone()
-                    .or_else(|| record.url.as_deref().and_then(url_host))
-                    .unwrap_or_else(|| unit.source.clone());
-                let out_name =
-                    record.id.clone().unwrap_or_else(|| line_no.to_string());
-                let meta = DocMeta {
-                    name,
-                    source,
-                    url: record.url.clone(),
-                    id: record.id.clone(),
-                    bytes_in: line.len() as u64,
-                    encoding: "UTF-8",
-                    encoding_method: "json",
-                    lossy: false,
-                };
-                let out_path = format!("{stem}/{out_name}.txt");
-                Item::Doc(Box::new(self.map_text(
-                    meta,
-                    out_path,
-                    &record.text,
-                    timers,
-                )))
+        digest: Option<u64>,
+        slots: &[Slot],
+    ) -> Result<Vec<Option<FixedText>>, Error> {
+        let timers = Timers::default();
+        let bytes = read_unit(unit, self.inner.max_input_bytes)?;
+        if Some(xxhash_rust::xxh3::xxh3_64(&bytes)) != digest {
+            return Err(Error::Changed { path: unit.path.clone() });
+        }
+        let sources = self.sources(unit, &bytes, &timers);
+        if sources.len() != slots.len() {
+            return Err(Error::Changed { path: unit.path.clone() });
+        }
+        sources
+            .into_par_iter()
+            .zip(slots)
+            .map(|(source, slot)| match (source, slot) {
+                (Ok(s), Slot::Doc(_)) => {
+                    Ok(Some(self.fixed_text(&s.text, &timers)))
+                }
+                (Err(_), Slot::Failed(_)) => Ok(None),
+                _ => Err(Error::Changed { path: unit.path.clone() }),
             })
             .collect()
     }
 
-    /// Fixes, splits and analyses one decoded text.
-    fn map_text(
+    /// Builds the documents of one input for the emit phase, one entry
+    /// per slot (`None` for failed slots).
+    fn emit_unit(
         &self,
-        meta: DocMeta,
-        out_path: String,
-        text: &str,
+        unit: &Unit,
+        digest: Option<u64>,
+        slots: &[Slot],
+        plan: &EmitPlan<'_>,
+    ) -> Vec<Emitted> {
+        if !slots.iter().any(|s| matches!(s, Slot::Doc(_))) {
+            return slots.iter().map(|_| None).collect();
+        }
+        let texts = match self.reread(unit, digest, slots) {
+            Ok(t) => t,
+            Err(e) => {
+                // The same failure for each of its documents.
+                let message = e.to_string();
+                return slots
+                    .iter()
+                    .map(|s| {
+                        matches!(s, Slot::Doc(_)).then(|| {
+                            Err(match &e {
+                                Error::Changed { path } => {
+                                    Error::Changed { path: path.clone() }
+                                }
+                                _ => Error::Io {
+                                    path: unit.path.clone(),
+                                    source: io::Error::other(message.clone()),
+                                },
+                            })
+                        })
+                    })
+                    .collect();
+            }
+        };
+        texts
+            .into_par_iter()
+            .zip(slots)
+            .map(|(text, slot)| {
+                let (Slot::Doc(i), Some(fixed)) = (slot, text) else {
+                    return None;
+                };
+                let i = *i;
+                let doc = build_document(
+                    i,
+                    &plan.docs[i],
+                    &fixed,
+                    &plan.verdicts[i],
+                    &plan.dropped[i],
+                );
+                let previews = plan.wanted[i]
+                    .iter()
+                    .map(|&(line, k)| {
+                        let text = &fixed.lines[line as usize - 1];
+                        (k, preview(text, PREVIEW_BYTES).to_string())
+                    })
+                    .collect();
+                Some(Ok((doc, previews)))
+            })
+            .collect()
+    }
+
+    /// The documents of one input's bytes, in order: one for a text file,
+    /// one per non-blank line of JSON Lines (malformed lines are failures
+    /// that name their line).
+    fn sources<'a>(
+        &self,
+        unit: &Unit,
+        bytes: &'a [u8],
         timers: &Timers,
-    ) -> Mapped {
+    ) -> Vec<Result<Source<'a>, Error>> {
+        if unit.kind != UnitKind::Text {
+            return json_sources(unit, bytes);
+        }
+        let decoded = match timers
+            .time(DECODE, bytes.len(), || self.inner.decoder.decode(bytes))
+        {
+            Ok(d) => d,
+            Err(not_text) => {
+                return vec![Err(Error::NotText {
+                    path: unit.path.clone(),
+                    reason: not_text.reason,
+                })]
+            }
+        };
+        let meta = DocMeta {
+            name: unit.rel.clone(),
+            source: unit.source.clone(),
+            bytes_in: bytes.len() as u64,
+            encoding: decoded.encoding,
+            encoding_method: decoded.method.as_str(),
+            lossy: decoded.lossy,
+            ..DocMeta::default()
+        };
+        vec![Ok(Source {
+            meta,
+            out_path: unit.rel.clone(),
+            text: decoded.text,
+        })]
+    }
+
+    /// Splits a text into lines and fixes each.
+    fn fixed_text(&self, text: &str, timers: &Timers) -> FixedText {
         let inner = &self.inner;
         // Line breaks are kept as they came unless the fixer normalises
         // them: a decode-only run must give back the text exactly.
@@ -629,8 +844,8 @@ impl Pipeline {
                 };
                 steps.clear();
                 match fixer.fix_line(line, Some(&mut steps)) {
-                    std::borrow::Cow::Borrowed(l) => lines.push(l.to_string()),
-                    std::borrow::Cow::Owned(fixed) => {
+                    Cow::Borrowed(l) => lines.push(l.to_string()),
+                    Cow::Owned(fixed) => {
                         let plan = steps
                             .iter()
                             .map(|s| s.to_string())
@@ -646,37 +861,123 @@ impl Pipeline {
         if lines.len() > 1 && lines.last().is_some_and(String::is_empty) {
             lines.pop();
         }
-        let (features, repeat_keys, story_key) = match &inner.stripper {
-            Some(s) => timers.time(STRIP, text.len(), || {
-                let features = s.document_features(&lines);
-                let keys: Vec<_> =
-                    lines.iter().map(|l| Stripper::repeat_key(l)).collect();
-                let mut story = Vec::new();
-                for (l, k) in lines.iter().zip(&keys) {
-                    if l.len() >= STORY_LINE_BYTES {
-                        story.push(*k);
-                    }
-                }
-                story.sort_unstable();
-                let story_key = if story.is_empty() {
-                    0
-                } else {
-                    xxhash_rust::xxh3::xxh3_64(bytemuck_u64(&story).as_slice())
-                };
-                (features, keys, story_key)
-            }),
-            None => (Vec::new(), Vec::new(), 0),
-        };
-        Mapped {
+        FixedText { lines, fixes, final_newline }
+    }
+
+    /// The facts the global phase needs about one document's lines.
+    fn analyse(
+        &self,
+        meta: DocMeta,
+        out_path: String,
+        fixed: &FixedText,
+        timers: &Timers,
+    ) -> Mapped {
+        let inner = &self.inner;
+        let lines = &fixed.lines;
+        let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
+        let mut mapped = Mapped {
             meta,
             out_path,
-            lines,
-            fixes,
-            features,
-            repeat_keys,
-            story_key,
-            final_newline,
+            line_count: lines.len() as u32,
+            facts: Vec::new(),
+            lexicon: Vec::new(),
+            repeat_keys: Vec::new(),
+            story_key: 0,
+            blocks: false,
+            candidates: Vec::new(),
+        };
+        if let Some(s) = &inner.stripper {
+            timers.time(STRIP, bytes, || {
+                let features = s.document_features(lines);
+                mapped.facts = features.iter().map(LineFacts::pack).collect();
+                mapped.lexicon = features
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, f)| Some((i as u32, f.lexicon?)))
+                    .collect();
+                mapped.repeat_keys = lines
+                    .iter()
+                    .map(|l| {
+                        let counted = !l.trim().is_empty()
+                            && l.len() <= REPEAT_LINE_BYTES;
+                        if counted {
+                            Stripper::repeat_key(l)
+                        } else {
+                            0
+                        }
+                    })
+                    .collect();
+                let mut story: Vec<u64> = lines
+                    .iter()
+                    .filter(|l| l.len() >= STORY_LINE_BYTES)
+                    .map(|l| Stripper::repeat_key(l))
+                    .collect();
+                story.sort_unstable();
+                if !story.is_empty() {
+                    mapped.story_key =
+                        xxhash_rust::xxh3::xxh3_64(&bytemuck_u64(&story));
+                }
+            });
         }
+        if inner.deduper.is_some() {
+            mapped.blocks = match inner.paragraphs {
+                ParagraphMode::Line => false,
+                ParagraphMode::Blank => true,
+                ParagraphMode::Auto => looks_hard_wrapped(lines),
+            };
+            timers.time(FINGERPRINT, bytes, || {
+                mapped.candidates =
+                    self.find_candidates(lines, mapped.blocks, &[]);
+            });
+        }
+        mapped
+    }
+
+    /// The fingerprinted paragraphs of a document's lines, leaving out
+    /// stripped lines: each non-blank line, or each run of them.
+    fn find_candidates(
+        &self,
+        lines: &[String],
+        blocks: bool,
+        stripped: &[(u32, Reason)],
+    ) -> Vec<Candidate> {
+        let Some(deduper) = &self.inner.deduper else {
+            return Vec::new();
+        };
+        let mut stripped = stripped.iter().map(|s| s.0 as usize).peekable();
+        let mut ranges = Vec::new();
+        let mut start: Option<usize> = None;
+        for (i, line) in lines.iter().enumerate() {
+            let gone = stripped.next_if_eq(&i).is_some();
+            if gone || line.trim().is_empty() {
+                if let Some(s) = start.take() {
+                    ranges.push((s, i - 1));
+                }
+                continue;
+            }
+            if !blocks {
+                ranges.push((i, i));
+            } else if start.is_none() {
+                start = Some(i);
+            }
+        }
+        if let Some(s) = start {
+            ranges.push((s, lines.len() - 1));
+        }
+        ranges
+            .into_iter()
+            .filter_map(|(first, last)| {
+                let lines = &lines[first..=last];
+                let fingerprint = deduper.fingerprint_lines(lines)?;
+                let len = lines.iter().map(|l| l.len() + 1).sum::<usize>() - 1;
+                Some(Candidate {
+                    first: first as u32,
+                    last: last as u32,
+                    len: len as u32,
+                    fingerprint,
+                })
+            })
+            .collect()
     }
 
     /// For each source, how many distinct documents contain each short
@@ -686,25 +987,24 @@ impl Pipeline {
         if self.inner.stripper.is_none() {
             return HashMap::new();
         }
-        let mut source_ids: HashMap<&str, u32> = HashMap::new();
+        let sources = source_ids(docs);
         let mut counted: HashSet<(u32, u64, u64)> = HashSet::new();
         let mut counts: HashMap<(u32, u64), u32> = HashMap::new();
+        let mut seen = HashSet::new();
         for (i, doc) in docs.iter().enumerate() {
-            let next = source_ids.len() as u32;
-            let source =
-                *source_ids.entry(doc.meta.source.as_str()).or_insert(next);
             let story = if doc.story_key == 0 {
                 i as u64 | 1 << 63
             } else {
                 doc.story_key
             };
-            let mut seen = HashSet::new();
-            for (line, &key) in doc.lines.iter().zip(&doc.repeat_keys) {
-                if line.trim().is_empty() || line.len() > REPEAT_LINE_BYTES {
+            seen.clear();
+            for &key in &doc.repeat_keys {
+                if key == 0 {
                     continue;
                 }
-                if seen.insert(key) && counted.insert((source, key, story)) {
-                    *counts.entry((source, key)).or_default() += 1;
+                if seen.insert(key) && counted.insert((sources[i], key, story))
+                {
+                    *counts.entry((sources[i], key)).or_default() += 1;
                 }
             }
         }
@@ -713,33 +1013,22 @@ impl Pipeline {
         counts
     }
 
-    /// Decides each document's lines, using the repetition counts.
+    /// Decides each document's lines, using the repetition counts, and
+    /// frees the facts that decision needed.
     fn decide(
         &self,
-        docs: &[Mapped],
+        docs: &mut [Mapped],
         repeats: &HashMap<(u32, u64), u32>,
         timers: &Timers,
-    ) -> Vec<Decided> {
+    ) -> Vec<Verdicts> {
         let Some(stripper) = &self.inner.stripper else {
-            return docs
-                .iter()
-                .map(|d| Decided { verdict: vec![None; d.lines.len()] })
-                .collect();
+            return docs.iter().map(|_| Vec::new()).collect();
         };
-        // Source ids in first-seen order, as count_repeats assigned them.
-        let mut source_ids: HashMap<&str, u32> = HashMap::new();
-        let ids: Vec<u32> = docs
-            .iter()
-            .map(|d| {
-                let next = source_ids.len() as u32;
-                *source_ids.entry(d.meta.source.as_str()).or_insert(next)
-            })
-            .collect();
-        docs.par_iter()
-            .zip(ids)
+        let sources = source_ids(docs);
+        docs.par_iter_mut()
+            .zip(sources)
             .map(|(doc, source)| {
-                let bytes: usize = doc.lines.iter().map(|l| l.len() + 1).sum();
-                timers.time(STRIP, bytes, || {
+                timers.time(STRIP, 0, || {
                     let counts: Vec<u32> = doc
                         .repeat_keys
                         .iter()
@@ -747,68 +1036,115 @@ impl Pipeline {
                             repeats.get(&(source, *k)).copied().unwrap_or(0)
                         })
                         .collect();
-                    Decided {
-                        verdict: stripper.classify(&doc.features, &counts),
-                    }
+                    let mut hits = doc.lexicon.iter().peekable();
+                    let features: Vec<LineFeatures> = doc
+                        .facts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| {
+                            let hit = hits.next_if(|h| h.0 as usize == i);
+                            f.unpack(hit.map(|h| h.1))
+                        })
+                        .collect();
+                    let verdicts = stripper
+                        .classify(&features, &counts)
+                        .into_iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| Some((i as u32, v?)))
+                        .collect();
+                    doc.facts = Vec::new();
+                    doc.lexicon = Vec::new();
+                    doc.repeat_keys = Vec::new();
+                    verdicts
                 })
             })
             .collect()
     }
 
-    /// Fingerprints the kept paragraphs and clusters them, after the
-    /// paragraphs of `prior` (an index from earlier runs), if any.
+    /// Blocks that lost a line to the strip stage are paragraphs no more:
+    /// reads those documents again and finds their blocks anew.
+    fn find_split_blocks(
+        &self,
+        inputs: &Inputs,
+        slots: &[Vec<Slot>],
+        digests: &[Option<u64>],
+        docs: &mut [Mapped],
+        verdicts: &[Verdicts],
+    ) {
+        let split = |d: &Mapped, v: &Verdicts| {
+            d.blocks
+                && v.iter().any(|&(line, _)| {
+                    d.candidates
+                        .iter()
+                        .any(|c| (c.first..=c.last).contains(&line))
+                })
+        };
+        let units: Vec<usize> = (0..slots.len())
+            .filter(|&u| {
+                slots[u].iter().any(|s| match s {
+                    Slot::Doc(i) => split(&docs[*i], &verdicts[*i]),
+                    Slot::Failed(_) => false,
+                })
+            })
+            .collect();
+        if units.is_empty() {
+            return;
+        }
+        let found: Vec<Vec<(usize, Vec<Candidate>)>> =
+            self.inner.pool.install(|| {
+                units
+                    .par_iter()
+                    .map(|&u| {
+                        // An input that cannot be read again keeps its
+                        // first blocks; the emit phase reports it.
+                        let Ok(texts) = self.reread(
+                            &inputs.units[u],
+                            digests[u],
+                            &slots[u],
+                        ) else {
+                            return Vec::new();
+                        };
+                        texts
+                            .into_iter()
+                            .zip(&slots[u])
+                            .filter_map(|(text, slot)| {
+                                let (Slot::Doc(i), Some(fixed)) = (slot, text)
+                                else {
+                                    return None;
+                                };
+                                if !split(&docs[*i], &verdicts[*i]) {
+                                    return None;
+                                }
+                                let found = self.find_candidates(
+                                    &fixed.lines,
+                                    true,
+                                    &verdicts[*i],
+                                );
+                                Some((*i, found))
+                            })
+                            .collect()
+                    })
+                    .collect()
+            });
+        for (i, candidates) in found.into_iter().flatten() {
+            docs[i].candidates = candidates;
+        }
+    }
+
+    /// Clusters the paragraphs no stripped line touches, after the
+    /// paragraphs of `prior` (an index from earlier runs), if any. Takes
+    /// the documents' candidates.
     fn cluster(
         &self,
-        docs: &[Mapped],
-        decided: &[Decided],
+        docs: &mut [Mapped],
+        verdicts: &[Verdicts],
         prior: Option<Index>,
         timers: &Timers,
     ) -> DedupState {
         let Some(deduper) = &self.inner.deduper else {
             return DedupState::default();
         };
-        let mode = self.inner.paragraphs;
-        // Source ids in first-seen order (ties between representatives
-        // never need them: input order decides).
-        let mut source_ids: HashMap<&str, u32> = HashMap::new();
-        let sources: Vec<u32> = docs
-            .iter()
-            .map(|d| {
-                let next = source_ids.len() as u32;
-                *source_ids.entry(d.meta.source.as_str()).or_insert(next)
-            })
-            .collect();
-        let per_doc: Vec<Vec<Paragraph>> = docs
-            .par_iter()
-            .zip(decided)
-            .enumerate()
-            .map(|(d, (doc, dec))| {
-                let bytes: usize = doc.lines.iter().map(|l| l.len() + 1).sum();
-                timers.time(FINGERPRINT, bytes, || {
-                    paragraphs_of(doc, dec, mode)
-                        .into_iter()
-                        .filter_map(|(first, last)| {
-                            let lines = &doc.lines[first..=last];
-                            let fingerprint =
-                                deduper.fingerprint_lines(lines)?;
-                            let len = lines
-                                .iter()
-                                .map(|l| l.len() + 1)
-                                .sum::<usize>()
-                                - 1;
-                            Some(Paragraph {
-                                doc: d,
-                                line: first as u32 + 1,
-                                last_line: last as u32 + 1,
-                                source: sources[d],
-                                len: len as u32,
-                                fingerprint,
-                            })
-                        })
-                        .collect()
-                })
-            })
-            .collect();
+        let sources = source_ids(docs);
         let (mut paragraphs, fixed, fixed_rep, prior) = match prior {
             Some(mut ix) => {
                 let old = std::mem::take(&mut ix.paragraphs);
@@ -817,7 +1153,23 @@ impl Pipeline {
             }
             None => (Vec::new(), 0, Vec::new(), None),
         };
-        paragraphs.extend(per_doc.into_iter().flatten());
+        for (d, (doc, stripped)) in docs.iter_mut().zip(verdicts).enumerate() {
+            let mut stripped = stripped.iter().map(|s| s.0).peekable();
+            for c in std::mem::take(&mut doc.candidates) {
+                while stripped.next_if(|&l| l < c.first).is_some() {}
+                if stripped.peek().is_some_and(|&l| l <= c.last) {
+                    continue;
+                }
+                paragraphs.push(Paragraph {
+                    doc: d,
+                    line: c.first + 1,
+                    last_line: c.last + 1,
+                    source: sources[d],
+                    len: c.len,
+                    fingerprint: c.fingerprint,
+                });
+            }
+        }
         let bytes: usize =
             paragraphs[fixed..].iter().map(|p| p.len as usize).sum();
         let clustering = timers.time(CLUSTER, bytes, || {
@@ -860,6 +1212,84 @@ impl Pipeline {
     }
 }
 
+/// What the emit phase needs from the global phase, per document.
+struct EmitPlan<'a> {
+    docs: &'a [Mapped],
+    verdicts: &'a [Verdicts],
+    dropped: &'a [Vec<(u32, u32, usize)>],
+    /// (1-based line, paragraph) whose text the clusters or index show.
+    wanted: &'a [Vec<(u32, usize)>],
+}
+
+/// Each document's source as a small id, in first-seen order.
+fn source_ids(docs: &[Mapped]) -> Vec<u32> {
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    docs.iter()
+        .map(|d| {
+            let next = ids.len() as u32;
+            *ids.entry(d.meta.source.as_str()).or_insert(next)
+        })
+        .collect()
+}
+
+/// The records of a JSON Lines input (in parallel), with malformed lines
+/// reported with their line number.
+fn json_sources<'a>(
+    unit: &Unit,
+    bytes: &[u8],
+) -> Vec<Result<Source<'a>, Error>> {
+    let lines: Vec<(usize, &[u8])> = bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    let stem = unit
+        .rel
+        .trim_end_matches(".gz")
+        .trim_end_matches(".jsonl")
+        .trim_end_matches(".ndjson");
+    lines
+        .par_iter()
+        .map(|&(n, line)| {
+            let line_no = n as u64 + 1;
+            let record: Record =
+                serde_json::from_slice(line).map_err(|e| {
+                    Error::BadRecord {
+                        path: unit.path.clone(),
+                        line: line_no,
+                        reason: e.to_string(),
+                    }
+                })?;
+            let name = match &record.id {
+                Some(id) => id.clone(),
+                None => format!("{}:{line_no}", unit.rel),
+            };
+            let source = record
+                .source
+                .clone()
+                .or_else(|| record.url.as_deref().and_then(url_host))
+                .unwrap_or_else(|| unit.source.clone());
+            let out_name =
+                record.id.clone().unwrap_or_else(|| line_no.to_string());
+            let meta = DocMeta {
+                name,
+                source,
+                url: record.url.clone(),
+                id: record.id.clone(),
+                bytes_in: line.len() as u64,
+                encoding: "UTF-8",
+                encoding_method: "json",
+                lossy: false,
+            };
+            Ok(Source {
+                meta,
+                out_path: format!("{stem}/{out_name}.txt"),
+                text: Cow::Owned(record.text),
+            })
+        })
+        .collect()
+}
+
 /// The dedup stage's result: the paragraphs (an index's first, with
 /// `doc` numbering the index's documents; then this run's, numbering
 /// its documents) and their clustering.
@@ -872,8 +1302,13 @@ struct DedupState {
     prior: Option<Index>,
 }
 
-/// The index after a run: the prior index plus this run's paragraphs.
-fn updated_index(dedup: DedupState, docs: &[Mapped]) -> Option<Index> {
+/// The index after a run: the prior index plus this run's paragraphs,
+/// with their previews (`previews[k]` for paragraph `k`).
+fn updated_index(
+    dedup: DedupState,
+    docs: &[Mapped],
+    mut previews: Vec<String>,
+) -> Option<Index> {
     let DedupState { paragraphs, fixed, clustering, prior } = dedup;
     let mut ix = prior?;
     let mut source_ids: HashMap<String, u32> = ix
@@ -883,7 +1318,6 @@ fn updated_index(dedup: DedupState, docs: &[Mapped]) -> Option<Index> {
         .map(|(i, s)| (s.clone(), i as u32))
         .collect();
     let mut doc_ids: HashMap<usize, usize> = HashMap::new();
-    let mut previews = Vec::with_capacity(paragraphs.len() - fixed);
     let mut all = paragraphs;
     for p in &mut all[fixed..] {
         let doc = &docs[p.doc];
@@ -901,20 +1335,13 @@ fn updated_index(dedup: DedupState, docs: &[Mapped]) -> Option<Index> {
             });
             ix.docs.len() - 1
         });
-        previews.push(
-            crate::dedup::store::preview(
-                &doc.lines[p.line as usize - 1],
-                crate::dedup::store::PREVIEW_BYTES,
-            )
-            .to_string(),
-        );
         p.doc = id;
         p.source = ix.docs[id].source;
     }
     ix.paragraphs = all;
     ix.rep = clustering.rep;
     ix.similarity = clustering.similarity;
-    ix.previews.extend(previews);
+    ix.previews.extend(previews.drain(fixed..));
     Some(ix)
 }
 
@@ -923,45 +1350,6 @@ const REPEAT_LINE_BYTES: usize = 400;
 
 fn bytemuck_u64(v: &[u64]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// The paragraphs of a document as inclusive line ranges over its kept
-/// lines.
-fn paragraphs_of(
-    doc: &Mapped,
-    dec: &Decided,
-    mode: ParagraphMode,
-) -> Vec<(usize, usize)> {
-    let kept = |i: usize| dec.verdict[i].is_none();
-    let blank = |i: usize| doc.lines[i].trim().is_empty();
-    let blocks = match mode {
-        ParagraphMode::Line => false,
-        ParagraphMode::Blank => true,
-        ParagraphMode::Auto => looks_hard_wrapped(&doc.lines),
-    };
-    let mut out = Vec::new();
-    if !blocks {
-        for i in 0..doc.lines.len() {
-            if kept(i) && !blank(i) {
-                out.push((i, i));
-            }
-        }
-        return out;
-    }
-    let mut start: Option<usize> = None;
-    for i in 0..doc.lines.len() {
-        if blank(i) || !kept(i) {
-            if let Some(s) = start.take() {
-                out.push((s, i - 1));
-            }
-        } else if start.is_none() {
-            start = Some(i);
-        }
-    }
-    if let Some(s) = start {
-        out.push((s, doc.lines.len() - 1));
-    }
-    out
 }
 
 /// Hard-wrapped text: most non-blank lines are of similar, moderate
@@ -985,16 +1373,18 @@ fn looks_hard_wrapped(lines: &[String]) -> bool {
 fn build_document(
     index: usize,
     doc: &Mapped,
-    dec: &Decided,
+    fixed: &FixedText,
+    stripped: &[(u32, Reason)],
     dropped: &[(u32, u32, usize)],
 ) -> Document {
     let mut removals: Vec<Removal> = Vec::new();
-    let mut fixes = doc.fixes.iter().peekable();
+    let mut fixes = fixed.fixes.iter().peekable();
+    let mut stripped = stripped.iter().peekable();
     let mut dropped = dropped.iter().peekable();
     let mut text = String::new();
     let mut kept_lines = Vec::new();
     let mut dup_until: Option<(u32, usize)> = None;
-    for (i, line) in doc.lines.iter().enumerate() {
+    for (i, line) in fixed.lines.iter().enumerate() {
         let line_no = i as u32 + 1;
         let fix = fixes.next_if(|f| f.0 == i);
         if let Some((_, plan, original)) = fix {
@@ -1006,7 +1396,7 @@ fn build_document(
                 replacement: Some(line.clone()),
             });
         }
-        if let Some(reason) = &dec.verdict[i] {
+        if let Some((_, reason)) = stripped.next_if(|s| s.0 as usize == i) {
             removals.push(Removal {
                 line: line_no,
                 stage: Stage::Strip,
@@ -1061,15 +1451,19 @@ fn build_document(
         removals,
         kept_lines,
         out_path: doc.out_path.clone(),
-        final_newline: doc.final_newline,
+        final_newline: fixed.final_newline,
     }
 }
 
+/// A cluster for the clusters file; member texts are previews (the first
+/// line cut to [`PREVIEW_BYTES`]): the whole text of each dropped copy is
+/// in the removed record.
 fn cluster_record(
     id: usize,
     cluster: &crate::dedup::Cluster,
     dedup: &DedupState,
     docs: &[Mapped],
+    previews: &[String],
 ) -> ClusterRecord {
     let members = cluster
         .members
@@ -1092,7 +1486,7 @@ fn cluster_record(
                     (
                         d.meta.name.clone(),
                         d.meta.source.clone(),
-                        d.lines[p.line as usize - 1].clone(),
+                        previews[m.paragraph].clone(),
                     )
                 }
             };
@@ -1125,7 +1519,7 @@ fn add_to_summary(summary: &mut Summary, mapped: &Mapped, doc: &Document) {
     summary.bytes_in += mapped.meta.bytes_in;
     summary.bytes_out +=
         doc.text.len() as u64 + u64::from(!doc.text.is_empty());
-    summary.lines_in += mapped.lines.len() as u64;
+    summary.lines_in += u64::from(mapped.line_count);
     summary.lines_out += doc.kept_lines.len() as u64;
     *summary.encodings.entry(mapped.meta.encoding.to_string()).or_default() +=
         1;

@@ -43,7 +43,7 @@ pub struct ClusterRecord {
 
 /// Receives the results of a run.
 pub trait Sink {
-    /// A near-duplicate cluster (all clusters come before documents).
+    /// A near-duplicate cluster (all clusters come after the documents).
     fn cluster(&mut self, _cluster: &ClusterRecord) -> io::Result<()> {
         Ok(())
     }
