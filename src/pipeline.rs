@@ -309,9 +309,9 @@ impl LineFacts {
             chars: f.chars,
             words: f.words,
             stopwords: f.stopwords,
-            flags: u8::from(f.sentence_end) * SENTENCE_END
-                | u8::from(f.truncated) * TRUNCATED
-                | u8::from(f.repeats_earlier) * REPEATS_EARLIER,
+            flags: if f.sentence_end { SENTENCE_END } else { 0 }
+                | if f.truncated { TRUNCATED } else { 0 }
+                | if f.repeats_earlier { REPEATS_EARLIER } else { 0 },
         }
     }
 

@@ -233,3 +233,46 @@ fn interrupted_run_leaves_no_partial_file() {
         );
     }
 }
+
+/// Documents are read twice (analysed, then re-read to be written, so no
+/// text is held between phases): an input changed in between is reported
+/// as changed, never written from a mix of its two versions.
+#[test]
+fn input_changed_during_the_run_is_reported_not_mixed() {
+    use chaff::sink::{Collect, Sink};
+
+    struct EditLater {
+        inner: Collect,
+        victim: std::path::PathBuf,
+    }
+    impl Sink for EditLater {
+        fn document(&mut self, doc: &chaff::Document) -> std::io::Result<()> {
+            if self.inner.documents.is_empty() {
+                // The emit phase works in chunks of 256 inputs: the last
+                // input is read again only after this first write.
+                fs::write(&self.victim, "Replaced while the run was on.\n")?;
+            }
+            self.inner.document(doc)
+        }
+        fn error(&mut self, err: &chaff::Error) -> std::io::Result<()> {
+            self.inner.error(err)
+        }
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        fs::write(tmp.path().join(format!("{i:03}.txt")), GOOD).unwrap();
+    }
+    let victim = tmp.path().join("299.txt");
+    let inputs = chaff::input::Inputs::from_paths(
+        &[tmp.path()],
+        &chaff::input::WalkOptions::default(),
+    );
+    let pipeline = chaff::Pipeline::builder().build().unwrap();
+    let mut sink = EditLater { inner: Collect::default(), victim };
+    let summary = pipeline.run(&inputs, &mut sink).unwrap();
+    assert_eq!(summary.failed, 1, "{:?}", sink.inner.errors);
+    assert_eq!(sink.inner.documents.len(), 299);
+    let err = &sink.inner.errors[0];
+    assert!(err.contains("299.txt") && err.contains("changed"), "{err}");
+}
