@@ -576,11 +576,11 @@ impl Pipeline {
             dropped: &dropped,
             wanted: &wanted,
         };
+        // Chunks of inputs, cut at a count or a size so that the text in
+        // flight stays bounded.
+        let mut chunks = Vec::new();
         let mut next = 0;
         while next < slots.len() {
-            if cancelled() {
-                return Err(interrupted());
-            }
             let start = next;
             let mut bytes = 0;
             while next < slots.len()
@@ -590,48 +590,63 @@ impl Pipeline {
                 bytes += unit_bytes[next];
                 next += 1;
             }
-            let built: Vec<Vec<Emitted>> = inner.pool.install(|| {
-                (start..next)
-                    .into_par_iter()
-                    .map(|u| {
-                        timers.time(EMIT, unit_bytes[u] as usize, || {
-                            self.emit_unit(
-                                &inputs.units[u],
-                                digests[u],
-                                &slots[u],
-                                &plan,
-                            )
-                        })
-                    })
-                    .collect()
+            chunks.push(start..next);
+        }
+        // The pool builds the next chunk while this thread hands the last
+        // one to the sink (which need not be `Send`); the channel holds
+        // one chunk, so at most three are alive at once.
+        let (timers_ref, plan_ref) = (&timers, &plan);
+        let (digests_ref, slots_ref) = (&digests, &slots);
+        let unit_bytes_ref = &unit_bytes;
+        let sink_failed = AtomicBool::new(false);
+        let sink_failed_ref = &sink_failed;
+        std::thread::scope(|scope| -> io::Result<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for range in chunks {
+                    if cancelled() || sink_failed_ref.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let built: Vec<Vec<Emitted>> = inner.pool.install(|| {
+                        range
+                            .clone()
+                            .into_par_iter()
+                            .map(|u| {
+                                let bytes = unit_bytes_ref[u] as usize;
+                                timers_ref.time(EMIT, bytes, || {
+                                    self.emit_unit(
+                                        &inputs.units[u],
+                                        digests_ref[u],
+                                        &slots_ref[u],
+                                        plan_ref,
+                                    )
+                                })
+                            })
+                            .collect()
+                    });
+                    if tx.send((range, built)).is_err() {
+                        break;
+                    }
+                }
             });
-            for (unit_slots, results) in slots[start..next].iter().zip(built) {
-                for (slot, result) in unit_slots.iter().zip(results) {
-                    let failure = match (slot, result) {
-                        (Slot::Failed(e), _) => {
-                            summary.failed += 1;
-                            summary.errors.push(error_record(e));
-                            sink.error(e)?;
-                            continue;
-                        }
-                        (Slot::Doc(i), Some(Ok((doc, texts)))) => {
-                            for (k, text) in texts {
-                                previews[k] = text;
-                            }
-                            add_to_summary(&mut summary, &docs[*i], &doc);
-                            sink.document(&doc)?;
-                            continue;
-                        }
-                        (Slot::Doc(_), Some(Err(e))) => e,
-                        (Slot::Doc(_), None) => {
-                            unreachable!("every document slot is emitted")
-                        }
-                    };
-                    summary.failed += 1;
-                    summary.errors.push(error_record(&failure));
-                    sink.error(&failure)?;
+            for (range, built) in rx {
+                let written = self.write_chunk(
+                    &slots[range],
+                    built,
+                    &docs,
+                    &mut previews,
+                    &mut summary,
+                    sink,
+                );
+                if let Err(e) = written {
+                    sink_failed.store(true, Ordering::Relaxed);
+                    return Err(e);
                 }
             }
+            Ok(())
+        })?;
+        if cancelled() {
+            return Err(interrupted());
         }
         for (id, cluster) in dedup.clustering.clusters.iter().enumerate() {
             let record = cluster_record(id, cluster, &dedup, &docs, &previews);
@@ -654,6 +669,46 @@ impl Pipeline {
             }
         }
         Ok(summary)
+    }
+
+    /// Hands one emitted chunk to the sink, in input order.
+    fn write_chunk(
+        &self,
+        slots: &[Vec<Slot>],
+        built: Vec<Vec<Emitted>>,
+        docs: &[Mapped],
+        previews: &mut [String],
+        summary: &mut Summary,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        for (unit_slots, results) in slots.iter().zip(built) {
+            for (slot, result) in unit_slots.iter().zip(results) {
+                let failure = match (slot, result) {
+                    (Slot::Failed(e), _) => {
+                        summary.failed += 1;
+                        summary.errors.push(error_record(e));
+                        sink.error(e)?;
+                        continue;
+                    }
+                    (Slot::Doc(i), Some(Ok((doc, texts)))) => {
+                        for (k, text) in texts {
+                            previews[k] = text;
+                        }
+                        add_to_summary(summary, &docs[*i], &doc);
+                        sink.document(&doc)?;
+                        continue;
+                    }
+                    (Slot::Doc(_), Some(Err(e))) => e,
+                    (Slot::Doc(_), None) => {
+                        unreachable!("every document slot is emitted")
+                    }
+                };
+                summary.failed += 1;
+                summary.errors.push(error_record(&failure));
+                sink.error(&failure)?;
+            }
+        }
+        Ok(())
     }
 
     /// Reads one input and maps each of its documents.
@@ -895,22 +950,28 @@ impl Pipeline {
                     .enumerate()
                     .filter_map(|(i, f)| Some((i as u32, f.lexicon?)))
                     .collect();
+                // One key a line: short lines are counted as templates,
+                // long ones identify the story.
+                let mut story = Vec::new();
                 mapped.repeat_keys = lines
                     .iter()
                     .map(|l| {
-                        let counted = !l.trim().is_empty()
-                            && l.len() <= REPEAT_LINE_BYTES;
+                        let counted = l.len() <= REPEAT_LINE_BYTES
+                            && !l.trim().is_empty();
+                        let long = l.len() >= STORY_LINE_BYTES;
+                        if !counted && !long {
+                            return 0;
+                        }
+                        let key = Stripper::repeat_key(l);
+                        if long {
+                            story.push(key);
+                        }
                         if counted {
-                            Stripper::repeat_key(l)
+                            key
                         } else {
                             0
                         }
                     })
-                    .collect();
-                let mut story: Vec<u64> = lines
-                    .iter()
-                    .filter(|l| l.len() >= STORY_LINE_BYTES)
-                    .map(|l| Stripper::repeat_key(l))
                     .collect();
                 story.sort_unstable();
                 if !story.is_empty() {
