@@ -91,6 +91,21 @@ fn huge_line_without_newline_is_cleaned() {
     assert_eq!(cleaned.trim_end(), big.trim_end());
 }
 
+/// The size: 200 MB on one line. Slow in a debug build, so CI
+/// runs it with `cargo test --release -- --ignored`.
+#[test]
+#[ignore = "200 MB; run with --release -- --ignored"]
+fn line_of_200_mb_without_newline_is_cleaned() {
+    let (_tmp, input, out) = setup();
+    let sentence = "The committee met again on Tuesday and agreed on a plan. ";
+    let big = sentence.repeat(200_000_000 / sentence.len());
+    fs::write(input.join("big.txt"), &big).unwrap();
+    let o = run_on(&input, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let cleaned = fs::read_to_string(out.join("big.txt")).unwrap();
+    assert_eq!(cleaned.trim_end(), big.trim_end());
+}
+
 #[test]
 fn invalid_utf8_everywhere_is_decoded_not_refused() {
     let (_tmp, input, out) = setup();
