@@ -555,8 +555,8 @@ impl Pipeline {
                 }
             }
         }
-        let mut previews: Vec<String> =
-            vec![String::new(); dedup.paragraphs.len()];
+        // Filled in the emit phase: only the wanted paragraphs have one.
+        let mut previews: HashMap<usize, String> = HashMap::new();
 
         // Phase 3: emit, reading each input again.
         let mut summary = Summary {
@@ -677,7 +677,7 @@ impl Pipeline {
         slots: &[Vec<Slot>],
         built: Vec<Vec<Emitted>>,
         docs: &[Mapped],
-        previews: &mut [String],
+        previews: &mut HashMap<usize, String>,
         summary: &mut Summary,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
@@ -692,7 +692,7 @@ impl Pipeline {
                     }
                     (Slot::Doc(i), Some(Ok((doc, texts)))) => {
                         for (k, text) in texts {
-                            previews[k] = text;
+                            previews.insert(k, text);
                         }
                         add_to_summary(summary, &docs[*i], &doc);
                         sink.document(&doc)?;
@@ -1364,11 +1364,11 @@ struct DedupState {
 }
 
 /// The index after a run: the prior index plus this run's paragraphs,
-/// with their previews (`previews[k]` for paragraph `k`).
+/// with their previews (by paragraph).
 fn updated_index(
     dedup: DedupState,
     docs: &[Mapped],
-    mut previews: Vec<String>,
+    mut previews: HashMap<usize, String>,
 ) -> Option<Index> {
     let DedupState { paragraphs, fixed, clustering, prior } = dedup;
     let mut ix = prior?;
@@ -1402,7 +1402,9 @@ fn updated_index(
     ix.paragraphs = all;
     ix.rep = clustering.rep;
     ix.similarity = clustering.similarity;
-    ix.previews.extend(previews.drain(fixed..));
+    let all = ix.paragraphs.len();
+    ix.previews
+        .extend((fixed..all).map(|k| previews.remove(&k).unwrap_or_default()));
     Some(ix)
 }
 
@@ -1524,7 +1526,7 @@ fn cluster_record(
     cluster: &crate::dedup::Cluster,
     dedup: &DedupState,
     docs: &[Mapped],
-    previews: &[String],
+    previews: &HashMap<usize, String>,
 ) -> ClusterRecord {
     let members = cluster
         .members
@@ -1547,7 +1549,10 @@ fn cluster_record(
                     (
                         d.meta.name.clone(),
                         d.meta.source.clone(),
-                        previews[m.paragraph].clone(),
+                        previews
+                            .get(&m.paragraph)
+                            .cloned()
+                            .unwrap_or_default(),
                     )
                 }
             };
