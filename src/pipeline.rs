@@ -342,7 +342,8 @@ struct Candidate {
 /// lines and paragraphs, not with bytes.
 struct Mapped {
     meta: DocMeta,
-    out_path: String,
+    /// Where the document is written, when not at its name.
+    out_path: Option<String>,
     line_count: u32,
     /// Strip facts per line; emptied once the strip decision is made.
     facts: Vec<LineFacts>,
@@ -382,7 +383,24 @@ enum Item {
 /// or its failure.
 enum Slot {
     Doc(usize),
-    Failed(Error),
+    Failed(Box<Error>),
+}
+
+/// Every input's slots, flattened (a few bytes a document matter when a
+/// corpus has millions): input `u` owns `slots[starts[u]..starts[u + 1]]`.
+struct Layout {
+    slots: Vec<Slot>,
+    starts: Vec<usize>,
+}
+
+impl Layout {
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    fn unit(&self, u: usize) -> &[Slot] {
+        &self.slots[self.starts[u]..self.starts[u + 1]]
+    }
 }
 
 /// What the emit phase makes of one document slot.
@@ -497,33 +515,39 @@ impl Pipeline {
         if cancelled() {
             return Err(interrupted());
         }
-        let mut docs: Vec<Mapped> = Vec::new();
-        let mut slots: Vec<Vec<Slot>> = Vec::with_capacity(mapped.len());
+        let items: usize = mapped.iter().map(|u| u.items.len()).sum();
+        let mut docs: Vec<Mapped> = Vec::with_capacity(items);
+        let mut layout = Layout {
+            slots: Vec::with_capacity(items),
+            starts: Vec::with_capacity(mapped.len() + 1),
+        };
         let mut digests = Vec::with_capacity(mapped.len());
         let mut unit_bytes = Vec::with_capacity(mapped.len());
         for unit in mapped {
+            layout.starts.push(layout.slots.len());
             digests.push(unit.digest);
             unit_bytes.push(unit.bytes);
-            let unit_slots = unit
-                .items
-                .into_iter()
-                .map(|item| match item {
+            for item in unit.items {
+                layout.slots.push(match item {
                     Item::Doc(d) => {
                         docs.push(*d);
                         Slot::Doc(docs.len() - 1)
                     }
-                    Item::Failed(e) => Slot::Failed(e),
-                })
-                .collect();
-            slots.push(unit_slots);
+                    Item::Failed(e) => Slot::Failed(Box::new(e)),
+                });
+            }
         }
+        layout.starts.push(layout.slots.len());
+        docs.shrink_to_fit();
 
         // Phase 2: global.
         let repeats = self.count_repeats(&docs);
         let verdicts =
             inner.pool.install(|| self.decide(&mut docs, &repeats, &timers));
         drop(repeats);
-        self.find_split_blocks(inputs, &slots, &digests, &mut docs, &verdicts);
+        self.find_split_blocks(
+            inputs, &layout, &digests, &mut docs, &verdicts,
+        );
         let prior = match (&inner.index, &inner.deduper) {
             (Some(path), Some(_)) => Some(Index::read(path).map_err(|e| {
                 io::Error::new(e.kind(), format!("{}: {e}", path.display()))
@@ -580,10 +604,10 @@ impl Pipeline {
         // flight stays bounded.
         let mut chunks = Vec::new();
         let mut next = 0;
-        while next < slots.len() {
+        while next < layout.len() {
             let start = next;
             let mut bytes = 0;
-            while next < slots.len()
+            while next < layout.len()
                 && (next == start
                     || (next - start < CHUNK_UNITS && bytes < CHUNK_BYTES))
             {
@@ -596,7 +620,7 @@ impl Pipeline {
         // one to the sink (which need not be `Send`); the channel holds
         // one chunk, so at most three are alive at once.
         let (timers_ref, plan_ref) = (&timers, &plan);
-        let (digests_ref, slots_ref) = (&digests, &slots);
+        let (digests_ref, layout_ref) = (&digests, &layout);
         let unit_bytes_ref = &unit_bytes;
         let sink_failed = AtomicBool::new(false);
         let sink_failed_ref = &sink_failed;
@@ -617,7 +641,7 @@ impl Pipeline {
                                     self.emit_unit(
                                         &inputs.units[u],
                                         digests_ref[u],
-                                        &slots_ref[u],
+                                        layout_ref.unit(u),
                                         plan_ref,
                                     )
                                 })
@@ -631,7 +655,7 @@ impl Pipeline {
             });
             for (range, built) in rx {
                 let written = self.write_chunk(
-                    &slots[range],
+                    range.map(|u| layout.unit(u)),
                     built,
                     &docs,
                     &mut previews,
@@ -672,16 +696,16 @@ impl Pipeline {
     }
 
     /// Hands one emitted chunk to the sink, in input order.
-    fn write_chunk(
+    fn write_chunk<'a>(
         &self,
-        slots: &[Vec<Slot>],
+        slots: impl Iterator<Item = &'a [Slot]>,
         built: Vec<Vec<Emitted>>,
         docs: &[Mapped],
         previews: &mut HashMap<usize, String>,
         summary: &mut Summary,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
-        for (unit_slots, results) in slots.iter().zip(built) {
+        for (unit_slots, results) in slots.zip(built) {
             for (slot, result) in unit_slots.iter().zip(results) {
                 let failure = match (slot, result) {
                     (Slot::Failed(e), _) => {
@@ -931,8 +955,8 @@ impl Pipeline {
         let lines = &fixed.lines;
         let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
         let mut mapped = Mapped {
+            out_path: (out_path != meta.name).then_some(out_path),
             meta,
-            out_path,
             line_count: lines.len() as u32,
             facts: Vec::new(),
             lexicon: Vec::new(),
@@ -1127,7 +1151,7 @@ impl Pipeline {
     fn find_split_blocks(
         &self,
         inputs: &Inputs,
-        slots: &[Vec<Slot>],
+        layout: &Layout,
         digests: &[Option<u64>],
         docs: &mut [Mapped],
         verdicts: &[Verdicts],
@@ -1140,9 +1164,9 @@ impl Pipeline {
                         .any(|c| (c.first..=c.last).contains(&line))
                 })
         };
-        let units: Vec<usize> = (0..slots.len())
+        let units: Vec<usize> = (0..layout.len())
             .filter(|&u| {
-                slots[u].iter().any(|s| match s {
+                layout.unit(u).iter().any(|s| match s {
                     Slot::Doc(i) => split(&docs[*i], &verdicts[*i]),
                     Slot::Failed(_) => false,
                 })
@@ -1161,13 +1185,13 @@ impl Pipeline {
                         let Ok(texts) = self.reread(
                             &inputs.units[u],
                             digests[u],
-                            &slots[u],
+                            layout.unit(u),
                         ) else {
                             return Vec::new();
                         };
                         texts
                             .into_iter()
-                            .zip(&slots[u])
+                            .zip(layout.unit(u))
                             .filter_map(|(text, slot)| {
                                 let (Slot::Doc(i), Some(fixed)) = (slot, text)
                                 else {
@@ -1513,7 +1537,10 @@ fn build_document(
         text,
         removals,
         kept_lines,
-        out_path: doc.out_path.clone(),
+        out_path: doc
+            .out_path
+            .clone()
+            .unwrap_or_else(|| doc.meta.name.clone()),
         final_newline: fixed.final_newline,
     }
 }
