@@ -25,7 +25,10 @@
 //! * Rust strings hold no surrogates: CESU-8 pairs are decoded while
 //!   repairing (`utf-8-variants`), so `fix_surrogates` has nothing to do;
 //! * [`Fixer::fix_line`] decides on entities per line; [`Fixer::fix`] does
-//!   as ftfy's `fix_text` (a `<` turns them off for the rest of the text).
+//!   as ftfy's `fix_text` (a `<` turns them off for the rest of the text);
+//! * when fixing puts a line break inside a line (a lone `\r`), each piece
+//!   is fixed again as a line of its own, so that fixing is idempotent
+//!   (ftfy's output can change when fixed again).
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -189,9 +192,10 @@ impl Fixer {
                 .map_or(pos, |i| pos + i + 1);
             let end = memchr::memchr(b'\n', &bytes[flagged..])
                 .map_or(bytes.len(), |i| flagged + i + 1);
-            let html_ok = first_lt.is_none_or(|lt| lt >= end);
+            let lt_before = first_lt.is_some_and(|lt| lt < start);
             let line = &text[start..end];
-            if let Cow::Owned(fixed) = self.fix_line_with(line, None, html_ok)
+            if let Cow::Owned(fixed) =
+                self.fix_line_with(line, None, lt_before)
             {
                 let out = out.get_or_insert_with(|| {
                     String::with_capacity(text.len() + 16)
@@ -215,10 +219,14 @@ impl Fixer {
     pub fn fix_and_explain(&self, text: &str) -> (String, Vec<FixStep>) {
         let mut out = String::with_capacity(text.len());
         let mut steps = Vec::new();
-        let mut html_ok = true;
+        let mut lt_before = false;
         for line in text.split_inclusive('\n') {
-            html_ok &= !line.contains('<');
-            out.push_str(&self.fix_line_with(line, Some(&mut steps), html_ok));
+            out.push_str(&self.fix_line_with(
+                line,
+                Some(&mut steps),
+                lt_before,
+            ));
+            lt_before |= line.contains('<');
         }
         (out, steps)
     }
@@ -230,19 +238,22 @@ impl Fixer {
         line: &'a str,
         steps: Option<&mut Vec<FixStep>>,
     ) -> Cow<'a, str> {
-        self.fix_line_with(line, steps, !line.contains('<'))
+        self.fix_line_with(line, steps, false)
     }
 
+    /// Fixes one line; `lt_before` tells that an earlier line contained
+    /// `<`, which turns entity decoding off as it does in ftfy.
     fn fix_line_with<'a>(
         &self,
         line: &'a str,
         mut steps: Option<&mut Vec<FixStep>>,
-        html_ok: bool,
+        lt_before: bool,
     ) -> Cow<'a, str> {
         if !self.may_need_fixing(line) {
             return Cow::Borrowed(line);
         }
         let o = &self.options;
+        let html_ok = !lt_before && !line.contains('<');
         let mut text = line.to_string();
         // Every fix can expose work for another (an entity that decodes to
         // mojibake, mojibake that decodes to an entity...): repeat until
@@ -319,6 +330,25 @@ impl Fixer {
             if text == before {
                 break;
             }
+        }
+        // Fixing can put a line break inside the line (a lone `\r`, a
+        // U+2028 decoded from mojibake). Fixing the output again would
+        // judge each piece as a line of its own, and mojibake that did not
+        // decode in the longer line may decode alone: fix the pieces now,
+        // so that fixing is idempotent. (A `<` in the line now ends entity
+        // decoding only from its own piece on, as it will in a later fix.)
+        if has_interior_newline(&text) {
+            let mut pieces = String::with_capacity(text.len());
+            let mut lt_before = lt_before;
+            for piece in text.split_inclusive('\n') {
+                pieces.push_str(&self.fix_line_with(
+                    piece,
+                    steps.as_deref_mut(),
+                    lt_before,
+                ));
+                lt_before |= piece.contains('<');
+            }
+            text = pieces;
         }
         if text == line {
             Cow::Borrowed(line)
@@ -459,6 +489,12 @@ fn next_flagged_byte(bytes: &[u8], from: usize) -> Option<usize> {
         offset += 8;
     }
     chunks.remainder().iter().position(flagged).map(|i| offset + i)
+}
+
+/// True when `text` has a `\n` before its last character.
+fn has_interior_newline(text: &str) -> bool {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    memchr::memchr(b'\n', body.as_bytes()).is_some()
 }
 
 /// The text being fixed and where to record the steps that change it.
