@@ -226,6 +226,29 @@ fn line_split_off_by_a_fixed_line_break_is_fixed_at_once() {
     }
 }
 
+/// Found by the fix fuzz target: a line with `<` decodes no entities, but
+/// fixing removed the `<` (control characters dropped, then NFC composed
+/// `<` and U+0338 into `≮`), so a second fix decoded `&llarr;`.
+#[test]
+fn lt_composed_away_by_nfc_does_not_stop_entity_decoding() {
+    let cases = [
+        (")<\x0b\u{338}\0\0\0\x08&llarr;", ")≮⇇"),
+        ("<\u{338}\n&amp;", "≮\n&"),
+        // As in ftfy: a `<` in the input ends decoding, a decoded one not.
+        ("<b>&amp;</b>\n&amp;", "<b>&amp;</b>\n&amp;"),
+        ("&lt;p&gt; &amp;amp;\n&amp;", "<p> &\n&"),
+    ];
+    for profile in [Profile::Ftfy, Profile::Pipeline] {
+        let fixer = Fixer::new(FixOptions::profile(profile));
+        for (text, expected) in cases {
+            let once = fixer.fix(text).into_owned();
+            assert_eq!(once, expected, "{profile:?}");
+            assert_eq!(fixer.fix(&once), once, "{profile:?}");
+            assert_eq!(fixer.fix_and_explain(text).0, once, "{profile:?}");
+        }
+    }
+}
+
 /// Characters mojibake is made of, mixed with ordinary text, so that random
 /// strings often hit the interesting paths.
 fn text_strategy() -> impl Strategy<Value = String> {
@@ -259,7 +282,7 @@ fn text_strategy() -> impl Strategy<Value = String> {
             "Ã", "Â", "©", "€", "\u{a0}", "\u{80}", "\u{9d}", "â€™", "Ã©",
             "Ð", "Ñ", "Г", "В", "┬", "&amp;", "&#x41;", "\r\n", "\n", "<",
             "\u{fffd}", "ﬁ", "Ａ", "’", "\x1b[1m", "e\u{301}", " ", "\r",
-            "\u{2028}", "â€¨", "Ÿ≠", "=\u{338}",
+            "\u{2028}", "â€¨", "Ÿ≠", "=\u{338}", "\u{338}", "&lt;", "\0",
         ])
         .prop_map(String::from),
     ];
