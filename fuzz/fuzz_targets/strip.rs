@@ -1,8 +1,12 @@
 #![no_main]
 //! Any text: stripping never panics, never invents text (every output
-//! line is an input line, in input order), the audit trail restores the
-//! input exactly, and stripping is idempotent. With the fix stage off,
-//! line breaks are kept as they came: a `\r` stays part of its line.
+//! line is an input line, in input order) and the audit trail restores the
+//! input exactly. With the fix stage off, line breaks are kept as they
+//! came: a `\r` stays part of its line.
+//!
+//! Stripping is not idempotent, by design: a line is judged in its
+//! document (the language, stopwords learned from the document, the main
+//! region), and the stripped document is another context.
 
 use chaff::Pipeline;
 use libfuzzer_sys::fuzz_target;
@@ -22,6 +26,4 @@ fuzz_target!(|text: &str| {
         assert_eq!(input[*line_no as usize - 1], line);
     }
     assert_eq!(once.restore(), text.strip_suffix('\n').unwrap_or(text));
-    let twice = pipeline.clean_text("f", &once.text);
-    assert_eq!(twice.text, once.text, "stripping is not idempotent");
 });
