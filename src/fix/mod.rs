@@ -25,7 +25,12 @@
 //! * Rust strings hold no surrogates: CESU-8 pairs are decoded while
 //!   repairing (`utf-8-variants`), so `fix_surrogates` has nothing to do;
 //! * [`Fixer::fix_line`] decides on entities per line; [`Fixer::fix`] does
-//!   as ftfy's `fix_text` (a `<` turns them off for the rest of the text).
+//!   as ftfy's `fix_text` (a `<` turns them off for the rest of the text),
+//!   except that a `<` that fixing removed (`<` + U+0338 is `≮`) does not
+//!   (a second fix would not see it);
+//! * when fixing puts a line break inside a line (a lone `\r`), each piece
+//!   is fixed again as a line of its own, so that fixing is idempotent
+//!   (ftfy's output can change when fixed again).
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -175,12 +180,13 @@ impl Fixer {
     /// Fixes a whole text, line by line. Borrows when nothing changed.
     ///
     /// As in ftfy's `fix_text`, once a line contains `<` the text is taken
-    /// to be HTML and entities are no longer decoded on later lines either.
+    /// to be HTML and entities are no longer decoded on later lines either
+    /// (see [`LtSeen`] for when fixing removed that `<`).
     pub fn fix<'a>(&self, text: &'a str) -> Cow<'a, str> {
         // Jump from one flagged byte to the next and fix only the lines
         // that hold one: clean lines are never split out or looked at again.
         let bytes = text.as_bytes();
-        let first_lt = memchr::memchr(b'<', bytes);
+        let mut lt_seen = LtSeen::default();
         let mut out: Option<String> = None;
         let mut copied = 0;
         let mut pos = 0;
@@ -189,10 +195,14 @@ impl Fixer {
                 .map_or(pos, |i| pos + i + 1);
             let end = memchr::memchr(b'\n', &bytes[flagged..])
                 .map_or(bytes.len(), |i| flagged + i + 1);
-            let html_ok = first_lt.is_none_or(|lt| lt >= end);
+            // The lines skipped are the same in the input and the output.
+            if memchr::memchr(b'<', &bytes[pos..start]).is_some() {
+                lt_seen = LtSeen { input: true, output: true };
+            }
             let line = &text[start..end];
-            if let Cow::Owned(fixed) = self.fix_line_with(line, None, html_ok)
-            {
+            let fixed = self.fix_line_with(line, None, lt_seen);
+            lt_seen = lt_seen.after(line, &fixed);
+            if let Cow::Owned(fixed) = fixed {
                 let out = out.get_or_insert_with(|| {
                     String::with_capacity(text.len() + 16)
                 });
@@ -215,10 +225,11 @@ impl Fixer {
     pub fn fix_and_explain(&self, text: &str) -> (String, Vec<FixStep>) {
         let mut out = String::with_capacity(text.len());
         let mut steps = Vec::new();
-        let mut html_ok = true;
+        let mut lt_seen = LtSeen::default();
         for line in text.split_inclusive('\n') {
-            html_ok &= !line.contains('<');
-            out.push_str(&self.fix_line_with(line, Some(&mut steps), html_ok));
+            let fixed = self.fix_line_with(line, Some(&mut steps), lt_seen);
+            lt_seen = lt_seen.after(line, &fixed);
+            out.push_str(&fixed);
         }
         (out, steps)
     }
@@ -230,14 +241,15 @@ impl Fixer {
         line: &'a str,
         steps: Option<&mut Vec<FixStep>>,
     ) -> Cow<'a, str> {
-        self.fix_line_with(line, steps, !line.contains('<'))
+        self.fix_line_with(line, steps, LtSeen::default())
     }
 
+    /// Fixes one line; `lt_before` tells where earlier lines held `<`.
     fn fix_line_with<'a>(
         &self,
         line: &'a str,
         mut steps: Option<&mut Vec<FixStep>>,
-        html_ok: bool,
+        lt_before: LtSeen,
     ) -> Cow<'a, str> {
         if !self.may_need_fixing(line) {
             return Cow::Borrowed(line);
@@ -249,6 +261,7 @@ impl Fixer {
         // stable, as ftfy does.
         loop {
             let before = text.clone();
+            let html_ok = !lt_before.after(line, &text).ends_entities();
             let mut run = Run { text: &mut text, steps: steps.as_deref_mut() };
             run.apply(
                 o.unescape_html && html_ok,
@@ -319,6 +332,23 @@ impl Fixer {
             if text == before {
                 break;
             }
+        }
+        // Fixing can put a line break inside the line (a lone `\r`, a
+        // U+2028 decoded from mojibake). Fixing the output again would
+        // judge each piece as a line of its own, and mojibake that did not
+        // decode in the longer line may decode alone: fix the pieces now,
+        // so that fixing is idempotent. (A `<` in the line now ends entity
+        // decoding only from its own piece on, as it will in a later fix.)
+        if has_interior_newline(&text) {
+            let mut pieces = String::with_capacity(text.len());
+            let mut lt_seen = lt_before;
+            for piece in text.split_inclusive('\n') {
+                let fixed =
+                    self.fix_line_with(piece, steps.as_deref_mut(), lt_seen);
+                lt_seen = lt_seen.after(piece, &fixed);
+                pieces.push_str(&fixed);
+            }
+            text = pieces;
         }
         if text == line {
             Cow::Borrowed(line)
@@ -459,6 +489,40 @@ fn next_flagged_byte(bytes: &[u8], from: usize) -> Option<usize> {
         offset += 8;
     }
     chunks.remainder().iter().position(flagged).map(|i| offset + i)
+}
+
+/// Whether a `<` came before, in the input and in the fixed output.
+///
+/// ftfy takes a text whose input holds `<` to be HTML and decodes no
+/// entities in it. Fixing can remove that `<` (NFC composes `<` and
+/// U+0338 into `≮`), and a second fix would then decode them: so entities
+/// stay decoded while the output holds no `<` either. The output alone
+/// cannot decide: `&lt;` decodes to `<` and ftfy decodes on after it.
+#[derive(Clone, Copy, Debug, Default)]
+struct LtSeen {
+    input: bool,
+    output: bool,
+}
+
+impl LtSeen {
+    /// Entity decoding is off.
+    fn ends_entities(self) -> bool {
+        self.input && self.output
+    }
+
+    /// What is seen once `input`, fixed to `output`, has been added.
+    fn after(self, input: &str, output: &str) -> LtSeen {
+        LtSeen {
+            input: self.input || input.contains('<'),
+            output: self.output || output.contains('<'),
+        }
+    }
+}
+
+/// True when `text` has a `\n` before its last character.
+fn has_interior_newline(text: &str) -> bool {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    memchr::memchr(b'\n', body.as_bytes()).is_some()
 }
 
 /// The text being fixed and where to record the steps that change it.
