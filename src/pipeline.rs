@@ -904,19 +904,18 @@ impl Pipeline {
         // them: a decode-only run must give back the text exactly.
         let normalise_breaks =
             inner.fixer.as_ref().is_some_and(|f| f.options().fix_line_breaks);
-        let raw_lines = text.split('\n').map(|l| {
-            if normalise_breaks {
-                l.strip_suffix('\r').unwrap_or(l)
-            } else {
-                l
-            }
-        });
-        let final_newline = text.ends_with('\n');
+        let raw_lines: Vec<&str> = if normalise_breaks {
+            lines_of_any_break(text)
+        } else {
+            text.split('\n').collect()
+        };
+        let final_newline = text.ends_with('\n')
+            || normalise_breaks && raw_lines.last() == Some(&"");
         let mut lines = Vec::new();
         let mut fixes = Vec::new();
         timers.time(FIX, text.len(), || {
             let mut steps = Vec::new();
-            for (i, line) in raw_lines.enumerate() {
+            for (i, &line) in raw_lines.iter().enumerate() {
                 let Some(fixer) = &inner.fixer else {
                     lines.push(line.to_string());
                     continue;
@@ -924,7 +923,13 @@ impl Pipeline {
                 steps.clear();
                 match fixer.fix_line(line, Some(&mut steps)) {
                     Cow::Borrowed(l) => lines.push(l.to_string()),
-                    Cow::Owned(fixed) => {
+                    Cow::Owned(mut fixed) => {
+                        // Lines were cut at every break already; a break
+                        // that fixing makes (mojibake of U+2028) would put
+                        // two lines in one, so it becomes a space.
+                        if fixed.contains('\n') {
+                            fixed = fixed.replace('\n', " ");
+                        }
                         let plan = steps
                             .iter()
                             .map(|s| s.to_string())
@@ -936,8 +941,9 @@ impl Pipeline {
                 }
             }
         });
-        // A trailing newline ends the last line; it does not open one.
-        if lines.len() > 1 && lines.last().is_some_and(String::is_empty) {
+        // A trailing newline ends the last line; it does not open one. (A
+        // last line that fixing emptied, such as a lone NUL, stays.)
+        if raw_lines.len() > 1 && raw_lines.last() == Some(&"") {
             lines.pop();
         }
         FixedText { lines, fixes, final_newline }
@@ -1439,6 +1445,38 @@ fn bytemuck_u64(v: &[u64]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
+/// The lines of a text cut at every line break the fixer normalises:
+/// `\r\n`, `\n`, a lone `\r` (old Mac files are one line otherwise),
+/// U+2028 and U+2029.
+fn lines_of_any_break(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut at = 0;
+    while let Some(k) = memchr::memchr3(b'\n', b'\r', 0xe2, &bytes[at..]) {
+        let i = at + k;
+        let width = match bytes[i] {
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => 2,
+            b'\n' | b'\r' => 1,
+            // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+            _ if bytes.get(i + 1) == Some(&0x80)
+                && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) =>
+            {
+                3
+            }
+            _ => {
+                at = i + 1;
+                continue;
+            }
+        };
+        out.push(&text[start..i]);
+        start = i + width;
+        at = start;
+    }
+    out.push(&text[start..]);
+    out
+}
+
 /// Hard-wrapped text: most non-blank lines are of similar, moderate
 /// length, continue on the next line, and blank lines separate blocks.
 fn looks_hard_wrapped(lines: &[String]) -> bool {
@@ -1637,5 +1675,52 @@ fn add_to_summary(summary: &mut Summary, mapped: &Mapped, doc: &Document) {
                 *summary.removed.entry(kind.to_string()).or_default() += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_break_the_fixer_normalises_cuts_a_line() {
+        let text = "a\r\nb\rc\nd\u{2028}e\u{2029}f\u{2026}g\r";
+        assert_eq!(
+            lines_of_any_break(text),
+            ["a", "b", "c", "d", "e", "f\u{2026}g", ""]
+        );
+        assert_eq!(lines_of_any_break(""), [""]);
+    }
+
+    /// Found by fuzzing: a lone `\r` inside a line became `\n` in the
+    /// text, so the text had more lines than `kept_lines`.
+    #[test]
+    fn lone_carriage_returns_are_line_breaks_when_fixing() {
+        let pipeline = Pipeline::builder().dedup(None).build().unwrap();
+        let text = "The first sentence of an old Mac file, with some words.\r\
+                    The second sentence of that file, with other words.\r";
+        let doc = pipeline.clean_text("mac.txt", text);
+        assert_eq!(doc.kept_lines, [1, 2]);
+        assert_eq!(doc.text.split('\n').count(), 2);
+        assert!(doc.final_newline);
+        assert_eq!(doc.restore(), text.replace('\r', "\n").trim_end());
+        // Without the fixer, line breaks are kept as they came.
+        let raw = Pipeline::builder()
+            .fix(None)
+            .strip(None)
+            .dedup(None)
+            .build()
+            .unwrap()
+            .clean_text("mac.txt", text);
+        assert_eq!(raw.text, text);
+    }
+
+    /// Found by fuzzing: a last line that fixing emptied ("\0") was
+    /// taken for the end of a trailing newline and lost from the audit.
+    #[test]
+    fn last_line_emptied_by_fixing_is_kept_in_the_audit() {
+        let pipeline = Pipeline::builder().build().unwrap();
+        let doc = pipeline.clean_bytes("f", b"\n\0").unwrap();
+        assert_eq!(doc.restore(), "\n\0");
     }
 }
