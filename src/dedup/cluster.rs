@@ -12,20 +12,53 @@
 //!
 //! So each paragraph gets, besides its paragraph-level simhash (which
 //! finds near-verbatim copies and gives the Hamming distance reported
-//! for every member), `bands` 32-bit **sub-fingerprints** derived from
-//! its content words by one-permutation min-wise hashing: in each of
-//! `rows` rounds the word hashes are spread over `bands` bins, each bin
-//! keeps its smallest hash (empty bins borrow from the next filled one),
-//! and band `b`'s key hashes bin `b` of every round. Two word sets agree on a bin with probability equal
-//! to their Jaccard similarity, so a pair shares at least one band key
-//! with probability `1 - (1 - J^rows)^bands`: 0.96 at J = 0.5 with the
-//! default 25 × 3, under 0.01 at J = 0.1. The keys are exact-match, 4 bytes
-//! each, computed in one pass over the stored word hashes, so they need
-//! no storage of their own (an index file recomputes them).
+//! for every member), `bands` 32-bit **sub-fingerprints** (band keys)
+//! derived from its content words by one-permutation min-wise hashing:
+//! in each of `rows` rounds the word hashes are spread over `bands` bins,
+//! each bin keeps its smallest hash (empty bins borrow from the next
+//! filled one), and band `b`'s key hashes bin `b` of every round. Two
+//! word sets agree on a bin with probability equal to their Jaccard
+//! similarity, so a pair shares at least one band key with probability
+//! `1 - (1 - J^rows)^bands`: with the default 30 × 4, 0.87 at J = 0.5,
+//! 0.98 at 0.6, but 0.006 at 0.12. The keys are recomputed from the
+//! stored words whenever they are needed; an index file holds none.
+//!
+//! # Why 30 × 4: unrelated paragraphs that share a sentence
+//!
+//! Scraped text repeats sentences (quotes, boilerplate), and unrelated
+//! paragraphs that share one have a content-word Jaccard of ~0.1–0.25.
+//! Each such pair is a candidate with probability about `bands ×
+//! J^rows`, and their number grows with the square of the corpus. On the
+//! planted-edit corpus, built from a pool of ~5,900 sentences, the former
+//! 25 × 3 checked 94 k candidates for 3.3 k true pairs at 20 MB and 1.6 M
+//! at 100 MB (~600 M expected at 2 GB). Measured with this code
+//! (candidates checked; pairwise F1 and heavy-edit recall at 20 MB):
+//!
+//! | bands × rows | 20 MB | 100 MB | 200 MB | 2 GB | F1 | heavy |
+//! | --- | --- | --- | --- | --- | --- | --- |
+//! | 25 × 3 | 96 k | 1.59 M | 4.77 M | | 0.994 | 0.978 |
+//! | 40 × 4 | 22 k | 363 k | 1.15 M | 41 M | 0.992 | 0.966 |
+//! | **30 × 4** | 18 k | 311 k | 987 k | 35 M | 0.989 | 0.952 |
+//! | 60 × 5 | 8 k | 120 k | 383 k | | 0.989 | 0.953 |
+//! | 40 × 5 | 6 k | 82 k | 256 k | 10 M | 0.984 | 0.931 |
+//!
+//! Five rows cut the candidates further but need more bands for the
+//! same recall, and every band costs a sort of all paragraphs and, past
+//! [`BAND_KEY_BUDGET`], its share of another pass over every word set:
+//! at 2 GB 30 × 4 and 40 × 5 cost about the same (~20 s of CPU), 40 × 4
+//! a quarter more.
+//!
+//! # Candidates are checked as they are found
 //!
 //! A candidate is never enough: every pair is checked on the exact word
 //! sets (Jaccard, or containment for a copy that dropped or added a
-//! sentence) against the cluster's representative before it may join.
+//! sentence) before it may join a cluster, and only the pairs that pass
+//! are kept — a few per true copy — never the candidates themselves. The
+//! band keys are computed for a group of bands at a time (all 30 at
+//! once up to 1.4 M paragraphs), each band's (key, paragraph) entries are
+//! sorted and the buckets walked, and the pairs of each bucket are
+//! checked in batches as they come (see [`check_batch`]). A true pair
+//! shares several bands; after it passes once, it is not checked again.
 //!
 //! # Representatives
 //!
@@ -34,17 +67,22 @@
 //! otherwise it joins the representative it is most similar to (ties: the
 //! earliest). A member is always checked against the representative
 //! itself, never only against another member, so chains cannot grow:
-//! every member is within the threshold of its representative.
+//! every member is within the threshold of its representative. The pass
+//! sees only the pairs that passed: a paragraph reaches a representative
+//! directly or through one of its members (checked against the
+//! representative then). Measured: the same F1 as when the pass saw every
+//! candidate (25 × 3: 0.994 at 20 MB, 0.992 at 100 MB, both ways).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 
-use super::index::{band_pairs, pairs_within};
-use super::simhash::mix64;
+use super::index::{band_links, pairs_within};
+use super::simhash::{mix64, word_hash, word_key, WordSet};
 use super::{Cluster, Deduper, Member, Paragraph};
 
-/// Seed of the sub-fingerprint bins. Part of the index format.
+/// Seed of the sub-fingerprint bins. The keys are recomputed from the
+/// stored words, so changing it changes only which candidates are found.
 const BAND_SEED: u64 = 0xb4_d5ee_d000_0002;
 
 /// The containment path of the check also needs at least this Jaccard, so
@@ -53,6 +91,76 @@ pub const CONTAINMENT_MIN_JACCARD: f64 = 0.4;
 
 /// No representative (yet).
 pub(crate) const NONE: u32 = u32::MAX;
+
+/// Bytes the band keys of one group of bands may take: all 30 bands at
+/// once up to 1.4 million paragraphs; beyond that the keys are computed
+/// again for each group (3 groups for the 3.5 million paragraphs of 2 GB
+/// of text).
+const BAND_KEY_BUDGET: usize = 160 << 20;
+
+/// Pairs `(later, earlier)` that passed the check, shared by the
+/// threads walking bands (a lock per shard, held for one probe): a true
+/// pair shares several bands but is checked once.
+#[derive(Default)]
+struct PairSet {
+    shards: [std::sync::Mutex<HashSet<u64, MixState>>; 16],
+}
+
+impl PairSet {
+    fn shard(
+        &self,
+        pair: u64,
+    ) -> std::sync::MutexGuard<'_, HashSet<u64, MixState>> {
+        let shard = &self.shards[mix64(pair) as usize % self.shards.len()];
+        shard.lock().expect("no thread panics holding it")
+    }
+
+    fn contains(&self, later: u32, earlier: u32) -> bool {
+        let pair = u64::from(later) << 32 | u64::from(earlier);
+        self.shard(pair).contains(&pair)
+    }
+
+    fn insert(&self, later: u32, earlier: u32) {
+        let pair = u64::from(later) << 32 | u64::from(earlier);
+        self.shard(pair).insert(pair);
+    }
+}
+
+/// Hashes a `u64` key with [`mix64`] (pair keys need no DoS defence).
+#[derive(Clone, Copy, Default)]
+struct MixState;
+
+impl std::hash::BuildHasher for MixState {
+    type Hasher = MixHasher;
+    fn build_hasher(&self) -> MixHasher {
+        MixHasher(0)
+    }
+}
+
+struct MixHasher(u64);
+
+impl std::hash::Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        mix64(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
+    }
+}
+
+/// A candidate pair that passed the check.
+#[derive(Clone, Copy, Debug)]
+struct Link {
+    later: u32,
+    earlier: u32,
+    /// Word-set Jaccard of the two.
+    similarity: f32,
+}
 
 /// The outcome of clustering: each paragraph's representative and its
 /// similarity to it, and the clusters to report.
@@ -68,18 +176,12 @@ pub struct Clustering {
 }
 
 /// Word-set Jaccard similarity and containment (shared words over the
-/// smaller set) of two sorted, distinct lists.
-pub fn overlap(a: &[u32], b: &[u32]) -> (f64, f64) {
+/// smaller set) of two word sets.
+pub fn overlap(a: &WordSet, b: &WordSet) -> (f64, f64) {
     if a.is_empty() || b.is_empty() {
         return (0.0, 0.0);
     }
-    let (mut i, mut j, mut both) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        let (x, y) = (a[i], b[j]);
-        i += usize::from(x <= y);
-        j += usize::from(y <= x);
-        both += usize::from(x == y);
-    }
+    let both = shared_at_least(a, b, 0).unwrap_or(0);
     let union = a.len() + b.len() - both;
     (both as f64 / union as f64, both as f64 / a.len().min(b.len()) as f64)
 }
@@ -107,94 +209,122 @@ const COMMON_WORDS: &str = "\
     но да ты к у же вы за бы по только ее мне было вот от меня еще нет о \
     из ему для при это был были";
 
-/// The low 32 bits of the word hashes of [`COMMON_WORDS`], sorted.
-static COMMON: std::sync::LazyLock<Vec<u32>> =
+/// The keys of [`COMMON_WORDS`] (see [`WordSet`]) as a bit set: 8 KB,
+/// one load a lookup.
+static COMMON: std::sync::LazyLock<Box<[u64; 1 << 10]>> =
     std::sync::LazyLock::new(|| {
-        let mut v: Vec<u32> = COMMON_WORDS
-            .split_whitespace()
-            .map(|w| super::simhash::word_hash(w) as u32)
-            .collect();
-        v.sort_unstable();
-        v.dedup();
-        v
+        let mut bits = Box::new([0u64; 1 << 10]);
+        for w in COMMON_WORDS.split_whitespace() {
+            let k = word_key(word_hash(w));
+            bits[k as usize >> 6] |= 1 << (k & 63);
+        }
+        bits
     });
 
-/// The band keys of a word set: `bands` keys, each over `rows` min-hash
-/// values, from the words other than [`COMMON_WORDS`]. Pushes nothing
-/// when no word is left.
+/// Whether a word key is one of [`COMMON_WORDS`]' (or shares its key).
+fn is_common(key: u32) -> bool {
+    COMMON[key as usize >> 6 & 1023] >> (key & 63) & 1 == 1
+}
+
+/// The words of a word set that the band keys are made of: all but
+/// [`COMMON_WORDS`].
+pub(crate) fn content_words(words: &WordSet, out: &mut Vec<u32>) {
+    // Branch-free: about a third of the words are common, at random.
+    out.clear();
+    out.resize(words.len(), 0);
+    let mut kept = 0;
+    for w in words.iter() {
+        out[kept] = w;
+        kept += usize::from(!is_common(w));
+    }
+    out.truncate(kept);
+}
+
+/// Band keys `group` (a range of `0..bands`) of a word set's content
+/// words (see [`content_words`]; not empty), one per band of the group,
+/// each over `rows` min-hash values. A group's keys do not depend on
+/// the other bands computed, so the bands can be taken a group at a
+/// time.
 ///
 /// Each row is one round of one-permutation hashing with its own seed:
 /// the words are spread over `bands` bins, each bin keeps its smallest
 /// hash, and band `b` hashes bin `b` of every round. With one round of
 /// `bands × rows` bins instead, a paragraph of 50 content words would
-/// leave three bins in four empty, the densified bins would copy their
+/// leave most bins empty, the densified bins would copy their
 /// neighbours, and a "4-row" band would be one row in effect (measured:
 /// buckets of hundreds of unrelated paragraphs).
 pub(crate) fn band_keys(
-    words: &[u32],
+    content: &[u32],
     bands: usize,
     rows: usize,
-    out: &mut Vec<u32>,
+    group: std::ops::Range<usize>,
+    out: &mut [u32],
 ) {
-    let common = &*COMMON;
+    debug_assert!(!content.is_empty() && group.end <= bands);
+    // Two rows from each 64-bit word hash: its halves are independent.
+    // A row's 32-bit value picks the bin by its high bits and orders
+    // the words within a bin by the rest, as one permutation would.
     let mut keys = [0u64; 256];
-    let mut any = false;
-    for row in 0..rows {
+    // u32::MAX marks an empty bin (a word hashing to it counts as none).
+    let mut mins = [[u32::MAX; 256]; 2];
+    let bin = |t: u32| ((u64::from(t) * bands as u64) >> 32) as usize;
+    for pair in 0..rows.div_ceil(2) {
         let seed =
-            BAND_SEED ^ (row as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let mut mins = [u32::MAX; 256];
-        let mut filled = [false; 256];
-        for &w in words {
-            if common.binary_search(&w).is_ok() {
-                continue;
-            }
+            BAND_SEED ^ (pair as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let halves = (rows - 2 * pair).min(2);
+        for row in &mut mins[..halves] {
+            row[..bands].fill(u32::MAX);
+        }
+        let [hi_mins, lo_mins] = &mut mins;
+        for &w in content {
             let h = mix64(u64::from(w) ^ seed);
-            let bin = (((h >> 32) * bands as u64) >> 32) as usize;
-            mins[bin] = mins[bin].min(h as u32);
-            filled[bin] = true;
-            any = true;
+            let hi = (h >> 32) as u32;
+            hi_mins[bin(hi)] = hi_mins[bin(hi)].min(hi);
+            if halves == 2 {
+                let lo = h as u32;
+                lo_mins[bin(lo)] = lo_mins[bin(lo)].min(lo);
+            }
         }
-        if !any {
-            return;
-        }
-        densify(&mut mins[..bands], &filled[..bands]);
-        for (k, &m) in keys[..bands].iter_mut().zip(&mins[..bands]) {
-            *k = mix64(*k ^ u64::from(m) ^ (row as u64) << 40);
+        for row in &mut mins[..halves] {
+            densify(&mut row[..bands]);
+            for (k, &m) in
+                keys[group.clone()].iter_mut().zip(&row[group.clone()])
+            {
+                *k = (*k ^ u64::from(m))
+                    .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                    .rotate_left(29);
+            }
         }
     }
-    out.extend(
-        keys[..bands]
-            .iter()
-            .enumerate()
-            .map(|(b, &k)| mix64(k ^ b as u64) as u32),
-    );
+    for (o, b) in out.iter_mut().zip(group) {
+        *o = mix64(keys[b] ^ b as u64) as u32;
+    }
 }
 
-/// Fills each empty bin with the next filled bin's value (circularly),
+/// Gives each empty bin the next filled bin's value (circularly)
 /// offset by the distance, so two sets agree on it about as often as on
-/// a filled bin (rotation densification, Shrivastava and Li 2014).
-fn densify(mins: &mut [u32], filled: &[bool]) {
+/// a filled bin (rotation densification, Shrivastava and Li 2014). One
+/// pass backwards, without branching on the (random) empty bins.
+fn densify(mins: &mut [u32]) {
     let n = mins.len();
-    let Some(start) = (0..n).find(|&b| filled[b]) else {
+    let Some(first) = mins.iter().position(|&m| m != u32::MAX) else {
         return;
     };
-    let mut last = mins[start];
-    let mut dist = 0u32;
-    for step in 1..=n {
-        let at = (start + n - step) % n;
-        if filled[at] {
-            last = mins[at];
-            dist = 0;
-        } else {
-            dist += 1;
-            mins[at] = last.wrapping_add(dist.wrapping_mul(0x9e37_79b9));
-        }
+    let (mut value, mut at) = (mins[first], first + n);
+    for b in (0..n).rev() {
+        let m = mins[b];
+        let filled = m != u32::MAX;
+        value = if filled { m } else { value };
+        at = if filled { b } else { at };
+        let dist = (at - b) as u32;
+        mins[b] = value.wrapping_add(dist.wrapping_mul(0x9e37_79b9));
     }
 }
 
 /// The number of shared words, or `None` as soon as fewer than `need`
 /// can be shared (most candidates are rejected partway through).
-fn shared_at_least(a: &[u32], b: &[u32], need: usize) -> Option<usize> {
+fn shared_at_least(a: &WordSet, b: &WordSet, need: usize) -> Option<usize> {
+    let (a, b) = (a.keys(), b.keys());
     let (mut i, mut j, mut both) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
         if both + (a.len() - i).min(b.len() - j) < need {
@@ -206,6 +336,50 @@ fn shared_at_least(a: &[u32], b: &[u32], need: usize) -> Option<usize> {
         both += usize::from(x == y);
     }
     (both >= need).then_some(both)
+}
+
+/// Candidate pairs checked together (see [`check_batch`]).
+const CHECK_BATCH: usize = 64;
+
+/// Checks candidate pairs `(later, earlier)` that have not passed
+/// before, adding those that pass to `passed` and `found`; empties
+/// `batch`.
+///
+/// The two paragraphs of a candidate pair are anywhere in memory: each
+/// check would wait for a handful of cache misses in turn. So the whole
+/// batch is first touched (the paragraphs, then a word of every cache
+/// line of their word sets), which lets the misses of all the pairs
+/// overlap, and only then checked.
+fn check_batch(
+    ps: &[Paragraph],
+    batch: &mut Vec<(u32, u32)>,
+    passed: &PairSet,
+    check: impl Fn(u32, u32) -> Option<Link>,
+    found: &mut Vec<Link>,
+) {
+    batch.retain(|&(l, e)| !passed.contains(l, e));
+    let mut touched = 0;
+    for &(l, e) in batch.iter() {
+        touched ^= ps[l as usize].fingerprint.words.len();
+        touched ^= ps[e as usize].fingerprint.words.len();
+    }
+    for &(l, e) in batch.iter() {
+        for p in [l, e] {
+            // A word of every 64-byte line.
+            let words = ps[p as usize].fingerprint.words.keys();
+            for w in words.iter().step_by(32) {
+                touched ^= usize::from(*w);
+            }
+        }
+    }
+    std::hint::black_box(touched);
+    for &(l, e) in batch.iter() {
+        if let Some(link) = check(l, e) {
+            passed.insert(l, e);
+            found.push(link);
+        }
+    }
+    batch.clear();
 }
 
 impl Deduper {
@@ -234,9 +408,17 @@ impl Deduper {
         ok.then_some(j)
     }
 
-    /// For each paragraph `i`, the earlier paragraphs that may be copies
-    /// of it (ascending), and its first exact copy (or [`NONE`]).
-    fn candidates(&self, ps: &[Paragraph]) -> (Vec<Vec<u32>>, Vec<u32>) {
+    /// The verified pairs: every candidate pair (a later paragraph after
+    /// `fixed` and an earlier one) that passes [`Deduper::verify`],
+    /// sorted by (later, earlier) and distinct; and each paragraph's
+    /// first exact copy (or [`NONE`]). Candidates are checked as they
+    /// are found and dropped unless they pass, so memory holds only the
+    /// pairs that pass, never the (quadratically many) candidates.
+    fn verified_pairs(
+        &self,
+        ps: &[Paragraph],
+        fixed: usize,
+    ) -> (Vec<Link>, Vec<u32>) {
         let c = &self.config;
         let mut exact_first = vec![NONE; ps.len()];
         let mut seen: HashMap<u64, u32> = HashMap::with_capacity(ps.len());
@@ -246,6 +428,7 @@ impl Deduper {
                 exact_first[i] = first;
             }
         }
+        drop(seen);
         // Only the first of each exact class, and only paragraphs with
         // enough words, enter the near-duplicate tables.
         let ids: Vec<u32> = (0..ps.len() as u32)
@@ -254,61 +437,119 @@ impl Deduper {
                     && ps[i as usize].fingerprint.words.len() >= c.min_words
             })
             .collect();
-        let (mut pairs, banded) = rayon::join(
-            || {
-                let fps: Vec<u64> = ids
-                    .iter()
-                    .map(|&i| ps[i as usize].fingerprint.simhash)
-                    .collect();
-                let mut pairs = pairs_within(&fps, c.max_distance, c.blocks);
-                for p in &mut pairs {
-                    *p = (ids[p.0 as usize], ids[p.1 as usize]);
-                }
-                pairs
-            },
-            || {
-                if c.bands == 0 {
-                    return Vec::new();
-                }
-                let keyed: Vec<(Vec<u32>, Vec<u32>)> = ids
-                    .par_chunks(1024)
-                    .map(|chunk| {
-                        let mut with = Vec::with_capacity(chunk.len());
-                        let mut out =
-                            Vec::with_capacity(chunk.len() * c.bands);
-                        for &i in chunk {
-                            let words = &ps[i as usize].fingerprint.words;
-                            let before = out.len();
-                            band_keys(words, c.bands, c.rows, &mut out);
-                            if out.len() > before {
-                                with.push(i);
-                            }
-                        }
-                        (with, out)
-                    })
-                    .collect();
-                let (mut with, mut keys) = (Vec::new(), Vec::new());
-                for (w, k) in keyed {
-                    with.extend(w);
-                    keys.extend(k);
-                }
-                band_pairs(&with, &keys, c.bands)
-            },
-        );
-        pairs.extend(banded);
-        // (later, earlier), sorted and distinct, then grouped by later.
-        let mut flat: Vec<u64> = pairs
-            .into_iter()
-            .map(|(a, b)| u64::from(a.max(b)) << 32 | u64::from(a.min(b)))
-            .collect();
-        flat.par_sort_unstable();
-        flat.dedup();
-        let mut out: Vec<Vec<u32>> = vec![Vec::new(); ps.len()];
-        for group in flat.chunk_by(|a, b| a >> 32 == b >> 32) {
-            out[(group[0] >> 32) as usize] =
-                group.iter().map(|&e| e as u32).collect();
+        // Pairs among settled paragraphs cannot change anything.
+        let check = |later: u32, earlier: u32| -> Option<Link> {
+            if (later as usize) < fixed {
+                return None;
+            }
+            let s = self.verify(&ps[later as usize], &ps[earlier as usize])?;
+            Some(Link { later, earlier, similarity: s as f32 })
+        };
+        let mut links: Vec<Link> = {
+            let fps: Vec<u64> = ids
+                .iter()
+                .map(|&i| ps[i as usize].fingerprint.simhash)
+                .collect();
+            pairs_within(&fps, c.max_distance, c.blocks)
+                .into_par_iter()
+                .filter_map(|(x, y)| check(ids[y as usize], ids[x as usize]))
+                .collect()
+        };
+        if c.bands > 0 {
+            let passed = PairSet::default();
+            for l in &links {
+                passed.insert(l.later, l.earlier);
+            }
+            links.extend(self.band_links(ps, &ids, fixed, &passed, &check));
         }
-        (out, exact_first)
+        links.par_sort_unstable_by_key(|l| (l.later, l.earlier));
+        links.dedup_by_key(|l| (l.later, l.earlier));
+        (links, exact_first)
+    }
+
+    /// The pairs of `ids` (the later one after `fixed`) that share a band
+    /// key, have not `passed` before and pass `check` (they are added to
+    /// `passed`). The keys of all bands would take `4 × bands` bytes a
+    /// paragraph, so they are computed a group of bands at a time, within
+    /// [`BAND_KEY_BUDGET`].
+    fn band_links(
+        &self,
+        ps: &[Paragraph],
+        ids: &[u32],
+        fixed: usize,
+        passed: &PairSet,
+        check: &(impl Fn(u32, u32) -> Option<Link> + Sync),
+    ) -> Vec<Link> {
+        let c = &self.config;
+        let banded: Vec<u32> = ids
+            .par_iter()
+            .copied()
+            .filter(|&i| {
+                let words = &ps[i as usize].fingerprint.words;
+                words.iter().any(|w| !is_common(w))
+            })
+            .collect();
+        let m = banded.len();
+        if m < 2 {
+            return Vec::new();
+        }
+        let group = (BAND_KEY_BUDGET / (4 * m)).clamp(1, c.bands);
+        let mut links = Vec::new();
+        // keys[b * m + x]: item x's key in band `start + b` of the group.
+        let mut keys = vec![0u32; m * group];
+        for start in (0..c.bands).step_by(group) {
+            let g = group.min(c.bands - start);
+            const CHUNK: usize = 1024;
+            // Each task fills its items' stretch of every band.
+            let mut stretches: Vec<Vec<&mut [u32]>> =
+                banded.chunks(CHUNK).map(|_| Vec::with_capacity(g)).collect();
+            for band in keys[..m * g].chunks_mut(m) {
+                for (s, piece) in
+                    stretches.iter_mut().zip(band.chunks_mut(CHUNK))
+                {
+                    s.push(piece);
+                }
+            }
+            stretches.into_par_iter().zip(banded.par_chunks(CHUNK)).for_each(
+                |(mut out, chunk)| {
+                    let mut content = Vec::new();
+                    let mut one = [0u32; 256];
+                    for (x, &i) in chunk.iter().enumerate() {
+                        let words = &ps[i as usize].fingerprint.words;
+                        content_words(words, &mut content);
+                        let range = start..start + g;
+                        band_keys(&content, c.bands, c.rows, range, &mut one);
+                        for (band, &k) in out.iter_mut().zip(&one) {
+                            band[x] = k;
+                        }
+                    }
+                },
+            );
+            let keys = &keys;
+            let found: Vec<Vec<Link>> = (0..g)
+                .into_par_iter()
+                .map(|b| {
+                    let mut found = Vec::new();
+                    let mut batch = Vec::with_capacity(CHECK_BATCH);
+                    band_links(&keys[b * m..(b + 1) * m], |o, x| {
+                        let later = banded[x as usize];
+                        if (later as usize) < fixed {
+                            return;
+                        }
+                        batch.push((later, banded[o as usize]));
+                        if batch.len() == CHECK_BATCH {
+                            check_batch(
+                                ps, &mut batch, passed, check, &mut found,
+                            );
+                        }
+                    });
+                    check_batch(ps, &mut batch, passed, check, &mut found);
+                    found
+                })
+                .collect();
+            links.extend(found.into_iter().flatten());
+        }
+        links
     }
 
     /// Clusters `ps` (in input order). The first `fixed` paragraphs are
@@ -328,29 +569,15 @@ impl Deduper {
             "one representative per fixed paragraph"
         );
         let n = ps.len();
-        let (cands, exact_first) = self.candidates(ps);
+        let (links, exact_first) = self.verified_pairs(ps, fixed);
         let mut rep: Vec<u32> = (0..n as u32).collect();
         rep[..fixed].copy_from_slice(fixed_rep);
         let mut similarity = vec![1.0f32; n];
-        // Most candidates are representatives themselves when their turn
-        // comes, so check every candidate pair in parallel first; the
-        // sequential pass below then only looks results up, and checks
-        // live only when a candidate has joined another representative.
-        let passed: Vec<Vec<(u32, f32)>> = (fixed..n)
-            .into_par_iter()
-            .map(|i| {
-                cands[i]
-                    .iter()
-                    .filter_map(|&j| {
-                        let s = self.verify(&ps[i], &ps[j as usize])?;
-                        Some((j, s as f32))
-                    })
-                    .collect()
-            })
-            .collect();
         // tried[r] == i: representative r was already checked for i.
         let mut tried = vec![NONE; n];
+        let mut next = links.iter().peekable();
         for i in fixed..n {
+            while next.next_if(|l| l.later < i as u32).is_some() {}
             let f = exact_first[i];
             if f != NONE {
                 // The same words as an earlier paragraph: the same fate.
@@ -366,17 +593,16 @@ impl Deduper {
                 continue;
             }
             let mut best: Option<(f64, u32)> = None;
-            for &j in &cands[i] {
-                let r = rep[j as usize];
+            while let Some(l) = next.next_if(|l| l.later == i as u32) {
+                let r = rep[l.earlier as usize];
                 if tried[r as usize] == i as u32 {
                     continue;
                 }
                 tried[r as usize] = i as u32;
-                let checked = if r == j {
-                    passed[i - fixed]
-                        .iter()
-                        .find(|p| p.0 == j)
-                        .map(|p| f64::from(p.1))
+                // A pair with a representative was checked already; a
+                // member leads to its representative, checked now.
+                let checked = if r == l.earlier {
+                    Some(f64::from(l.similarity))
                 } else {
                     self.verify(&ps[i], &ps[r as usize])
                 };
@@ -447,9 +673,15 @@ mod tests {
             "central bank raises interest rates again as inflation climbs",
         ])
         .unwrap();
-        let mut keys = Vec::new();
-        band_keys(&fp.words, 4, 3, &mut keys);
-        assert_eq!(keys, [1815441951, 2571040370, 2373717057, 982647347]);
+        let mut content = Vec::new();
+        content_words(&fp.words, &mut content);
+        let mut keys = [0; 4];
+        band_keys(&content, 4, 3, 0..4, &mut keys);
+        assert_eq!(keys, [3625209438, 2826637620, 582716759, 724607193]);
+        // A group alone gives the same keys.
+        let mut two = [0; 2];
+        band_keys(&content, 4, 3, 1..3, &mut two);
+        assert_eq!(two, keys[1..3]);
     }
 
     #[test]
@@ -462,9 +694,11 @@ mod tests {
             let shift = (x >> 16) as u32 % 40;
             let a: Vec<u32> = (0..la as u32).collect();
             let b: Vec<u32> = (shift..shift + lb as u32).collect();
+            let set = |w: &[u32]| WordSet::from_sorted(w.iter().copied());
+            let (a, b) = (set(&a), set(&b));
             let (j, c) = overlap(&a, &b);
             let want = (j >= 0.55 || (c >= 0.8 && j >= 0.4)).then_some(j);
-            let p = |w: Vec<u32>| Paragraph {
+            let p = |w: WordSet| Paragraph {
                 doc: 0,
                 line: 1,
                 last_line: 1,
@@ -473,7 +707,7 @@ mod tests {
                 fingerprint: super::super::Fingerprint {
                     simhash: 0,
                     exact: 0,
-                    words: w.into_boxed_slice(),
+                    words: w,
                 },
             };
             assert_eq!(d.verify(&p(a), &p(b)), want, "{la} {lb} {shift}");
@@ -482,6 +716,8 @@ mod tests {
 
     #[test]
     fn overlap_counts_shared_words() {
+        let set = |w: &[u32]| WordSet::from_sorted(w.iter().copied());
+        let overlap = |a: &[u32], b: &[u32]| overlap(&set(a), &set(b));
         assert_eq!(overlap(&[1, 2, 3, 4], &[3, 4, 5, 6]), (2.0 / 6.0, 0.5));
         assert_eq!(overlap(&[1, 2], &[1, 2, 3, 4]), (0.5, 1.0));
         assert_eq!(overlap(&[], &[1]), (0.0, 0.0));
@@ -495,9 +731,9 @@ mod tests {
         for seed in 0..200u32 {
             let a: Vec<u32> = (0..100).map(|x| seed * 1000 + x).collect();
             let b: Vec<u32> = (40..140).map(|x| seed * 1000 + x).collect();
-            let (mut ka, mut kb) = (Vec::new(), Vec::new());
-            band_keys(&a, 25, 1, &mut ka);
-            band_keys(&b, 25, 1, &mut kb);
+            let (mut ka, mut kb) = ([0; 25], [0; 25]);
+            band_keys(&a, 25, 1, 0..25, &mut ka);
+            band_keys(&b, 25, 1, 0..25, &mut kb);
             agree += ka.iter().zip(&kb).filter(|(x, y)| x == y).count();
             total += 25;
         }

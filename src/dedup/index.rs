@@ -1,8 +1,7 @@
 //! Candidate search: which fingerprints may belong together.
 //!
 //! Two kinds of tables, both sorted arrays of packed `u64` entries (no
-//! hash maps, no per-bucket allocations), both built in parallel over
-//! tables with rayon:
+//! hash maps, no per-bucket allocations):
 //!
 //! * [`pairs_within`]: all pairs of 64-bit simhashes within `k` bits.
 //!   The 64 bits are cut into `blocks` blocks (`blocks > k`). A pair
@@ -15,13 +14,16 @@
 //!   `blocks = k + 2` a key is two blocks (about 26 bits) and buckets stay
 //!   near-empty at the price of `C(k+2, 2)` tables. A pair agreeing on
 //!   several block sets is reported once, by the table of its first
-//!   agreeing blocks, so no global de-duplication is needed.
-//! * [`band_pairs`]: pairs that share an exact 32-bit sub-fingerprint
-//!   (a band key, see `cluster.rs`). Buckets are capped: a member is
-//!   linked to the first [`BUCKET_HEAD`] members of its bucket and to its
-//!   [`BUCKET_TAIL`] predecessors, so a bucket of `m` copies costs
-//!   `O(m)`, not `O(m²)`; the clustering follows links to
-//!   representatives, so nothing reachable is lost for real copies.
+//!   agreeing blocks, so no global de-duplication is needed. The tables
+//!   are built in parallel with rayon.
+//! * [`band_links`]: the pairs that share an exact 32-bit sub-fingerprint
+//!   (a band key, see `cluster.rs`) in one band, handed to a callback as
+//!   they are found, never collected: most of them are unrelated
+//!   paragraphs that the caller checks and drops. Buckets are capped: a
+//!   member is linked to the first [`BUCKET_HEAD`] members of its bucket
+//!   and to its [`BUCKET_TAIL`] predecessors, so a bucket of `m` copies
+//!   costs `O(m)`, not `O(m²)`; a pair of copies that a big bucket does
+//!   not link is nearly always linked by another band they share.
 
 use rayon::prelude::*;
 
@@ -117,7 +119,8 @@ pub fn pairs_within(fps: &[u64], k: u32, blocks: u32) -> Vec<(u32, u32)> {
                 }
                 key >> (key_bits - keep)
             };
-            let entries = sorted_entries(fps, keep, idb, &key);
+            let entries =
+                sorted_entries(fps.len(), keep, idb, &|id| key(fps[id]));
             let id_mask = (1u64 << idb) - 1;
             let mut pairs = Vec::new();
             let mut g = 0;
@@ -156,76 +159,62 @@ pub fn pairs_within(fps: &[u64], k: u32, blocks: u32) -> Vec<(u32, u32)> {
     per_table.into_iter().flatten().collect()
 }
 
-/// Entries `key << idb | id`, sorted, built without a scratch copy: one
-/// pass counts the top key bits, a second scatters straight from the
-/// fingerprints into their buckets (ids stay ascending within a bucket),
-/// and each small bucket is then sorted on its own.
+/// Entries `key_of(id) << idb | id` for ids `0..len`, sorted, built
+/// without a scratch copy: one pass counts the top key bits, a second
+/// scatters each entry straight into its bucket (ids stay ascending
+/// within a bucket), and each small bucket is then sorted on its own.
+/// `key_of` must return at most `key_bits` bits.
 fn sorted_entries(
-    fps: &[u64],
+    len: usize,
     key_bits: u32,
     idb: u32,
-    key: &(impl Fn(u64) -> u64 + Sync),
+    key_of: &impl Fn(usize) -> u64,
 ) -> Vec<u64> {
-    let radix = key_bits.min(16);
+    // About one entry per count slot: more slots only cost time.
+    let radix = key_bits.min(16).min(id_bits(len));
     let shift = key_bits - radix;
     let mut starts = vec![0usize; (1 << radix) + 1];
-    for &fp in fps {
-        starts[(key(fp) >> shift) as usize + 1] += 1;
+    for id in 0..len {
+        starts[(key_of(id) >> shift) as usize + 1] += 1;
     }
     for b in 1..starts.len() {
         starts[b] += starts[b - 1];
     }
-    let mut entries = vec![0u64; fps.len()];
+    let mut entries = vec![0u64; len];
     let mut next = starts.clone();
-    for (id, &fp) in fps.iter().enumerate() {
-        let k = key(fp);
+    for id in 0..len {
+        let k = key_of(id);
         let slot = &mut next[(k >> shift) as usize];
         entries[*slot] = k << idb | id as u64;
         *slot += 1;
     }
     if shift > 0 {
         let mut rest: &mut [u64] = &mut entries;
-        let mut buckets = Vec::with_capacity(starts.len());
         for w in starts.windows(2) {
             let (bucket, tail) = rest.split_at_mut(w[1] - w[0]);
-            buckets.push(bucket);
+            bucket.sort_unstable();
             rest = tail;
         }
-        buckets.into_iter().for_each(|b| b.sort_unstable());
     }
     entries
 }
 
-/// Pairs `(ids[x], ids[y])`, `x < y`, that share a key in any band.
-/// `keys[x * bands + b]` is item `x`'s key in band `b`. Buckets are
-/// capped (see the module docs), so the result is not every pair of a
-/// large bucket.
-pub fn band_pairs(ids: &[u32], keys: &[u32], bands: usize) -> Vec<(u32, u32)> {
-    assert_eq!(keys.len(), ids.len() * bands, "one key per item and band");
-    let per_band: Vec<Vec<(u32, u32)>> = (0..bands)
-        .into_par_iter()
-        .map(|b| {
-            let mut entries: Vec<u64> = (0..ids.len())
-                .map(|x| u64::from(keys[x * bands + b]) << 32 | x as u64)
-                .collect();
-            entries.sort_unstable();
-            let mut pairs = Vec::new();
-            for bucket in entries.chunk_by(|a, b| a >> 32 == b >> 32) {
-                for (x, &e) in bucket.iter().enumerate().skip(1) {
-                    let head = &bucket[..x.min(BUCKET_HEAD)];
-                    let from = x.saturating_sub(BUCKET_TAIL).max(head.len());
-                    for &o in head.iter().chain(&bucket[from..x]) {
-                        pairs.push((
-                            ids[o as u32 as usize],
-                            ids[e as u32 as usize],
-                        ));
-                    }
-                }
+/// Calls `link(earlier, later)` for the pairs of items that share a key
+/// in one band (`keys[x]` is item `x`'s key), `earlier < later`. Buckets
+/// are capped (see the module docs): the calls are not every pair of a
+/// large bucket, and no pair is linked twice. Memory: 8 bytes an item.
+pub fn band_links(keys: &[u32], mut link: impl FnMut(u32, u32)) {
+    assert!(keys.len() <= u32::MAX as usize, "at most 2^32 items");
+    let entries = sorted_entries(keys.len(), 32, 32, &|x| u64::from(keys[x]));
+    for bucket in entries.chunk_by(|a, b| a >> 32 == b >> 32) {
+        for (x, &e) in bucket.iter().enumerate().skip(1) {
+            let head = &bucket[..x.min(BUCKET_HEAD)];
+            let from = x.saturating_sub(BUCKET_TAIL).max(head.len());
+            for &o in head.iter().chain(&bucket[from..x]) {
+                link(o as u32, e as u32);
             }
-            pairs
-        })
-        .collect();
-    per_band.into_iter().flatten().collect()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -283,10 +272,30 @@ mod tests {
 
     #[test]
     fn band_buckets_are_capped() {
-        let ids: Vec<u32> = (0..1000).collect();
-        let keys: Vec<u32> = (0..2000).map(|x| x % 2).collect();
-        let pairs = band_pairs(&ids, &keys, 2);
-        assert!(pairs.len() < 2 * 1000 * (BUCKET_HEAD + BUCKET_TAIL));
-        assert!(pairs.iter().all(|&(i, j)| i < j));
+        let mut pairs = Vec::new();
+        let keys: Vec<u32> = (0..1000).map(|x| x % 2).collect();
+        band_links(&keys, |o, x| pairs.push((o, x)));
+        assert!(pairs.len() < 1000 * (BUCKET_HEAD + BUCKET_TAIL));
+        assert!(pairs.iter().all(|&(o, x)| o < x && o % 2 == x % 2));
+        let distinct: std::collections::HashSet<_> = pairs.iter().collect();
+        assert_eq!(distinct.len(), pairs.len());
+    }
+
+    #[test]
+    fn small_buckets_link_every_pair() {
+        let keys = [7u32, 3, 7, 9, 3, 7, u32::MAX, 9];
+        let mut got = Vec::new();
+        band_links(&keys, |o, x| got.push((o, x)));
+        got.sort_unstable();
+        let mut want = Vec::new();
+        for x in 0..keys.len() as u32 {
+            for o in 0..x {
+                if keys[o as usize] == keys[x as usize] {
+                    want.push((o, x));
+                }
+            }
+        }
+        want.sort_unstable();
+        assert_eq!(got, want);
     }
 }

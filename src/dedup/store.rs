@@ -1,13 +1,13 @@
 //! The `--index` file: an earlier corpus's paragraphs, fingerprints and
 //! clusters, so a later run can check new documents against it.
 //!
-//! # Format (version 1)
+//! # Format (version 2)
 //!
 //! A binary file, all integers little-endian, strings as a `u32` byte
 //! length followed by UTF-8:
 //!
 //! ```text
-//! header     b"CHAFFIDX"  u32 version (1)  u32 flags (0)
+//! header     b"CHAFFIDX"  u32 version (2)  u32 flags (0)
 //!            u32 sources  u32 documents  u64 paragraphs
 //! sources    string × sources                 (source names)
 //! documents  (u32 source, string name) × documents
@@ -17,18 +17,21 @@
 //!            f32 Jaccard to the representative
 //!            u64 simhash  u64 exact hash
 //!            string preview (the first line, at most 160 bytes)
-//!            u32 words, then that many u32 word hashes (sorted, distinct)
+//!            u32 words, then that many u16 word keys (sorted, distinct)
 //! trailer    u64 xxh3-64 of every byte before it
 //! ```
 //!
-//! The word hashes are the check's input and the sub-fingerprints'
-//! source, so nothing else is stored; the simhash, word hash and band
-//! seeds are fixed by the version (`simhash::golden_values` pins them).
-//! Measured: 490 bytes a paragraph (17.2 MB for the 35,017 paragraphs of
-//! the 20 MB planted-edit set, previews included). A file is written whole to a
-//! temporary file beside it and renamed over it, so a crash leaves the
-//! old index or the new one, never a torn one; the trailer catches a
-//! file cut short or damaged.
+//! The word keys (the low 16 bits of the word hashes, see
+//! [`WordSet`]) are the check's input and the sub-fingerprints' source,
+//! so nothing else is stored: the band keys are recomputed from them,
+//! and the simhash and word hash seeds are fixed by the version
+//! (`simhash::golden_values` pins them). Version 1 stored the low 32
+//! bits of the word hashes; it is still read, keeping their low 16.
+//! Measured: 345 bytes a paragraph (12.1 MB for the 35,017 paragraphs of
+//! the 20 MB planted-edit set, previews included; 490 in version 1). A
+//! file is written whole to a temporary file beside it and renamed over
+//! it, so a crash leaves the old index or the new one, never a torn one;
+//! the trailer catches a file cut short or damaged.
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -36,11 +39,12 @@ use std::path::Path;
 
 use xxhash_rust::xxh3::Xxh3;
 
+use super::simhash::{word_key, WordSet};
 use super::{Fingerprint, Paragraph};
 
 const MAGIC: &[u8; 8] = b"CHAFFIDX";
-/// The index format version this build reads and writes.
-pub const VERSION: u32 = 1;
+/// The index format version this build writes (it also reads version 1).
+pub const VERSION: u32 = 2;
 /// Bytes of a paragraph's first line kept as its preview.
 pub const PREVIEW_BYTES: usize = 160;
 
@@ -162,9 +166,9 @@ impl Index {
         let sum = u64::from_le_bytes(trailer.try_into().expect("8 bytes"));
         let mut r = Reader { bytes: &body[8..] };
         let version = r.u32()?;
-        if version != VERSION {
+        if !(1..=VERSION).contains(&version) {
             return Err(bad(format!(
-                "version {version}; this chaff reads {VERSION}"
+                "version {version}; this chaff reads 1 to {VERSION}"
             )));
         }
         if xxhash_rust::xxh3::xxh3_64(body) != sum {
@@ -197,13 +201,31 @@ impl Index {
             let exact = r.u64()?;
             let preview = r.string()?;
             let n_words = r.u32()? as usize;
-            let words: Box<[u32]> = r
-                .take(
-                    n_words.checked_mul(4).ok_or_else(|| bad("word count"))?,
-                )?
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
-                .collect();
+            let width = if version == 1 { 4 } else { 2 };
+            let bytes = r.take(
+                n_words.checked_mul(width).ok_or_else(|| bad("word count"))?,
+            )?;
+            let words = if version == 1 {
+                // 32-bit hashes: keep the bits a word set keeps.
+                let mut keys: Vec<u32> = bytes
+                    .chunks_exact(4)
+                    .map(|c| {
+                        let w = u32::from_le_bytes(c.try_into().expect("4"));
+                        word_key(u64::from(w))
+                    })
+                    .collect();
+                keys.sort_unstable();
+                keys.dedup();
+                WordSet::from_sorted(keys)
+            } else {
+                let keys = bytes
+                    .chunks_exact(2)
+                    .map(|c| u32::from(u16::from_le_bytes([c[0], c[1]])));
+                if !keys.clone().is_sorted_by(|a, b| a < b) {
+                    return Err(bad("a word set is not sorted"));
+                }
+                WordSet::from_sorted(keys)
+            };
             if doc >= n_docs || rep as usize > i {
                 return Err(bad(
                     "a paragraph's document or representative is out of range",
@@ -230,7 +252,7 @@ impl Index {
         Ok(ix)
     }
 
-    /// Writes the index to `w` in the version-1 format.
+    /// Writes the index to `w` in the current format.
     pub fn write_to(&self, w: impl Write) -> io::Result<()> {
         let mut w = Hashing { inner: w, hash: Xxh3::new() };
         w.write_all(MAGIC)?;
@@ -257,9 +279,9 @@ impl Index {
             w.write_all(&fp.exact.to_le_bytes())?;
             put_str(&mut w, preview(&self.previews[i], PREVIEW_BYTES))?;
             w.write_all(&(fp.words.len() as u32).to_le_bytes())?;
-            let words: Vec<u8> =
-                fp.words.iter().flat_map(|x| x.to_le_bytes()).collect();
-            w.write_all(&words)?;
+            let keys: Vec<u8> =
+                fp.words.keys().iter().flat_map(|k| k.to_le_bytes()).collect();
+            w.write_all(&keys)?;
         }
         let sum = w.hash.digest();
         w.inner.write_all(&sum.to_le_bytes())?;
@@ -324,6 +346,52 @@ mod tests {
         assert_eq!(back.paragraphs, ix.paragraphs);
         assert_eq!(back.previews[1], preview(&ix.previews[1], PREVIEW_BYTES));
         assert_eq!(back.rep, ix.rep);
+    }
+
+    #[test]
+    fn reads_version_1() {
+        // Version 1: the same layout with 32-bit word hashes.
+        let ix = sample();
+        let mut v1 = Vec::new();
+        v1.extend_from_slice(MAGIC);
+        for x in [1u32, 0, 1, 2] {
+            v1.extend_from_slice(&x.to_le_bytes());
+        }
+        v1.extend_from_slice(&2u64.to_le_bytes());
+        let put = |v1: &mut Vec<u8>, s: &str| {
+            v1.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            v1.extend_from_slice(s.as_bytes());
+        };
+        put(&mut v1, "site");
+        for d in &ix.docs {
+            v1.extend_from_slice(&d.source.to_le_bytes());
+            put(&mut v1, &d.name);
+        }
+        // Hashes whose low 16 bits are the keys, high bits set, and one
+        // whose key repeats another's (a set of one word fewer).
+        let keys: Vec<u32> =
+            ix.paragraphs[0].fingerprint.words.iter().collect();
+        let mut hashes: Vec<u32> =
+            keys.iter().map(|&k| k | 0xabcd_0000).collect();
+        hashes.push(keys[0] | 0x1234_0000);
+        hashes.sort_unstable();
+        for (i, p) in ix.paragraphs.iter().enumerate() {
+            for x in [p.doc as u32, p.line, p.last_line, p.len, ix.rep[i]] {
+                v1.extend_from_slice(&x.to_le_bytes());
+            }
+            v1.extend_from_slice(&1f32.to_bits().to_le_bytes());
+            v1.extend_from_slice(&p.fingerprint.simhash.to_le_bytes());
+            v1.extend_from_slice(&p.fingerprint.exact.to_le_bytes());
+            put(&mut v1, "preview");
+            v1.extend_from_slice(&(hashes.len() as u32).to_le_bytes());
+            for h in &hashes {
+                v1.extend_from_slice(&h.to_le_bytes());
+            }
+        }
+        let sum = xxhash_rust::xxh3::xxh3_64(&v1);
+        v1.extend_from_slice(&sum.to_le_bytes());
+        let back = Index::from_bytes(&v1).unwrap();
+        assert_eq!(back.paragraphs, ix.paragraphs);
     }
 
     #[test]
