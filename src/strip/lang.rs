@@ -11,6 +11,8 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use super::chars::CharInfo;
+
 /// The languages with a stopword list, in the bit order of [`STOPWORDS`].
 const LISTS: &[(Lang, &str)] = &[
     (
@@ -300,37 +302,6 @@ impl Stopwords {
     }
 }
 
-/// `char::is_alphanumeric` over the Basic Multilingual Plane, one bit
-/// per character: in Cyrillic, Greek or Han text the Unicode table
-/// search costs more than all the rest of a word's work.
-static BMP_ALNUM: LazyLock<Box<[u64; 1024]>> = LazyLock::new(|| {
-    let mut bits = Box::new([0u64; 1024]);
-    for c in (0..=0xffff).filter_map(char::from_u32) {
-        if c.is_alphanumeric() {
-            bits[c as usize >> 6] |= 1 << (c as u32 & 63);
-        }
-    }
-    bits
-});
-
-/// Tells alphanumeric characters (`char::is_alphanumeric`) quickly.
-#[derive(Clone, Copy)]
-pub(crate) struct Alnum(&'static [u64; 1024]);
-
-impl Alnum {
-    pub(crate) fn new() -> Alnum {
-        Alnum(&BMP_ALNUM)
-    }
-
-    #[inline]
-    pub(crate) fn contains(self, c: char) -> bool {
-        match c as u32 {
-            n @ 0..=0xffff => self.0[n as usize >> 6] >> (n & 63) & 1 != 0,
-            _ => c.is_alphanumeric(),
-        }
-    }
-}
-
 /// Calls `f` with each word of `line` as it stands (a word is a run of
 /// letters, digits, `_` and `'`) and whether it is all ASCII. Walks
 /// bytes, decoding only non-ASCII characters. (Jumping over eight bytes
@@ -338,7 +309,7 @@ impl Alnum {
 /// are short.)
 #[inline]
 fn raw_words(line: &str, mut f: impl FnMut(&str, bool)) {
-    let alnum = Alnum::new();
+    let info = CharInfo::new();
     let bytes = line.as_bytes();
     let mut start = 0;
     let mut ascii = true;
@@ -350,7 +321,7 @@ fn raw_words(line: &str, mut f: impl FnMut(&str, bool)) {
             }
             _ => {
                 let c = line[i..].chars().next().expect("a char starts here");
-                (alnum.contains(c), c.len_utf8())
+                (info.is_alphanumeric(c), c.len_utf8())
             }
         };
         if !in_word {
@@ -370,22 +341,33 @@ fn raw_words(line: &str, mut f: impl FnMut(&str, bool)) {
 }
 
 /// `text` lowercased into `buf`, exactly as `str::to_lowercase` gives
-/// it, without a new string each time; ASCII skips the Unicode tables.
+/// it, without a new string each time and from [`CharInfo`]'s tables.
 pub(crate) fn lowercase_into<'b>(text: &str, buf: &'b mut String) -> &'b str {
     if text.contains('Σ') {
         // Its lowercase depends on its neighbours: leave it to std.
         *buf = text.to_lowercase();
         return buf;
     }
+    let info = CharInfo::new();
     buf.clear();
     for c in text.chars() {
         if c.is_ascii() {
             buf.push(c.to_ascii_lowercase());
         } else {
-            buf.extend(c.to_lowercase());
+            info.lowercase(c, |l| buf.push(l));
         }
     }
     buf
+}
+
+/// True when `text` holds an uppercase letter (`char::is_uppercase`).
+#[inline]
+pub(crate) fn has_uppercase(text: &str) -> bool {
+    let info = CharInfo::new();
+    text.chars().any(|c| match c {
+        _ if c.is_ascii() => c.is_ascii_uppercase(),
+        _ => info.is_uppercase(c),
+    })
 }
 
 /// Calls `f` with each word of `line`, lowercased (a word is a run of
@@ -408,7 +390,7 @@ pub(crate) fn for_each_word(line: &str, mut f: impl FnMut(&str)) {
             } else {
                 f(word);
             }
-        } else if !word.chars().any(char::is_uppercase) {
+        } else if !has_uppercase(word) {
             f(word);
         } else {
             f(lowercase_into(word, &mut lowered));
@@ -429,7 +411,7 @@ pub(crate) fn for_each_word_bits(line: &str, mut f: impl FnMut(u16)) {
                 return f(0);
             }
             f(table.get(pack_ascii_lowercase(word.as_bytes())))
-        } else if !word.chars().any(char::is_uppercase) {
+        } else if !has_uppercase(word) {
             f(word_bits(word))
         } else {
             f(word_bits(lowercase_into(word, &mut lowered)))
@@ -659,14 +641,6 @@ mod tests {
                 let want = pack(&word.to_ascii_lowercase());
                 assert_eq!(pack_ascii_lowercase(word), want, "{word:?}");
             }
-        }
-    }
-
-    #[test]
-    fn alnum_bitmap_matches_std() {
-        let alnum = Alnum::new();
-        for c in (0..=0x10ffff).filter_map(char::from_u32) {
-            assert_eq!(alnum.contains(c), c.is_alphanumeric(), "{c:?}");
         }
     }
 

@@ -20,7 +20,8 @@ use aho_corasick::{
 };
 use regex::RegexSet;
 
-use super::lang::{lowercase_into, Alnum, FxBuild};
+use super::chars::CharInfo;
+use super::lang::{has_uppercase, lowercase_into, FxBuild};
 
 /// A lexicon match: which kind of boilerplate, and whether it is strong
 /// enough to remove a line even inside the main region.
@@ -465,11 +466,7 @@ pub(crate) fn find(
 /// `str::to_lowercase` of it where it holds an uppercase letter (in
 /// `scratch`).
 fn lowercase<'a>(line: &'a str, scratch: &'a mut String) -> &'a str {
-    let upper = |c: char| match c {
-        _ if c.is_ascii() => c.is_ascii_uppercase(),
-        _ => c.is_uppercase(),
-    };
-    match line.chars().any(upper) {
+    match has_uppercase(line) {
         true => lowercase_into(line, scratch),
         false => line,
     }
@@ -511,12 +508,12 @@ fn label<'b>(
     out: &'b mut LabelBuf,
 ) -> Option<&'b str> {
     out.len = 0;
-    let alnum = Alnum::new();
+    let info = CharInfo::new();
     for c in line.chars() {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
-        } else if !c.is_ascii() && alnum.contains(c) {
-            c.to_lowercase().for_each(|l| out.push(l));
+        } else if !c.is_ascii() && info.is_alphanumeric(c) {
+            info.lowercase(c, |l| out.push(l));
         } else if out.last().is_some_and(|b| b != b' ') {
             out.push(' ');
         }

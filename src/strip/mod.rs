@@ -8,6 +8,7 @@
 //! recur in many distinct documents of one source are template; the
 //! pipeline counts them across documents and passes the counts in.
 
+mod chars;
 mod lang;
 mod lexicon;
 #[cfg(test)]
@@ -484,8 +485,9 @@ fn line_features(
 /// letters lowercased, whitespace dropped, a run of ASCII digits as one
 /// `#`, anything else as it is. (No trim first: trimming only drops
 /// whitespace, which is dropped anyway.) ASCII bytes take a fast path;
-/// other characters go through the Unicode tables.
+/// other characters go through [`chars::CharInfo`].
 fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) {
+    let info = chars::CharInfo::new();
     norm.clear();
     let bytes = line.as_bytes();
     let mut i = 0;
@@ -508,12 +510,13 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) {
         let c = line[i..].chars().next().expect("a char starts here");
         i += c.len_utf8();
         let mut utf8 = [0u8; 4];
-        if c.is_alphabetic() {
-            for l in c.to_lowercase() {
-                norm.extend_from_slice(l.encode_utf8(&mut utf8).as_bytes());
-            }
-        } else if !c.is_whitespace() {
-            norm.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+        let mut push = |c: char| {
+            norm.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes())
+        };
+        if info.is_alphabetic(c) {
+            info.lowercase(c, push);
+        } else if !info.is_whitespace(c) {
+            push(c);
         }
     }
 }
