@@ -293,9 +293,11 @@ const PATTERNS: &[(&str, &str)] = &[
         "photo-credit",
         r"(?i)^(photo|image|picture|credit|foto|фото)( by)?\s*[:/]",
     ),
+    // `(\W|$)` after a word is `\b` in a form the lazy DFA runs on
+    // non-ASCII text too (a Unicode `\b` sends it to the PikeVM).
     (
         "comments",
-        r"(?i)^(\d+\s+)?(comments?|responses?|thoughts? on|replies|reactions?|kommentare?|commentaires?|comentarios?|comentários?|commenti|комментари[йия]?|评论|コメント)\b",
+        r"(?i)^(\d+\s+)?(comments?|responses?|thoughts? on|replies|reactions?|kommentare?|commentaires?|comentarios?|comentários?|commenti|комментари[йия]?|评论|コメント)(\W|$)",
     ),
     (
         "comments",
@@ -558,8 +560,10 @@ mod tests {
 
     /// The structural patterns as first run: one set, in table order.
     fn pattern_reference(line: &str, words: u32) -> Option<&'static str> {
+        // With `\b` where the table now spells it `(\W|$)`.
         static ALL: LazyLock<RegexSet> = LazyLock::new(|| {
-            RegexSet::new(PATTERNS.iter().map(|p| p.1)).unwrap()
+            let with_b = |p: &str| p.replace(r"(\W|$)", r"\b");
+            RegexSet::new(PATTERNS.iter().map(|p| with_b(p.1))).unwrap()
         });
         let ends_open = line.ends_with(')') || line.ends_with(':');
         if !(words <= 25 || ends_open) {

@@ -112,6 +112,11 @@ const PIECES: &[&str] = &[
     "share this",
     "\u{fffd}",
     "\u{0}",
+    "Ⱥ",
+    "ȺA",
+    "Комментарии»",
+    "comments1",
+    "Replies_",
 ];
 
 /// A line of up to 40 pieces, or any string at all.
