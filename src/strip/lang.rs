@@ -11,6 +11,8 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use super::chars::CharInfo;
+
 /// The languages with a stopword list, in the bit order of [`STOPWORDS`].
 const LISTS: &[(Lang, &str)] = &[
     (
@@ -106,17 +108,141 @@ impl Lang {
     }
 }
 
+/// Stopwords are at most this many bytes; longer words are never looked
+/// up.
+const MAX_STOPWORD: usize = 12;
+
 /// Every listed word with the bit set of the lists that hold it.
-static STOPWORDS: LazyLock<HashMap<&'static str, u16, FxBuild>> =
-    LazyLock::new(|| {
-        let mut map = HashMap::with_hasher(FxBuild);
-        for (i, &(_, list)) in LISTS.iter().enumerate() {
-            for w in list.split_whitespace() {
-                *map.entry(w).or_insert(0) |= 1 << i;
+static STOPWORDS: LazyLock<StopTable> = LazyLock::new(|| {
+    let mut table = StopTable::with_slots(1024);
+    for (i, &(_, list)) in LISTS.iter().enumerate() {
+        for w in list.split_whitespace() {
+            assert!(w.len() <= MAX_STOPWORD, "{w}: too long for the table");
+            table.add(pack(w.as_bytes()), 1 << i);
+        }
+    }
+    table
+});
+
+/// A word of at most [`MAX_STOPWORD`] bytes as one number: its bytes,
+/// zero padded. Words hold no NUL byte, so the padding is unambiguous.
+#[inline]
+fn pack(word: &[u8]) -> u128 {
+    let mut bytes = [0u8; 16];
+    bytes[..word.len()].copy_from_slice(word);
+    u128::from_le_bytes(bytes)
+}
+
+/// [`pack`] of an ASCII word of at most [`MAX_STOPWORD`] bytes,
+/// lowercased. Reads the bytes as whole integers rather than copying
+/// them to the stack: a copy of variable length went through `memcpy`,
+/// and reading it back as one number stalled on store forwarding.
+#[inline]
+fn pack_ascii_lowercase(word: &[u8]) -> u128 {
+    debug_assert!(word.len() <= MAX_STOPWORD && word.is_ascii());
+    let (lo, hi) = match word.len() {
+        n @ 8.. => (read_u64(word), read_short(&word[8..n])),
+        _ => (read_short(word), 0),
+    };
+    let lower = |x: u64| x | ascii_flags(x, b'A', b'Z') >> 2;
+    (lower(hi) as u128) << 64 | lower(lo) as u128
+}
+
+/// The first eight bytes of `bytes`, little-endian.
+#[inline]
+fn read_u64(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"))
+}
+
+/// Up to eight bytes as a little-endian number, zero padded, from at
+/// most two overlapping reads.
+#[inline]
+fn read_short(bytes: &[u8]) -> u64 {
+    let n = bytes.len();
+    let u32_at = |i: usize| {
+        u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"))
+    };
+    match n {
+        8.. => read_u64(bytes),
+        4.. => u32_at(0) as u64 | (u32_at(n - 4) as u64) << (8 * (n - 4)),
+        1.. => {
+            // Bytes 0, n/2 and n-1 cover every byte of 1 to 3.
+            bytes[0] as u64
+                | (bytes[n / 2] as u64) << (8 * (n / 2))
+                | (bytes[n - 1] as u64) << (8 * (n - 1))
+        }
+        0 => 0,
+    }
+}
+
+/// The high bit of every byte of a `u64`.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit set in each byte of `x` that is ASCII and within
+/// `lo..=hi`. Exact per byte: each comparison subtracts from the byte
+/// with its high bit set, so no borrow crosses into the next byte.
+#[inline]
+fn ascii_flags(x: u64, lo: u8, hi: u8) -> u64 {
+    debug_assert!(lo <= hi && hi < 0x80);
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // The high bit set where the byte's low seven bits are at least k.
+    let at_least = |k: u8| ((x | HIGH) - ONES * k as u64) & HIGH;
+    at_least(lo) & !at_least(hi + 1) & !x & HIGH
+}
+
+/// An open-addressing table from packed words to list bits: every word
+/// of every line is looked up, and hashing a `&str` through `Hasher`
+/// (byte by byte, plus a terminator) cost more than the rest of the
+/// line's features.
+struct StopTable {
+    keys: Vec<u128>,
+    bits: Vec<u16>,
+    shift: u32,
+}
+
+impl StopTable {
+    /// `slots` is a power of two, well above the number of words, so
+    /// probe runs stay short.
+    fn with_slots(slots: usize) -> StopTable {
+        debug_assert!(slots.is_power_of_two());
+        StopTable {
+            keys: vec![0; slots],
+            bits: vec![0; slots],
+            shift: 64 - slots.trailing_zeros(),
+        }
+    }
+
+    #[inline]
+    fn slot(&self, key: u128) -> usize {
+        let mixed = (key as u64)
+            ^ ((key >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (mixed.wrapping_mul(0x51_7c_c1_b7_27_22_0a_95) >> self.shift) as usize
+    }
+
+    fn add(&mut self, key: u128, bits: u16) {
+        let mask = self.keys.len() - 1;
+        let mut i = self.slot(key);
+        while self.keys[i] != 0 && self.keys[i] != key {
+            i = (i + 1) & mask;
+        }
+        self.keys[i] = key;
+        self.bits[i] |= bits;
+    }
+
+    /// The list bits of a packed word, 0 for none.
+    #[inline]
+    fn get(&self, key: u128) -> u16 {
+        let mask = self.keys.len() - 1;
+        let mut i = self.slot(key);
+        loop {
+            match self.keys[i] {
+                k if k == key => return self.bits[i],
+                0 => return 0,
+                _ => i = (i + 1) & mask,
             }
         }
-        map
-    });
+    }
+}
 
 /// A fast, fixed hasher for short keys (the rustc "Fx" hash).
 #[derive(Clone, Copy, Default)]
@@ -158,43 +284,102 @@ pub(crate) struct Stopwords {
 }
 
 impl Stopwords {
-    /// Every list at once, for a line seen without its document.
-    pub(crate) fn any() -> Stopwords {
-        Stopwords { lang: Lang::Other, bits: u16::MAX, learned: Vec::new() }
-    }
-
     /// The index of the chosen list, for a listed language.
     pub(crate) fn list(&self) -> Option<usize> {
-        (self.bits != 0 && self.bits != u16::MAX)
-            .then(|| self.bits.trailing_zeros() as usize)
+        (self.bits != 0).then(|| self.bits.trailing_zeros() as usize)
     }
 
     /// True when `word` (already lowercase) is a stopword here.
     #[inline]
     pub(crate) fn contains(&self, word: &str) -> bool {
-        if word.len() > 12 {
+        if word.len() > MAX_STOPWORD {
             return false;
         }
         if self.bits != 0 {
-            return STOPWORDS.get(word).is_some_and(|b| b & self.bits != 0);
+            return word_bits(word) & self.bits != 0;
         }
         self.learned.iter().any(|w| w == word)
     }
 }
 
+/// Calls `f` with each word of `line` as it stands (a word is a run of
+/// letters, digits, `_` and `'`) and whether it is all ASCII. Walks
+/// bytes, decoding only non-ASCII characters. (Jumping over eight bytes
+/// at a time with bit tricks measured slower on news text, whose words
+/// are short.)
+#[inline]
+fn raw_words(line: &str, mut f: impl FnMut(&str, bool)) {
+    let info = CharInfo::new();
+    let bytes = line.as_bytes();
+    let mut start = 0;
+    let mut ascii = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (in_word, len) = match bytes[i] {
+            b @ 0..=0x7f => {
+                (b.is_ascii_alphanumeric() || b == b'\'' || b == b'_', 1)
+            }
+            _ => {
+                let c = line[i..].chars().next().expect("a char starts here");
+                (info.is_alphanumeric(c), c.len_utf8())
+            }
+        };
+        if !in_word {
+            if start < i {
+                f(&line[start..i], ascii);
+            }
+            start = i + len;
+            ascii = true;
+        } else if len > 1 {
+            ascii = false;
+        }
+        i += len;
+    }
+    if start < bytes.len() {
+        f(&line[start..], ascii);
+    }
+}
+
+/// `text` lowercased into `buf`, exactly as `str::to_lowercase` gives
+/// it, without a new string each time and from [`CharInfo`]'s tables.
+pub(crate) fn lowercase_into<'b>(text: &str, buf: &'b mut String) -> &'b str {
+    if text.contains('Σ') {
+        // Its lowercase depends on its neighbours: leave it to std.
+        *buf = text.to_lowercase();
+        return buf;
+    }
+    let info = CharInfo::new();
+    buf.clear();
+    for c in text.chars() {
+        if c.is_ascii() {
+            buf.push(c.to_ascii_lowercase());
+        } else {
+            info.lowercase(c, |l| buf.push(l));
+        }
+    }
+    buf
+}
+
+/// True when `text` holds an uppercase letter (`char::is_uppercase`).
+#[inline]
+pub(crate) fn has_uppercase(text: &str) -> bool {
+    let info = CharInfo::new();
+    text.chars().any(|c| match c {
+        _ if c.is_ascii() => c.is_ascii_uppercase(),
+        _ => info.is_uppercase(c),
+    })
+}
+
 /// Calls `f` with each word of `line`, lowercased (a word is a run of
 /// letters, digits, `_` and `'`). ASCII words are lowercased in a stack
-/// buffer; others allocate only when they hold an uppercase letter.
+/// buffer; others in a reused string, and only when they hold an
+/// uppercase letter.
 #[inline]
 pub(crate) fn for_each_word(line: &str, mut f: impl FnMut(&str)) {
     let mut buf = [0u8; 24];
-    for word in
-        line.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '_'))
-    {
-        if word.is_empty() {
-            continue;
-        }
-        if word.is_ascii() {
+    let mut lowered = String::new();
+    raw_words(line, |word, ascii| {
+        if ascii {
             if !word.bytes().any(|b| b.is_ascii_uppercase()) {
                 f(word);
             } else if word.len() <= buf.len() {
@@ -205,12 +390,33 @@ pub(crate) fn for_each_word(line: &str, mut f: impl FnMut(&str)) {
             } else {
                 f(word);
             }
-        } else if word.chars().any(char::is_uppercase) {
-            f(&word.to_lowercase());
-        } else {
+        } else if !has_uppercase(word) {
             f(word);
+        } else {
+            f(lowercase_into(word, &mut lowered));
         }
-    }
+    });
+}
+
+/// Calls `f` with the list bits ([`word_bits`]) of each word of `line`,
+/// in order, 0 for words on no list: what [`for_each_word`] and
+/// [`word_bits`] give, without making a string of ASCII words.
+#[inline]
+pub(crate) fn for_each_word_bits(line: &str, mut f: impl FnMut(u16)) {
+    let table = &*STOPWORDS;
+    let mut lowered = String::new();
+    raw_words(line, |word, ascii| {
+        if ascii {
+            if word.len() > MAX_STOPWORD {
+                return f(0);
+            }
+            f(table.get(pack_ascii_lowercase(word.as_bytes())))
+        } else if !has_uppercase(word) {
+            f(word_bits(word))
+        } else {
+            f(word_bits(lowercase_into(word, &mut lowered)))
+        }
+    });
 }
 
 /// Han and kana: one character carries about a word. (Hangul is written
@@ -277,10 +483,10 @@ pub(crate) const LANGS: usize = LISTS.len();
 /// The bit set of the lists that hold `word` (already lowercase).
 #[inline]
 pub(crate) fn word_bits(word: &str) -> u16 {
-    if word.len() > 12 {
+    if word.len() > MAX_STOPWORD {
         return 0;
     }
-    STOPWORDS.get(word).copied().unwrap_or(0)
+    STOPWORDS.get(pack(word.as_bytes()))
 }
 
 /// Decides a document's language from its totals: words, characters,
@@ -314,7 +520,6 @@ pub(crate) fn detect<S: AsRef<str>>(lines: &[S]) -> Stopwords {
     let mut words = 0u32;
     let mut chars = 0u32;
     let mut cjk = 0u32;
-    let table = &*STOPWORDS;
     for line in lines {
         let line = line.as_ref();
         if line.is_ascii() {
@@ -325,12 +530,10 @@ pub(crate) fn detect<S: AsRef<str>>(lines: &[S]) -> Stopwords {
                 cjk += is_cjk(c) as u32;
             }
         }
-        for_each_word(line, |w| {
+        for_each_word_bits(line, |bits| {
             words += 1;
-            if let Some(&bits) = table.get(w).filter(|_| w.len() <= 12) {
-                for (i, h) in hits.iter_mut().enumerate() {
-                    *h += (bits >> i & 1) as u32;
-                }
+            for (i, h) in hits.iter_mut().enumerate() {
+                *h += (bits >> i & 1) as u32;
             }
         });
     }
@@ -365,6 +568,7 @@ fn learn<S: AsRef<str>>(lines: &[S]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::ProptestConfig;
 
     #[test]
     fn detects_listed_languages() {
@@ -377,6 +581,97 @@ mod tests {
         let zh =
             ["政府周一表示，将继续推进这项新的法律，并在下个月举行会议。"];
         assert_eq!(detect(&zh).lang, Lang::Cjk);
+    }
+
+    /// Words as first defined: `str::split` on non-word characters,
+    /// lowercased by `str::to_lowercase` unless ASCII and over 24 bytes.
+    fn words_reference(line: &str) -> Vec<String> {
+        line.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '_'))
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                let keep = !w.chars().any(char::is_uppercase)
+                    || (w.is_ascii() && w.len() > 24);
+                if keep {
+                    w.to_string()
+                } else {
+                    w.to_lowercase()
+                }
+            })
+            .collect()
+    }
+
+    /// The lists as a plain map, as they were first looked up.
+    fn bits_reference(word: &str) -> u16 {
+        let mut bits = 0;
+        for (i, &(_, list)) in LISTS.iter().enumerate() {
+            if list.split_whitespace().any(|w| w == word) {
+                bits |= 1 << i;
+            }
+        }
+        bits
+    }
+
+    #[test]
+    fn ascii_flags_is_exact_per_byte() {
+        for (lo, hi) in [(b'A', b'Z'), (b'0', b'9'), (b'_', b'_'), (0, 0x7f)] {
+            for b in 0..=255u8 {
+                for other in [0u8, b'A', b'Z', b'_', 0x7f, 0x80, 0xff, b] {
+                    for at in 0..8 {
+                        let mut block = [other; 8];
+                        block[at] = b;
+                        let x = u64::from_le_bytes(block);
+                        let flags = ascii_flags(x, lo, hi);
+                        for (k, &y) in block.iter().enumerate() {
+                            let got = flags >> (8 * k + 7) & 1 == 1;
+                            let want = y.is_ascii() && (lo..=hi).contains(&y);
+                            assert_eq!(got, want, "{block:?} at {k}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pack_ascii_lowercase_matches_pack() {
+        let text = b"AbCdEfGhIjKlM'_09@[`{";
+        for start in 0..text.len() {
+            for end in start..text.len().min(start + MAX_STOPWORD) + 1 {
+                let word = &text[start..end];
+                let want = pack(&word.to_ascii_lowercase());
+                assert_eq!(pack_ascii_lowercase(word), want, "{word:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn stop_table_holds_every_listed_word() {
+        for &(_, list) in LISTS {
+            for w in list.split_whitespace() {
+                assert_eq!(word_bits(w), bits_reference(w), "{w}");
+            }
+        }
+        for w in ["", "x", "thee", "dass_", "только1", "abcdefghijkl"] {
+            assert_eq!(word_bits(w), 0, "{w}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn words_match_reference(line in crate::strip::tricky::line()) {
+            let mut words = Vec::new();
+            for_each_word(&line, |w| words.push(w.to_string()));
+            proptest::prop_assert_eq!(&words, &words_reference(&line));
+            let mut bits = Vec::new();
+            for_each_word_bits(&line, |b| bits.push(b));
+            let want: Vec<u16> = words
+                .iter()
+                .map(|w| if w.len() > 12 { 0 } else { bits_reference(w) })
+                .collect();
+            proptest::prop_assert_eq!(bits, want);
+        }
     }
 
     #[test]

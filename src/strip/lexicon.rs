@@ -20,7 +20,8 @@ use aho_corasick::{
 };
 use regex::RegexSet;
 
-use super::lang::FxBuild;
+use super::chars::CharInfo;
+use super::lang::{has_uppercase, lowercase_into, FxBuild};
 
 /// A lexicon match: which kind of boilerplate, and whether it is strong
 /// enough to remove a line even inside the main region.
@@ -292,9 +293,11 @@ const PATTERNS: &[(&str, &str)] = &[
         "photo-credit",
         r"(?i)^(photo|image|picture|credit|foto|фото)( by)?\s*[:/]",
     ),
+    // `(\W|$)` after a word is `\b` in a form the lazy DFA runs on
+    // non-ASCII text too (a Unicode `\b` sends it to the PikeVM).
     (
         "comments",
-        r"(?i)^(\d+\s+)?(comments?|responses?|thoughts? on|replies|reactions?|kommentare?|commentaires?|comentarios?|comentários?|commenti|комментари[йия]?|评论|コメント)\b",
+        r"(?i)^(\d+\s+)?(comments?|responses?|thoughts? on|replies|reactions?|kommentare?|commentaires?|comentarios?|comentários?|commenti|комментари[йия]?|评论|コメント)(\W|$)",
     ),
     (
         "comments",
@@ -310,7 +313,50 @@ struct Lexicon {
     phrases: AhoCorasick,
     phrase_kind: Vec<(&'static str, bool)>,
     labels: HashMap<&'static str, &'static str, FxBuild>,
-    patterns: RegexSet,
+    /// The longest label in bytes: a line normalised past it is none.
+    longest_label: usize,
+    /// The patterns anchored at the line's start, so a search stops
+    /// within a few bytes of most lines instead of scanning them (and
+    /// seldom meets the non-ASCII bytes that send a Unicode `\b` to the
+    /// slow engine).
+    anchored: PatternSet,
+    /// The patterns anchored at a closing `)` or `:`, run only on lines
+    /// that end so.
+    open_ended: PatternSet,
+}
+
+/// Some of [`PATTERNS`] as one set, with each member's index there.
+struct PatternSet {
+    set: RegexSet,
+    index: Vec<usize>,
+}
+
+impl PatternSet {
+    fn new(members: impl Iterator<Item = usize>) -> PatternSet {
+        let index: Vec<usize> = members.collect();
+        let set = RegexSet::new(index.iter().map(|&i| PATTERNS[i].1))
+            .expect("the built-in patterns compile");
+        PatternSet { set, index }
+    }
+
+    /// The lowest index into [`PATTERNS`] that matches `line` and that
+    /// `counts` accepts.
+    fn first(
+        &self,
+        line: &str,
+        counts: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
+        if !self.set.is_match(line) {
+            return None;
+        }
+        let found = self.set.matches(line);
+        found.iter().map(|i| self.index[i]).find(|&i| counts(i))
+    }
+}
+
+/// True for a pattern that can match only a line ending in `)` or `:`.
+fn is_open_ended(pattern: &str) -> bool {
+    pattern.ends_with(r"\)$") || pattern.ends_with(":$")
 }
 
 static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
@@ -334,84 +380,271 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
             labels.insert(label.trim(), name);
         }
     }
-    let patterns = RegexSet::new(PATTERNS.iter().map(|p| p.1))
-        .expect("the built-in patterns compile");
-    Lexicon { phrases, phrase_kind, labels, patterns }
+    let longest_label = labels.keys().map(|l| l.len()).max().unwrap_or(0);
+    assert!(longest_label <= MAX_LABEL, "a label is too long");
+    let open = |i: &usize| is_open_ended(PATTERNS[*i].1);
+    for (_, p) in PATTERNS.iter().filter(|p| !is_open_ended(p.1)) {
+        // Otherwise the split into two sets would drop matches.
+        assert!(
+            p.strip_prefix("(?i)").unwrap_or(p).starts_with('^'),
+            "{p}: a pattern must be anchored at the start or the end"
+        );
+    }
+    let anchored = PatternSet::new((0..PATTERNS.len()).filter(|i| !open(i)));
+    let open_ended = PatternSet::new((0..PATTERNS.len()).filter(open));
+    Lexicon {
+        phrases,
+        phrase_kind,
+        labels,
+        longest_label,
+        anchored,
+        open_ended,
+    }
 });
 
 /// Labels are at most this many bytes once normalised.
 const MAX_LABEL: usize = 40;
 
+/// The most words a line may have for a phrase of this kind to count.
+fn max_words(name: &str, strong: bool) -> u32 {
+    match name {
+        "consent" => u32::MAX,
+        _ if strong => 60,
+        "subscribe" | "cookie" => 25,
+        _ => 12,
+    }
+}
+
 /// The lexicon entry a trimmed line with `words` words matches.
-pub(crate) fn find(line: &str, words: u32) -> Option<LexiconHit> {
+/// `scratch` holds the lowercased line where it needs one.
+pub(crate) fn find(
+    line: &str,
+    words: u32,
+    scratch: &mut String,
+) -> Option<LexiconHit> {
     if words > 100 {
         return None;
     }
     let lex = &*LEXICON;
     let ends_open = line.ends_with(')') || line.ends_with(':');
-    if (words <= 25 || ends_open) && lex.patterns.is_match(line) {
-        let hit = lex
-            .patterns
-            .matches(line)
-            .iter()
-            .map(|i| PATTERNS[i].0)
-            .find(|&name| name != "comments" || words <= 12);
-        if let Some(name) = hit {
-            return Some(LexiconHit { name, strong: true });
+    if words <= 25 || ends_open {
+        let counts = |i: usize| PATTERNS[i].0 != "comments" || words <= 12;
+        let start = lex.anchored.first(line, counts);
+        // The first pattern in table order wins, whichever set holds it.
+        let end = match ends_open {
+            true => lex.open_ended.first(line, counts),
+            false => None,
+        };
+        let first = match (start, end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(i) = first {
+            return Some(LexiconHit { name: PATTERNS[i].0, strong: true });
         }
     }
     if line.len() <= MAX_LABEL * 2 {
-        if let Some(name) = label(line).and_then(|l| lex.labels.get(&*l)) {
+        let mut buf = LabelBuf::default();
+        let normalised = label(line, lex.longest_label, &mut buf);
+        if let Some(name) = normalised.and_then(|l| lex.labels.get(l)) {
             return Some(LexiconHit { name, strong: false });
         }
     }
-    let mut lowered = None;
-    let hay = if !line.is_ascii() && line.chars().any(char::is_uppercase) {
-        lowered.insert(line.to_lowercase()).as_str()
-    } else {
-        line
+    // ASCII letters match either case; other letters need lowering.
+    let hay = match line.is_ascii() {
+        true => line,
+        false => lowercase(line, scratch),
     };
     for m in lex.phrases.find_iter(hay) {
         let (name, strong) = lex.phrase_kind[m.pattern().as_usize()];
-        let counts = match name {
-            "consent" => true,
-            _ if strong => words <= 60,
-            "subscribe" | "cookie" => words <= 25,
-            _ => words <= 12,
-        };
-        if counts {
+        if words <= max_words(name, strong) {
             return Some(LexiconHit { name, strong });
         }
     }
     None
 }
 
+/// The line the phrases were always matched on: the line, or
+/// `str::to_lowercase` of it where it holds an uppercase letter (in
+/// `scratch`).
+fn lowercase<'a>(line: &'a str, scratch: &'a mut String) -> &'a str {
+    match has_uppercase(line) {
+        true => lowercase_into(line, scratch),
+        false => line,
+    }
+}
+
+/// Room for a label, a space and the last character pushed before the
+/// length check (one character lowercases to at most three, of four
+/// bytes).
+const LABEL_ROOM: usize = MAX_LABEL + 1 + 12;
+
+/// A stack buffer for [`label`]: every line of up to 80 bytes is looked
+/// up, so a heap string per line would cost more than the lookup.
+struct LabelBuf {
+    bytes: [u8; LABEL_ROOM],
+    len: usize,
+}
+
+impl Default for LabelBuf {
+    fn default() -> LabelBuf {
+        LabelBuf { bytes: [0; LABEL_ROOM], len: 0 }
+    }
+}
+
+impl LabelBuf {
+    fn push(&mut self, c: char) {
+        self.len += c.encode_utf8(&mut self.bytes[self.len..]).len();
+    }
+
+    fn last(&self) -> Option<u8> {
+        self.len.checked_sub(1).map(|i| self.bytes[i])
+    }
+}
+
 /// The line lowercased, with punctuation dropped and spaces collapsed,
-/// if it is short enough to be a label.
-fn label(line: &str) -> Option<String> {
-    let mut out = String::with_capacity(line.len());
+/// if that is at most `longest` bytes (the longest label).
+fn label<'b>(
+    line: &str,
+    longest: usize,
+    out: &'b mut LabelBuf,
+) -> Option<&'b str> {
+    out.len = 0;
+    let info = CharInfo::new();
     for c in line.chars() {
-        if c.is_alphanumeric() {
-            out.extend(c.to_lowercase());
-        } else if !out.is_empty() && !out.ends_with(' ') {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !c.is_ascii() && info.is_alphanumeric(c) {
+            info.lowercase(c, |l| out.push(l));
+        } else if out.last().is_some_and(|b| b != b' ') {
             out.push(' ');
         }
-        if out.len() > MAX_LABEL {
+        // The end trims one space at most; past that a line is too
+        // long for any label, and the old cap of MAX_LABEL still holds.
+        if out.len > (longest + 1).min(MAX_LABEL) {
             return None;
         }
     }
-    let n = out.trim_end().len();
-    out.truncate(n);
-    Some(out)
+    if out.last() == Some(b' ') {
+        out.len -= 1;
+    }
+    Some(std::str::from_utf8(&out.bytes[..out.len]).expect("pushed chars"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::ProptestConfig;
 
     fn kind(line: &str) -> Option<&'static str> {
         let words = line.split_whitespace().count() as u32;
-        find(line, words).map(|h| h.name)
+        find(line, words, &mut String::new()).map(|h| h.name)
+    }
+
+    /// Labels as first normalised: a string per line, capped at
+    /// `MAX_LABEL` bytes.
+    fn label_reference(line: &str) -> Option<String> {
+        let mut out = String::new();
+        for c in line.chars() {
+            if c.is_alphanumeric() {
+                out.extend(c.to_lowercase());
+            } else if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
+            if out.len() > MAX_LABEL {
+                return None;
+            }
+        }
+        Some(out.trim_end().to_string())
+    }
+
+    /// The structural patterns as first run: one set, in table order.
+    fn pattern_reference(line: &str, words: u32) -> Option<&'static str> {
+        // With `\b` where the table now spells it `(\W|$)`.
+        static ALL: LazyLock<RegexSet> = LazyLock::new(|| {
+            let with_b = |p: &str| p.replace(r"(\W|$)", r"\b");
+            RegexSet::new(PATTERNS.iter().map(|p| with_b(p.1))).unwrap()
+        });
+        let ends_open = line.ends_with(')') || line.ends_with(':');
+        if !(words <= 25 || ends_open) {
+            return None;
+        }
+        ALL.matches(line)
+            .iter()
+            .map(|i| PATTERNS[i].0)
+            .find(|&name| name != "comments" || words <= 12)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn label_matches_reference(line in crate::strip::tricky::line()) {
+            let lex = &*LEXICON;
+            let mut buf = LabelBuf::default();
+            let got = label(&line, lex.longest_label, &mut buf);
+            let want = label_reference(&line);
+            proptest::prop_assert_eq!(
+                got.and_then(|l| lex.labels.get(l)),
+                want.as_deref().and_then(|l| lex.labels.get(l))
+            );
+            if let Some(l) = got {
+                proptest::prop_assert_eq!(Some(l), want.as_deref());
+            }
+        }
+
+        #[test]
+        fn lowercase_matches_reference(line in crate::strip::tricky::line()) {
+            let want = match line.chars().any(char::is_uppercase) {
+                true => line.to_lowercase(),
+                false => line.clone(),
+            };
+            let mut scratch = String::new();
+            proptest::prop_assert_eq!(lowercase(&line, &mut scratch), want);
+        }
+
+        #[test]
+        fn patterns_match_reference(
+            line in crate::strip::tricky::line(),
+            words in 0u32..40,
+        ) {
+            let lex = &*LEXICON;
+            let trimmed = line.trim();
+            let want = pattern_reference(trimmed, words);
+            let got = find(trimmed, words, &mut String::new());
+            // A pattern hit comes first and is strong; otherwise a label
+            // or phrase may answer, which is no pattern hit.
+            match want {
+                Some(name) => proptest::prop_assert_eq!(
+                    got,
+                    Some(LexiconHit { name, strong: true })
+                ),
+                None => {
+                    let counts =
+                        |i: usize| PATTERNS[i].0 != "comments" || words <= 12;
+                    let ends_open =
+                        trimmed.ends_with(')') || trimmed.ends_with(':');
+                    let start = lex.anchored.first(trimmed, counts);
+                    let end = lex.open_ended.first(trimmed, counts);
+                    proptest::prop_assert!(
+                        !(words <= 25 || ends_open)
+                            || (start.is_none()
+                                && (!ends_open || end.is_none()))
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_label_is_found_with_punctuation_around() {
+        let lex = &*LEXICON;
+        for (&l, &name) in &lex.labels {
+            let line = format!("« {} »", l.to_uppercase());
+            let mut buf = LabelBuf::default();
+            let got = label(&line, lex.longest_label, &mut buf);
+            assert_eq!(got.and_then(|l| lex.labels.get(l)), Some(&name));
+        }
     }
 
     #[test]

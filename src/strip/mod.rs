@@ -8,16 +8,18 @@
 //! recur in many distinct documents of one source are template; the
 //! pipeline counts them across documents and passes the counts in.
 
+mod chars;
 mod lang;
 mod lexicon;
+#[cfg(test)]
+mod tricky;
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 
 pub use lang::Lang;
 pub use lexicon::LexiconHit;
-
-use lang::Stopwords;
 
 use crate::error::BuildError;
 
@@ -254,8 +256,7 @@ impl Stripper {
     /// Computes the features of one line seen without its document:
     /// stopwords of every supported language count.
     pub fn features(&self, line: &str) -> LineFeatures {
-        let any = Stopwords::any();
-        line_features(line, |w| any.contains(w)).0
+        line_features(line, &mut String::new(), |bits| bits != 0).0
     }
 
     /// Computes the features of every line of one document: detects the
@@ -272,20 +273,21 @@ impl Stripper {
         let (mut words, mut chars, mut cjk) = (0u32, 0u32, 0u32);
         let mut seen: HashSet<u64, lang::FxBuild> =
             HashSet::with_hasher(lang::FxBuild);
+        let mut scratch = String::new();
         let mut features: Vec<LineFeatures> = lines
             .iter()
             .zip(hits.iter_mut())
             .map(|(l, line_hits)| {
                 let l = l.as_ref();
-                let (mut f, line_cjk) = line_features(l, |w| {
-                    let bits = lang::word_bits(w);
-                    if bits != 0 {
-                        for (i, h) in line_hits.iter_mut().enumerate() {
-                            *h = h.saturating_add(bits >> i & 1);
+                let (mut f, line_cjk) =
+                    line_features(l, &mut scratch, |bits| {
+                        if bits != 0 {
+                            for (i, h) in line_hits.iter_mut().enumerate() {
+                                *h = h.saturating_add(bits >> i & 1);
+                            }
                         }
-                    }
-                    false
-                });
+                        false
+                    });
                 words += f.words;
                 chars += f.chars;
                 cjk += line_cjk;
@@ -330,20 +332,14 @@ impl Stripper {
     /// A key for counting a line across documents: case and spacing do
     /// not matter, digits do not either (dates and counters change).
     pub fn repeat_key(line: &str) -> u64 {
-        let mut norm = String::with_capacity(line.len());
-        for c in line.trim().chars() {
-            if c.is_alphabetic() {
-                norm.extend(c.to_lowercase());
-            } else if c.is_ascii_digit() {
-                // A run of digits is one placeholder: "2" and "17" match.
-                if !norm.ends_with('#') {
-                    norm.push('#');
-                }
-            } else if !c.is_whitespace() {
-                norm.push(c);
-            }
+        thread_local! {
+            // Reused across calls: the pipeline keys every line.
+            static NORM: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
-        xxhash_rust::xxh3::xxh3_64_with_seed(norm.as_bytes(), 0x6368_6166_6673)
+        NORM.with_borrow_mut(|norm| {
+            normalise_for_repeats(line, norm);
+            xxhash_rust::xxh3::xxh3_64_with_seed(norm, 0x6368_6166_6673)
+        })
     }
 
     /// Decides each line: `None` keeps it, `Some(reason)` removes it.
@@ -431,19 +427,28 @@ impl Stripper {
     }
 }
 
-/// Computes one line's features; `is_stop` sees each lowercased word
-/// and says whether it is a stopword. Lines mostly in Han or kana count
-/// their particles instead. Also returns the line's Han/kana count.
+/// Computes one line's features; `is_stop` sees the list bits of each
+/// word ([`lang::word_bits`]) and says whether it is a stopword. Lines
+/// mostly in Han or kana count their particles instead. Also returns
+/// the line's Han/kana count. `scratch` is room for the lexicon's
+/// lowercased line.
 fn line_features(
     line: &str,
-    mut is_stop: impl FnMut(&str) -> bool,
+    scratch: &mut String,
+    mut is_stop: impl FnMut(u16) -> bool,
 ) -> (LineFeatures, u32) {
     let trimmed = line.trim();
     if trimmed.is_empty() {
         return (LineFeatures::default(), 0);
     }
+    let bytes = trimmed.as_bytes();
     let (chars, cjk, particles) = if trimmed.is_ascii() {
         (trimmed.len() as u32, 0, 0)
+    } else if bytes.iter().all(|&b| b < 0xe3) {
+        // Nothing from U+3000 up, so no Han, kana or particles: count
+        // the bytes that start a character.
+        let starts = bytes.iter().filter(|&&b| (b as i8) >= -0x40).count();
+        (starts as u32, 0, 0)
     } else {
         let (mut chars, mut cjk, mut particles) = (0u32, 0u32, 0u32);
         for c in trimmed.chars() {
@@ -455,9 +460,9 @@ fn line_features(
     };
     let mut words = 0u32;
     let mut stopwords = 0u32;
-    lang::for_each_word(trimmed, |w| {
+    lang::for_each_word_bits(trimmed, |bits| {
         words += 1;
-        stopwords += is_stop(w) as u32;
+        stopwords += is_stop(bits) as u32;
     });
     if cjk * 2 > chars {
         words = words.max(cjk / 2);
@@ -471,9 +476,49 @@ fn line_features(
         sentence_end: !truncated && ends_like_sentence(trimmed),
         truncated,
         repeats_earlier: false,
-        lexicon: lexicon::find(trimmed, words),
+        lexicon: lexicon::find(trimmed, words, scratch),
     };
     (f, cjk)
+}
+
+/// Writes `line` into `norm` as [`Stripper::repeat_key`] compares it:
+/// letters lowercased, whitespace dropped, a run of ASCII digits as one
+/// `#`, anything else as it is. (No trim first: trimming only drops
+/// whitespace, which is dropped anyway.) ASCII bytes take a fast path;
+/// other characters go through [`chars::CharInfo`].
+fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) {
+    let info = chars::CharInfo::new();
+    norm.clear();
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            i += 1;
+            if b.is_ascii_alphabetic() {
+                norm.push(b.to_ascii_lowercase());
+            } else if b.is_ascii_digit() {
+                // A run of digits is one placeholder: "2" and "17" match.
+                if norm.last() != Some(&b'#') {
+                    norm.push(b'#');
+                }
+            } else if !(b as char).is_whitespace() {
+                norm.push(b);
+            }
+            continue;
+        }
+        let c = line[i..].chars().next().expect("a char starts here");
+        i += c.len_utf8();
+        let mut utf8 = [0u8; 4];
+        let mut push = |c: char| {
+            norm.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes())
+        };
+        if info.is_alphabetic(c) {
+            info.lowercase(c, push);
+        } else if !info.is_whitespace(c) {
+            push(c);
+        }
+    }
 }
 
 /// How much a line looks like article text: positive for prose (scaled
@@ -596,6 +641,7 @@ fn ends_like_sentence(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::ProptestConfig;
 
     fn strip(text: &str) -> Vec<Option<Reason>> {
         let s = Stripper::default();
@@ -691,6 +737,52 @@ mod tests {
             Stripper::repeat_key(" Posted 2 minutes ago "),
             Stripper::repeat_key("posted 17 MINUTES ago")
         );
+    }
+
+    /// The key as first written: a string per line, built by chars.
+    fn repeat_key_reference(line: &str) -> u64 {
+        let mut norm = String::with_capacity(line.len());
+        for c in line.trim().chars() {
+            if c.is_alphabetic() {
+                norm.extend(c.to_lowercase());
+            } else if c.is_ascii_digit() {
+                if !norm.ends_with('#') {
+                    norm.push('#');
+                }
+            } else if !c.is_whitespace() {
+                norm.push(c);
+            }
+        }
+        xxhash_rust::xxh3::xxh3_64_with_seed(norm.as_bytes(), 0x6368_6166_6673)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn repeat_key_matches_reference(line in tricky::line()) {
+            proptest::prop_assert_eq!(
+                Stripper::repeat_key(&line),
+                repeat_key_reference(&line)
+            );
+        }
+
+        #[test]
+        fn char_counts_match_reference(line in tricky::line()) {
+            let (f, cjk) = line_features(&line, &mut String::new(), |_| false);
+            let trimmed = line.trim();
+            let chars = trimmed.chars().count() as u32;
+            let want_cjk =
+                trimmed.chars().filter(|&c| lang::is_cjk(c)).count() as u32;
+            let particles = trimmed
+                .chars()
+                .filter(|&c| lang::is_cjk_particle(c))
+                .count() as u32;
+            proptest::prop_assert_eq!((f.chars, cjk), (chars, want_cjk));
+            if want_cjk * 2 > chars {
+                proptest::prop_assert_eq!(f.stopwords, particles * 2);
+            }
+        }
     }
 
     #[test]
