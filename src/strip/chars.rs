@@ -104,6 +104,12 @@ impl CharInfo {
         self.has(c, WHITESPACE).unwrap_or_else(|| c.is_whitespace())
     }
 
+    /// True when `char::to_lowercase(c)` is not `c` alone.
+    #[inline]
+    pub(crate) fn lowers(self, c: char) -> bool {
+        self.has(c, LOWERS).unwrap_or_else(|| !c.to_lowercase().eq([c]))
+    }
+
     /// Calls `f` with each character of `char::to_lowercase(c)`.
     #[inline]
     pub(crate) fn lowercase(self, c: char, mut f: impl FnMut(char)) {
@@ -133,6 +139,7 @@ mod tests {
             assert_eq!(info.is_alphanumeric(c), c.is_alphanumeric(), "{c:?}");
             assert_eq!(info.is_uppercase(c), c.is_uppercase(), "{c:?}");
             assert_eq!(info.is_whitespace(c), c.is_whitespace(), "{c:?}");
+            assert_eq!(info.lowers(c), !c.to_lowercase().eq([c]), "{c:?}");
             let mut lower = String::new();
             info.lowercase(c, |l| lower.push(l));
             assert_eq!(lower, c.to_lowercase().to_string(), "{c:?}");
