@@ -5,11 +5,13 @@
 //! is. The standard library answers from compressed tables with a search
 //! per call, which in Cyrillic, Greek or Han text costs more than all
 //! the rest of the work on a line. Here the answers for the Basic
-//! Multilingual Plane are read once from the standard library into flat
-//! tables, so every answer is the standard library's own; characters
-//! beyond the plane still ask it.
+//! Multilingual Plane are read from the standard library into flat
+//! tables, a page of 256 characters at a time when a page is first
+//! asked about, so every answer is the standard library's own and a
+//! process pays only for the scripts it meets. Characters beyond the
+//! plane still ask the standard library.
 
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 const ALPHABETIC: u8 = 1;
 const ALPHANUMERIC: u8 = 2;
@@ -18,52 +20,63 @@ const WHITESPACE: u8 = 8;
 /// `to_lowercase` gives something other than the character itself.
 const LOWERS: u8 = 16;
 
-/// Lowercases kept in [`Tables::lower`]: the two-byte UTF-8 range,
-/// where Latin, Greek and Cyrillic capitals live.
-const LOWER_TABLE: usize = 0x800;
-
-struct Tables {
-    /// Flags of every BMP character (surrogates have none).
-    flags: Box<[u8; 0x10000]>,
-    /// The lowercase of a character below [`LOWER_TABLE`] when it is one
-    /// character of that range; 0 sends the caller to std.
-    lower: Box<[u16; LOWER_TABLE]>,
+/// One page of 256 characters.
+struct Page {
+    flags: [u8; 256],
+    /// The lowercase when it is one BMP character; 0 sends the caller
+    /// to std.
+    lower: [u16; 256],
 }
 
-static TABLES: LazyLock<Tables> = LazyLock::new(|| {
-    let mut flags = Box::new([0u8; 0x10000]);
-    let mut lower = Box::new([0u16; LOWER_TABLE]);
-    for c in (0..=0xffff).filter_map(char::from_u32) {
-        let f = &mut flags[c as usize];
-        *f |= ALPHABETIC * c.is_alphabetic() as u8;
-        *f |= ALPHANUMERIC * c.is_alphanumeric() as u8;
-        *f |= UPPERCASE * c.is_uppercase() as u8;
-        *f |= WHITESPACE * c.is_whitespace() as u8;
-        *f |= LOWERS * !c.to_lowercase().eq([c]) as u8;
-        if (c as usize) < LOWER_TABLE {
+impl Page {
+    fn read(page: u32) -> Page {
+        let mut flags = [0u8; 256];
+        let mut lower = [0u16; 256];
+        for i in 0..256 {
+            // Surrogates are no characters: no flags.
+            let Some(c) = char::from_u32(page << 8 | i as u32) else {
+                continue;
+            };
+            let mut f = ALPHABETIC * c.is_alphabetic() as u8;
+            f |= ALPHANUMERIC * c.is_alphanumeric() as u8;
+            f |= UPPERCASE * c.is_uppercase() as u8;
+            f |= WHITESPACE * c.is_whitespace() as u8;
             let mut lowercase = c.to_lowercase();
             if let (Some(l), None) = (lowercase.next(), lowercase.next()) {
-                if (l as usize) < LOWER_TABLE {
-                    lower[c as usize] = l as u16;
+                if l != c && l as u32 <= 0xffff {
+                    lower[i] = l as u16;
                 }
             }
+            if !c.to_lowercase().eq([c]) {
+                f |= LOWERS;
+            }
+            flags[i] = f;
         }
+        Page { flags, lower }
     }
-    Tables { flags, lower }
-});
+}
+
+static PAGES: [OnceLock<Page>; 256] = [const { OnceLock::new() }; 256];
 
 /// The std character properties from tables; copy it into loops.
 #[derive(Clone, Copy)]
-pub(crate) struct CharInfo(&'static Tables);
+pub(crate) struct CharInfo;
 
 impl CharInfo {
     pub(crate) fn new() -> CharInfo {
-        CharInfo(&TABLES)
+        CharInfo
+    }
+
+    /// The page of a BMP character, read on first use.
+    #[inline]
+    fn page(self, c: char) -> Option<&'static Page> {
+        let page = PAGES.get(c as usize >> 8)?;
+        Some(page.get_or_init(|| Page::read(c as u32 >> 8)))
     }
 
     #[inline]
     fn has(self, c: char, flag: u8) -> Option<bool> {
-        let flags = self.0.flags.get(c as usize)?;
+        let flags = self.page(c)?.flags[c as usize & 0xff];
         Some(flags & flag != 0)
     }
 
@@ -91,15 +104,24 @@ impl CharInfo {
         self.has(c, WHITESPACE).unwrap_or_else(|| c.is_whitespace())
     }
 
+    /// True when `char::to_lowercase(c)` is not `c` alone.
+    #[inline]
+    pub(crate) fn lowers(self, c: char) -> bool {
+        self.has(c, LOWERS).unwrap_or_else(|| !c.to_lowercase().eq([c]))
+    }
+
     /// Calls `f` with each character of `char::to_lowercase(c)`.
     #[inline]
     pub(crate) fn lowercase(self, c: char, mut f: impl FnMut(char)) {
-        if self.has(c, LOWERS) == Some(false) {
+        let Some(page) = self.page(c) else {
+            return c.to_lowercase().for_each(f);
+        };
+        let i = c as usize & 0xff;
+        if page.flags[i] & LOWERS == 0 {
             return f(c);
         }
-        let one = self.0.lower.get(c as usize).copied().unwrap_or(0);
-        match char::from_u32(one as u32) {
-            Some(l) if one != 0 => f(l),
+        match char::from_u32(page.lower[i] as u32) {
+            Some(l) if l != '\0' => f(l),
             _ => c.to_lowercase().for_each(f),
         }
     }
@@ -117,6 +139,7 @@ mod tests {
             assert_eq!(info.is_alphanumeric(c), c.is_alphanumeric(), "{c:?}");
             assert_eq!(info.is_uppercase(c), c.is_uppercase(), "{c:?}");
             assert_eq!(info.is_whitespace(c), c.is_whitespace(), "{c:?}");
+            assert_eq!(info.lowers(c), !c.to_lowercase().eq([c]), "{c:?}");
             let mut lower = String::new();
             info.lowercase(c, |l| lower.push(l));
             assert_eq!(lower, c.to_lowercase().to_string(), "{c:?}");

@@ -15,8 +15,10 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
 use aho_corasick::{
-    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind,
+    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind,
 };
 use regex::RegexSet;
 
@@ -312,6 +314,9 @@ const PATTERNS: &[(&str, &str)] = &[
 struct Lexicon {
     phrases: AhoCorasick,
     phrase_kind: Vec<(&'static str, bool)>,
+    /// The same phrases, to tell only whether any occurs (see
+    /// [`any_phrase`]): most lines hold none.
+    phrase_occurs: DFA,
     labels: HashMap<&'static str, &'static str, FxBuild>,
     /// The longest label in bytes: a line normalised past it is none.
     longest_label: usize,
@@ -374,6 +379,12 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         .kind(Some(AhoCorasickKind::DFA))
         .build(&words)
         .expect("the built-in phrases compile");
+    let phrase_occurs = DFA::builder()
+        .match_kind(MatchKind::Standard)
+        .ascii_case_insensitive(true)
+        .prefilter(false)
+        .build(&words)
+        .expect("the built-in phrases compile");
     let mut labels = HashMap::with_hasher(FxBuild);
     for &(name, list) in LABELS {
         for label in list.split('|') {
@@ -395,6 +406,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     Lexicon {
         phrases,
         phrase_kind,
+        phrase_occurs,
         labels,
         longest_label,
         anchored,
@@ -455,6 +467,9 @@ pub(crate) fn find(
         true => line,
         false => lowercase(line, scratch),
     };
+    if !any_phrase(&lex.phrase_occurs, hay.as_bytes()) {
+        return None;
+    }
     for m in lex.phrases.find_iter(hay) {
         let (name, strong) = lex.phrase_kind[m.pattern().as_usize()];
         if words <= max_words(name, strong) {
@@ -464,11 +479,48 @@ pub(crate) fn find(
     None
 }
 
-/// The line the phrases were always matched on: the line, or
-/// `str::to_lowercase` of it where it holds an uppercase letter (in
-/// `scratch`).
+/// True when a phrase occurs anywhere in `hay`. `dfa` has standard
+/// semantics, so it is in a match state after every byte where a phrase
+/// ends. Each step of a walk waits for the table load of the step
+/// before, so two overlapping halves of a long line are walked in step,
+/// about half again as fast; a phrase lies whole in one of them.
+fn any_phrase(dfa: &DFA, hay: &[u8]) -> bool {
+    let start = dfa.start_state(Anchored::No).expect("unanchored is built");
+    let next = |sid, byte| dfa.next_state(Anchored::No, sid, byte);
+    let walk = |mut sid, bytes: &[u8]| {
+        bytes.iter().any(|&b| {
+            sid = next(sid, b);
+            dfa.is_special(sid)
+        })
+    };
+    let overlap = dfa.max_pattern_len() - 1;
+    let mid = hay.len() / 2;
+    if mid < 2 * overlap {
+        return walk(start, hay);
+    }
+    // A phrase ending past `mid + overlap` starts at `mid` or later.
+    let (first, second) = (&hay[..mid + overlap], &hay[mid..]);
+    let (mut a, mut b) = (start, start);
+    for (&x, &y) in first.iter().zip(second) {
+        (a, b) = (next(a, x), next(b, y));
+        if dfa.is_special(a) || dfa.is_special(b) {
+            return true;
+        }
+    }
+    let common = first.len().min(second.len());
+    walk(a, &first[common..]) || walk(b, &second[common..])
+}
+
+/// A text that the phrases, matched ignoring ASCII case, match as they
+/// always did (on the line, or on `str::to_lowercase` of it where it
+/// holds an uppercase letter): lowercased into `scratch` only when that
+/// changes more than ASCII letters, that is when the line also holds a
+/// non-ASCII character with a different lowercase. So English with curly
+/// quotes is not copied.
 fn lowercase<'a>(line: &'a str, scratch: &'a mut String) -> &'a str {
-    match has_uppercase(line) {
+    let info = CharInfo::new();
+    let lowers = |c: char| !c.is_ascii() && info.lowers(c);
+    match line.chars().any(lowers) && has_uppercase(line) {
         true => lowercase_into(line, scratch),
         false => line,
     }
@@ -600,7 +652,21 @@ mod tests {
                 false => line.clone(),
             };
             let mut scratch = String::new();
-            proptest::prop_assert_eq!(lowercase(&line, &mut scratch), want);
+            // Equal but for ASCII case, which the phrase scan ignores.
+            let got = lowercase(&line, &mut scratch).to_ascii_lowercase();
+            proptest::prop_assert_eq!(got, want.to_ascii_lowercase());
+        }
+
+        #[test]
+        fn any_phrase_is_is_match(
+            pieces in proptest::collection::vec(crate::strip::tricky::line(), 1..8),
+        ) {
+            let lex = &*LEXICON;
+            let hay = pieces.concat();
+            proptest::prop_assert_eq!(
+                any_phrase(&lex.phrase_occurs, hay.as_bytes()),
+                lex.phrases.is_match(&hay)
+            );
         }
 
         #[test]
@@ -634,6 +700,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn any_phrase_finds_each_phrase_anywhere() {
+        let lex = &*LEXICON;
+        let filler = "Lorem ipsum dolor sit amet, consectetur adipiscing elit";
+        for &(_, _, list) in PHRASES {
+            for p in list {
+                let p = p.to_ascii_uppercase();
+                for at in (0..=filler.len()).step_by(3) {
+                    let mut hay = String::from(filler);
+                    if !hay.is_char_boundary(at) {
+                        continue;
+                    }
+                    hay.insert_str(at, &p);
+                    hay.push_str(filler);
+                    assert!(
+                        any_phrase(&lex.phrase_occurs, hay.as_bytes()),
+                        "{hay}"
+                    );
+                }
+            }
+        }
+        let clean = filler.repeat(5);
+        assert!(!any_phrase(&lex.phrase_occurs, clean.as_bytes()));
     }
 
     #[test]
