@@ -161,7 +161,7 @@ pub(crate) fn mix64(mut x: u64) -> u64 {
 /// The hot path: runs of ASCII letters and digits are lowercased without
 /// normalisation (NFKC leaves ASCII alone), and so are runs whose other
 /// characters are all Latin-1 or basic Cyrillic letters and general
-/// punctuation (see [`simple_words`]); only the rest go through NFKC.
+/// punctuation (see `simple_words`); only the rest go through NFKC.
 /// Runs are cut at ASCII punctuation and spaces, which NFKC never joins
 /// to a neighbour.
 pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
