@@ -44,7 +44,7 @@
 //!
 //! Five rows cut the candidates further but need more bands for the
 //! same recall, and every band costs a sort of all paragraphs and, past
-//! [`BAND_KEY_BUDGET`], its share of another pass over every word set:
+//! `BAND_KEY_BUDGET`, its share of another pass over every word set:
 //! at 2 GB 30 × 4 and 40 × 5 cost about the same (~20 s of CPU), 40 × 4
 //! a quarter more.
 //!
@@ -57,8 +57,9 @@
 //! band keys are computed for a group of bands at a time (all 30 at
 //! once up to 1.4 M paragraphs), each band's (key, paragraph) entries are
 //! sorted and the buckets walked, and the pairs of each bucket are
-//! checked in batches as they come (see [`check_batch`]). A true pair
-//! shares several bands; after it passes once, it is not checked again.
+//! checked in batches as they come (see `Deduper::check_batch`). A
+//! true pair shares several bands; after it passes once, it is not
+//! checked again.
 //!
 //! # Representatives
 //!
@@ -74,6 +75,8 @@
 //! candidate (25 × 3: 0.994 at 20 MB, 0.992 at 100 MB, both ways).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -99,30 +102,44 @@ pub(crate) const NONE: u32 = u32::MAX;
 const BAND_KEY_BUDGET: usize = 160 << 20;
 
 /// Pairs `(later, earlier)` that passed the check, shared by the
-/// threads walking bands (a lock per shard, held for one probe): a true
-/// pair shares several bands but is checked once.
-#[derive(Default)]
+/// threads walking bands: a true pair shares several bands but is
+/// checked once.
 struct PairSet {
-    shards: [std::sync::Mutex<HashSet<u64, MixState>>; 16],
+    /// A bit per slot, set when a pair hashing there passed: most pairs
+    /// asked about never passed and are answered here, without a lock.
+    seen: Vec<AtomicU64>,
+    /// The pairs themselves, a lock per shard held for one probe.
+    shards: [Mutex<HashSet<u64, MixState>>; 16],
 }
 
 impl PairSet {
-    fn shard(
-        &self,
-        pair: u64,
-    ) -> std::sync::MutexGuard<'_, HashSet<u64, MixState>> {
-        let shard = &self.shards[mix64(pair) as usize % self.shards.len()];
-        shard.lock().expect("no thread panics holding it")
+    /// A set for pairs of `n` paragraphs (about a tenth of them pass).
+    fn new(n: usize) -> PairSet {
+        let words = (n / 16).next_power_of_two().max(1024);
+        PairSet {
+            seen: (0..words).map(|_| AtomicU64::new(0)).collect(),
+            shards: Default::default(),
+        }
+    }
+
+    /// The pair's key, its shard and its bit in `seen`.
+    fn slot(&self, later: u32, earlier: u32) -> (u64, usize, usize, u64) {
+        let pair = u64::from(later) << 32 | u64::from(earlier);
+        let h = mix64(pair);
+        let word = (h >> 10) as usize & (self.seen.len() - 1);
+        (pair, h as usize % self.shards.len(), word, 1 << (h >> 4 & 63))
     }
 
     fn contains(&self, later: u32, earlier: u32) -> bool {
-        let pair = u64::from(later) << 32 | u64::from(earlier);
-        self.shard(pair).contains(&pair)
+        let (pair, shard, word, bit) = self.slot(later, earlier);
+        self.seen[word].load(Ordering::Relaxed) & bit != 0
+            && self.shards[shard].lock().expect("no panic").contains(&pair)
     }
 
     fn insert(&self, later: u32, earlier: u32) {
-        let pair = u64::from(later) << 32 | u64::from(earlier);
-        self.shard(pair).insert(pair);
+        let (pair, shard, word, bit) = self.slot(later, earlier);
+        self.shards[shard].lock().expect("no panic").insert(pair);
+        self.seen[word].fetch_or(bit, Ordering::Relaxed);
     }
 }
 
@@ -338,51 +355,67 @@ fn shared_at_least(a: &WordSet, b: &WordSet, need: usize) -> Option<usize> {
     (both >= need).then_some(both)
 }
 
-/// Candidate pairs checked together (see [`check_batch`]).
+/// Candidate pairs checked together (see `Deduper::check_batch`).
 const CHECK_BATCH: usize = 64;
 
-/// Checks candidate pairs `(later, earlier)` that have not passed
-/// before, adding those that pass to `passed` and `found`; empties
-/// `batch`.
-///
-/// The two paragraphs of a candidate pair are anywhere in memory: each
-/// check would wait for a handful of cache misses in turn. So the whole
-/// batch is first touched (the paragraphs, then a word of every cache
-/// line of their word sets), which lets the misses of all the pairs
-/// overlap, and only then checked.
-fn check_batch(
-    ps: &[Paragraph],
-    batch: &mut Vec<(u32, u32)>,
-    passed: &PairSet,
-    check: impl Fn(u32, u32) -> Option<Link>,
-    found: &mut Vec<Link>,
-) {
-    batch.retain(|&(l, e)| !passed.contains(l, e));
-    let mut touched = 0;
-    for &(l, e) in batch.iter() {
-        touched ^= ps[l as usize].fingerprint.words.len();
-        touched ^= ps[e as usize].fingerprint.words.len();
+impl Deduper {
+    /// The shared words a pair of word sets of `la` and `lb` words needs
+    /// to pass [`Deduper::verify`] by one path or the other.
+    fn shared_needed(&self, la: usize, lb: usize) -> usize {
+        let (la, lb) = (la as f64, lb as f64);
+        let c = &self.config;
+        // J >= t iff shared >= t(la+lb)/(1+t).
+        let t = c.min_similarity;
+        let by_jaccard = t * (la + lb) / (1.0 + t);
+        let floor = CONTAINMENT_MIN_JACCARD;
+        let by_containment = (c.min_containment * la.min(lb))
+            .max(floor * (la + lb) / (1.0 + floor));
+        (by_jaccard.min(by_containment) - 1e-9).max(0.0).ceil() as usize
     }
-    for &(l, e) in batch.iter() {
-        for p in [l, e] {
-            // A word of every 64-byte line.
-            let words = ps[p as usize].fingerprint.words.keys();
-            for w in words.iter().step_by(32) {
-                touched ^= usize::from(*w);
+
+    /// Checks candidate pairs `(later, earlier)` that have not passed
+    /// before, adding those that pass to `passed` and `found`; empties
+    /// `batch`.
+    ///
+    /// The two paragraphs of a candidate pair are anywhere in memory:
+    /// each check would wait for a handful of cache misses in turn. So
+    /// the batch is first walked once to read the paragraphs (dropping
+    /// pairs too different in size to pass), then to touch a word in
+    /// every cache line of their word sets, which lets the misses of all
+    /// the pairs overlap, and only then checked.
+    fn check_batch(
+        &self,
+        ps: &[Paragraph],
+        batch: &mut Vec<(u32, u32)>,
+        passed: &PairSet,
+        found: &mut Vec<Link>,
+    ) {
+        batch.retain(|&(l, e)| {
+            let la = ps[l as usize].fingerprint.words.len();
+            let lb = ps[e as usize].fingerprint.words.len();
+            self.shared_needed(la, lb) <= la.min(lb) && !passed.contains(l, e)
+        });
+        let mut touched = 0;
+        for &(l, e) in batch.iter() {
+            for p in [l, e] {
+                // Two bytes a word: a word of every 64-byte line.
+                let words = ps[p as usize].fingerprint.words.keys();
+                for w in words.iter().step_by(32) {
+                    touched ^= usize::from(*w);
+                }
             }
         }
-    }
-    std::hint::black_box(touched);
-    for &(l, e) in batch.iter() {
-        if let Some(link) = check(l, e) {
-            passed.insert(l, e);
-            found.push(link);
+        std::hint::black_box(touched);
+        for &(later, earlier) in batch.iter() {
+            let (a, b) = (&ps[later as usize], &ps[earlier as usize]);
+            if let Some(s) = self.verify(a, b) {
+                passed.insert(later, earlier);
+                found.push(Link { later, earlier, similarity: s as f32 });
+            }
         }
+        batch.clear();
     }
-    batch.clear();
-}
 
-impl Deduper {
     /// Checks paragraph `a` against representative `b`: `Some(Jaccard)`
     /// when it may join: Jaccard at least `min_similarity`, or
     /// containment at least `min_containment` with Jaccard at least
@@ -392,16 +425,11 @@ impl Deduper {
         if wa.is_empty() || wb.is_empty() {
             return None;
         }
+        let need = self.shared_needed(wa.len(), wb.len());
         let (la, lb) = (wa.len() as f64, wb.len() as f64);
         let c = &self.config;
-        // Shared words each path needs: J >= t iff both >= t(la+lb)/(1+t).
-        let t = c.min_similarity;
-        let by_jaccard = t * (la + lb) / (1.0 + t);
-        let floor = CONTAINMENT_MIN_JACCARD;
-        let by_containment = (c.min_containment * la.min(lb))
-            .max(floor * (la + lb) / (1.0 + floor));
-        let need = (by_jaccard.min(by_containment) - 1e-9).max(0.0).ceil();
-        let both = shared_at_least(wa, wb, need as usize)? as f64;
+        let (t, floor) = (c.min_similarity, CONTAINMENT_MIN_JACCARD);
+        let both = shared_at_least(wa, wb, need)? as f64;
         let j = both / (la + lb - both);
         let contained = both / la.min(lb);
         let ok = j >= t || (contained >= c.min_containment && j >= floor);
@@ -456,11 +484,11 @@ impl Deduper {
                 .collect()
         };
         if c.bands > 0 {
-            let passed = PairSet::default();
+            let passed = PairSet::new(ps.len());
             for l in &links {
                 passed.insert(l.later, l.earlier);
             }
-            links.extend(self.band_links(ps, &ids, fixed, &passed, &check));
+            links.extend(self.band_links(ps, &ids, fixed, &passed));
         }
         links.par_sort_unstable_by_key(|l| (l.later, l.earlier));
         links.dedup_by_key(|l| (l.later, l.earlier));
@@ -468,8 +496,8 @@ impl Deduper {
     }
 
     /// The pairs of `ids` (the later one after `fixed`) that share a band
-    /// key, have not `passed` before and pass `check` (they are added to
-    /// `passed`). The keys of all bands would take `4 × bands` bytes a
+    /// key, have not `passed` before and pass the check (they are added
+    /// to `passed`). The keys of all bands would take `4 × bands` bytes a
     /// paragraph, so they are computed a group of bands at a time, within
     /// [`BAND_KEY_BUDGET`].
     fn band_links(
@@ -478,7 +506,6 @@ impl Deduper {
         ids: &[u32],
         fixed: usize,
         passed: &PairSet,
-        check: &(impl Fn(u32, u32) -> Option<Link> + Sync),
     ) -> Vec<Link> {
         let c = &self.config;
         let banded: Vec<u32> = ids
@@ -531,19 +558,19 @@ impl Deduper {
                 .map(|b| {
                     let mut found = Vec::new();
                     let mut batch = Vec::with_capacity(CHECK_BATCH);
-                    band_links(&keys[b * m..(b + 1) * m], |o, x| {
-                        let later = banded[x as usize];
+                    let keys = &keys[b * m..(b + 1) * m];
+                    band_links(keys, &banded, |earlier, later| {
                         if (later as usize) < fixed {
                             return;
                         }
-                        batch.push((later, banded[o as usize]));
+                        batch.push((later, earlier));
                         if batch.len() == CHECK_BATCH {
-                            check_batch(
-                                ps, &mut batch, passed, check, &mut found,
+                            self.check_batch(
+                                ps, &mut batch, passed, &mut found,
                             );
                         }
                     });
-                    check_batch(ps, &mut batch, passed, check, &mut found);
+                    self.check_batch(ps, &mut batch, passed, &mut found);
                     found
                 })
                 .collect();

@@ -120,7 +120,9 @@ pub fn pairs_within(fps: &[u64], k: u32, blocks: u32) -> Vec<(u32, u32)> {
                 key >> (key_bits - keep)
             };
             let entries =
-                sorted_entries(fps.len(), keep, idb, &|id| key(fps[id]));
+                sorted_entries(fps.len(), keep, idb, &|x| key(fps[x]), &|x| {
+                    x as u64
+                });
             let id_mask = (1u64 << idb) - 1;
             let mut pairs = Vec::new();
             let mut g = 0;
@@ -169,23 +171,24 @@ fn sorted_entries(
     key_bits: u32,
     idb: u32,
     key_of: &impl Fn(usize) -> u64,
+    id_of: &impl Fn(usize) -> u64,
 ) -> Vec<u64> {
     // About one entry per count slot: more slots only cost time.
     let radix = key_bits.min(16).min(id_bits(len));
     let shift = key_bits - radix;
     let mut starts = vec![0usize; (1 << radix) + 1];
-    for id in 0..len {
-        starts[(key_of(id) >> shift) as usize + 1] += 1;
+    for x in 0..len {
+        starts[(key_of(x) >> shift) as usize + 1] += 1;
     }
     for b in 1..starts.len() {
         starts[b] += starts[b - 1];
     }
     let mut entries = vec![0u64; len];
     let mut next = starts.clone();
-    for id in 0..len {
-        let k = key_of(id);
+    for x in 0..len {
+        let k = key_of(x);
         let slot = &mut next[(k >> shift) as usize];
-        entries[*slot] = k << idb | id as u64;
+        entries[*slot] = k << idb | id_of(x);
         *slot += 1;
     }
     if shift > 0 {
@@ -200,12 +203,18 @@ fn sorted_entries(
 }
 
 /// Calls `link(earlier, later)` for the pairs of items that share a key
-/// in one band (`keys[x]` is item `x`'s key), `earlier < later`. Buckets
-/// are capped (see the module docs): the calls are not every pair of a
-/// large bucket, and no pair is linked twice. Memory: 8 bytes an item.
-pub fn band_links(keys: &[u32], mut link: impl FnMut(u32, u32)) {
-    assert!(keys.len() <= u32::MAX as usize, "at most 2^32 items");
-    let entries = sorted_entries(keys.len(), 32, 32, &|x| u64::from(keys[x]));
+/// in one band: item `x` is `ids[x]` (ascending), its key `keys[x]`, and
+/// `earlier < later` are ids. Buckets are capped (see the module docs):
+/// the calls are not every pair of a large bucket, and no pair is linked
+/// twice. Memory: 8 bytes an item.
+pub fn band_links(keys: &[u32], ids: &[u32], mut link: impl FnMut(u32, u32)) {
+    assert_eq!(keys.len(), ids.len(), "a key for each item");
+    debug_assert!(ids.is_sorted_by(|a, b| a < b), "ids ascending");
+    // The ids themselves in the entries: the walk reads nothing else.
+    let entries =
+        sorted_entries(keys.len(), 32, 32, &|x| u64::from(keys[x]), &|x| {
+            u64::from(ids[x])
+        });
     for bucket in entries.chunk_by(|a, b| a >> 32 == b >> 32) {
         for (x, &e) in bucket.iter().enumerate().skip(1) {
             let head = &bucket[..x.min(BUCKET_HEAD)];
@@ -274,7 +283,8 @@ mod tests {
     fn band_buckets_are_capped() {
         let mut pairs = Vec::new();
         let keys: Vec<u32> = (0..1000).map(|x| x % 2).collect();
-        band_links(&keys, |o, x| pairs.push((o, x)));
+        let ids: Vec<u32> = (0..1000).collect();
+        band_links(&keys, &ids, |o, x| pairs.push((o, x)));
         assert!(pairs.len() < 1000 * (BUCKET_HEAD + BUCKET_TAIL));
         assert!(pairs.iter().all(|&(o, x)| o < x && o % 2 == x % 2));
         let distinct: std::collections::HashSet<_> = pairs.iter().collect();
@@ -284,8 +294,9 @@ mod tests {
     #[test]
     fn small_buckets_link_every_pair() {
         let keys = [7u32, 3, 7, 9, 3, 7, u32::MAX, 9];
+        let ids = [0u32, 1, 2, 3, 4, 5, 6, 7];
         let mut got = Vec::new();
-        band_links(&keys, |o, x| got.push((o, x)));
+        band_links(&keys, &ids, |o, x| got.push((o, x)));
         got.sort_unstable();
         let mut want = Vec::new();
         for x in 0..keys.len() as u32 {
