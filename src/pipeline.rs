@@ -345,6 +345,8 @@ struct Mapped {
     /// Where the document is written, when not at its name.
     out_path: Option<String>,
     line_count: u32,
+    /// Fixing changed a line (else the emit phase need not fix again).
+    fixed_any: bool,
     /// Strip facts per line; emptied once the strip decision is made.
     facts: Vec<LineFacts>,
     /// Lexicon matches (line index, hit): few lines have one.
@@ -462,7 +464,7 @@ impl Pipeline {
     fn clean_alone(&self, meta: DocMeta, text: &str) -> Document {
         let timers = Timers::default();
         let out_path = meta.name.clone();
-        let fixed = self.fixed_text(text, &timers);
+        let fixed = self.fixed_text(text, &timers, true);
         let mut docs = vec![self.analyse(meta, out_path, &fixed, &timers)];
         let verdicts = self.decide(&mut docs, &HashMap::new(), &timers);
         if docs[0].blocks {
@@ -757,7 +759,7 @@ impl Pipeline {
             .into_par_iter()
             .map(|source| match source {
                 Ok(s) => {
-                    let fixed = self.fixed_text(&s.text, timers);
+                    let fixed = self.fixed_text(&s.text, timers, true);
                     Item::Doc(Box::new(
                         self.analyse(s.meta, s.out_path, &fixed, timers),
                     ))
@@ -775,6 +777,7 @@ impl Pipeline {
         unit: &Unit,
         digest: Option<u64>,
         slots: &[Slot],
+        docs: &[Mapped],
     ) -> Result<Vec<Option<FixedText>>, Error> {
         let timers = Timers::default();
         let bytes = read_unit(unit, self.inner.max_input_bytes)?;
@@ -789,8 +792,9 @@ impl Pipeline {
             .into_par_iter()
             .zip(slots)
             .map(|(source, slot)| match (source, slot) {
-                (Ok(s), Slot::Doc(_)) => {
-                    Ok(Some(self.fixed_text(&s.text, &timers)))
+                (Ok(s), Slot::Doc(i)) => {
+                    let refix = docs[*i].fixed_any;
+                    Ok(Some(self.fixed_text(&s.text, &timers, refix)))
                 }
                 (Err(_), Slot::Failed(_)) => Ok(None),
                 _ => Err(Error::Changed { path: unit.path.clone() }),
@@ -810,7 +814,7 @@ impl Pipeline {
         if !slots.iter().any(|s| matches!(s, Slot::Doc(_))) {
             return slots.iter().map(|_| None).collect();
         }
-        let texts = match self.reread(unit, digest, slots) {
+        let texts = match self.reread(unit, digest, slots, plan.docs) {
             Ok(t) => t,
             Err(e) => {
                 // The same failure for each of its documents.
@@ -900,7 +904,14 @@ impl Pipeline {
     }
 
     /// Splits a text into lines and fixes each.
-    fn fixed_text(&self, text: &str, timers: &Timers) -> FixedText {
+    /// `refix` false: the map phase found nothing to fix in this text, so
+    /// the lines are only split (fixing is deterministic).
+    fn fixed_text(
+        &self,
+        text: &str,
+        timers: &Timers,
+        refix: bool,
+    ) -> FixedText {
         let inner = &self.inner;
         // Line breaks are kept as they came unless the fixer normalises
         // them: a decode-only run must give back the text exactly.
@@ -918,7 +929,8 @@ impl Pipeline {
         timers.time(FIX, text.len(), || {
             let mut steps = Vec::new();
             for (i, &line) in raw_lines.iter().enumerate() {
-                let Some(fixer) = &inner.fixer else {
+                let Some(fixer) = inner.fixer.as_ref().filter(|_| refix)
+                else {
                     lines.push(line.to_string());
                     continue;
                 };
@@ -966,6 +978,7 @@ impl Pipeline {
             out_path: (out_path != meta.name).then_some(out_path),
             meta,
             line_count: lines.len() as u32,
+            fixed_any: !fixed.fixes.is_empty(),
             facts: Vec::new(),
             lexicon: Vec::new(),
             repeat_keys: Vec::new(),
@@ -1197,6 +1210,7 @@ impl Pipeline {
                             &inputs.units[u],
                             digests[u],
                             layout.unit(u),
+                            docs,
                         ) else {
                             return Vec::new();
                         };
