@@ -181,7 +181,7 @@ impl Fixer {
     ///
     /// As in ftfy's `fix_text`, once a line contains `<` the text is taken
     /// to be HTML and entities are no longer decoded on later lines either
-    /// (see [`LtSeen`] for when fixing removed that `<`).
+    /// (unless fixing removed that `<`, as `<` + U+0338 composing to `≮`).
     pub fn fix<'a>(&self, text: &'a str) -> Cow<'a, str> {
         // Jump from one flagged byte to the next and fix only the lines
         // that hold one: clean lines are never split out or looked at again.
