@@ -30,7 +30,7 @@ use crate::decode::Decoder;
 use crate::dedup::store::{preview, PREVIEW_BYTES};
 use crate::dedup::{
     Clustering, DedupBuilder, Deduper, DuplicateAction, Fingerprint, Index,
-    Paragraph,
+    Paragraph, WordSet,
 };
 use crate::document::{DocMeta, Document, Removal, Stage};
 use crate::error::{BuildError, Error};
@@ -497,51 +497,60 @@ impl Pipeline {
         let interrupted =
             || io::Error::new(io::ErrorKind::Interrupted, "interrupted");
 
-        // Phase 1: map.
-        let mapped: Vec<MappedUnit> = inner.pool.install(|| {
-            inputs
-                .units
-                .par_iter()
-                .map(|unit| {
-                    if cancelled() {
-                        return MappedUnit {
-                            digest: None,
-                            bytes: 0,
-                            items: Vec::new(),
-                        };
-                    }
-                    self.map_unit(unit, &timers)
-                })
-                .collect()
-        });
+        // Phase 1: map, a chunk of inputs at a time. What a chunk keeps
+        // for later phases is moved here, on this thread, into few large
+        // allocations, so the workers' short-lived allocations of the
+        // next chunk reuse the same memory instead of being pinned by the
+        // long-lived ones between them.
+        const MAP_CHUNK_UNITS: usize = 1024;
+        let mut docs: Vec<Mapped> = Vec::new();
+        let mut layout = Layout {
+            slots: Vec::with_capacity(inputs.units.len()),
+            starts: Vec::with_capacity(inputs.units.len() + 1),
+        };
+        let mut digests = Vec::with_capacity(inputs.units.len());
+        let mut unit_bytes = Vec::with_capacity(inputs.units.len());
+        for chunk in inputs.units.chunks(MAP_CHUNK_UNITS) {
+            if cancelled() {
+                return Err(interrupted());
+            }
+            let mapped: Vec<MappedUnit> = inner.pool.install(|| {
+                chunk
+                    .par_iter()
+                    .map(|unit| {
+                        if cancelled() {
+                            return MappedUnit {
+                                digest: None,
+                                bytes: 0,
+                                items: Vec::new(),
+                            };
+                        }
+                        self.map_unit(unit, &timers)
+                    })
+                    .collect()
+            });
+            let first_doc = docs.len();
+            for unit in mapped {
+                layout.starts.push(layout.slots.len());
+                digests.push(unit.digest);
+                unit_bytes.push(unit.bytes);
+                for item in unit.items {
+                    layout.slots.push(match item {
+                        Item::Doc(d) => {
+                            docs.push(*d);
+                            Slot::Doc(docs.len() - 1)
+                        }
+                        Item::Failed(e) => Slot::Failed(Box::new(e)),
+                    });
+                }
+            }
+            rehome(&mut docs[first_doc..]);
+        }
         if cancelled() {
             return Err(interrupted());
         }
-        let items: usize = mapped.iter().map(|u| u.items.len()).sum();
-        let mut docs: Vec<Mapped> = Vec::with_capacity(items);
-        let mut layout = Layout {
-            slots: Vec::with_capacity(items),
-            starts: Vec::with_capacity(mapped.len() + 1),
-        };
-        let mut digests = Vec::with_capacity(mapped.len());
-        let mut unit_bytes = Vec::with_capacity(mapped.len());
-        for unit in mapped {
-            layout.starts.push(layout.slots.len());
-            digests.push(unit.digest);
-            unit_bytes.push(unit.bytes);
-            for item in unit.items {
-                layout.slots.push(match item {
-                    Item::Doc(d) => {
-                        docs.push(*d);
-                        Slot::Doc(docs.len() - 1)
-                    }
-                    Item::Failed(e) => Slot::Failed(Box::new(e)),
-                });
-            }
-        }
         layout.starts.push(layout.slots.len());
         docs.shrink_to_fit();
-
         release_free_memory();
         // Phase 2: global.
         let repeats = self.count_repeats(&docs);
@@ -563,6 +572,16 @@ impl Pipeline {
             .install(|| self.cluster(&mut docs, &verdicts, prior, &timers));
         if cancelled() {
             return Err(interrupted());
+        }
+        let mut dedup = dedup;
+        if inner.index.is_none() {
+            // Only a saved index needs the word sets after clustering:
+            // free them (most of the dedup stage's memory) before the
+            // emit phase reads the text again.
+            let none = WordSet::default();
+            for p in &mut dedup.paragraphs {
+                p.fingerprint.words = none.clone();
+            }
         }
         let dropped = self.dropped_lines(&dedup, docs.len());
         // The paragraphs whose text the clusters file (members) or the
@@ -1705,6 +1724,26 @@ fn add_to_summary(summary: &mut Summary, mapped: &Mapped, doc: &Document) {
 /// every text and the strip decision every line's facts, but small live
 /// allocations between them keep glibc from shrinking the heap, so the
 /// freed pages would count towards peak memory in the phases after.
+/// Moves the map phase's long-lived results of `docs` (candidates and
+/// their word sets) into allocations made by this thread: the word sets
+/// into one shared block, the candidates into exact-size vectors.
+fn rehome(docs: &mut [Mapped]) {
+    for doc in docs.iter_mut() {
+        if !doc.candidates.is_empty() {
+            let mut moved = Vec::with_capacity(doc.candidates.len());
+            moved.append(&mut doc.candidates);
+            doc.candidates = moved;
+        }
+    }
+    let mut sets: Vec<&mut WordSet> = docs
+        .iter_mut()
+        .flat_map(|d| {
+            d.candidates.iter_mut().map(|c| &mut c.fingerprint.words)
+        })
+        .collect();
+    WordSet::share_storage(&mut sets);
+}
+
 fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

@@ -45,8 +45,8 @@
 //! Five rows cut the candidates further but need more bands for the
 //! same recall, and every band costs a sort of all paragraphs and, past
 //! `BAND_KEY_BUDGET`, its share of another pass over every word set:
-//! at 2 GB 30 × 4 and 40 × 5 cost about the same (~20 s of CPU), 40 × 4
-//! a quarter more.
+//! at 2 GB 30 × 4 and 40 × 5 cost about the same (~20 s of CPU with a
+//! 160 MB budget; 26 s with today's 32 MB), 40 × 4 a quarter more.
 //!
 //! # Candidates are checked as they are found
 //!
@@ -80,7 +80,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use super::index::{band_links, pairs_within};
+use super::index::{band_links, pairs_within_fold};
 use super::simhash::{mix64, word_hash, word_key, WordSet};
 use super::{Cluster, Deduper, Member, Paragraph};
 
@@ -96,10 +96,11 @@ pub const CONTAINMENT_MIN_JACCARD: f64 = 0.4;
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// Bytes the band keys of one group of bands may take: all 30 bands at
-/// once up to 1.4 million paragraphs; beyond that the keys are computed
-/// again for each group (3 groups for the 3.5 million paragraphs of 2 GB
-/// of text).
-const BAND_KEY_BUDGET: usize = 160 << 20;
+/// once up to 280 thousand paragraphs; beyond that the keys are computed
+/// again for each group (11 groups for the 3 million paragraphs of 2 GB
+/// of text). Measured there: 160 MB cost 12.7 s of CPU and 32 MB 26 s,
+/// but the keys sit at the peak of the run's memory (issue #6's bound).
+const BAND_KEY_BUDGET: usize = 32 << 20;
 
 /// Pairs `(later, earlier)` that passed the check, shared by the
 /// threads walking bands: a true pair shares several bands but is
@@ -478,10 +479,16 @@ impl Deduper {
                 .iter()
                 .map(|&i| ps[i as usize].fingerprint.simhash)
                 .collect();
-            pairs_within(&fps, c.max_distance, c.blocks)
-                .into_par_iter()
-                .filter_map(|(x, y)| check(ids[y as usize], ids[x as usize]))
-                .collect()
+            let per_table = pairs_within_fold(
+                &fps,
+                c.max_distance,
+                c.blocks,
+                Vec::new,
+                |found, x, y| {
+                    found.extend(check(ids[y as usize], ids[x as usize]));
+                },
+            );
+            per_table.into_iter().flatten().collect()
         };
         if c.bands > 0 {
             let passed = PairSet::new(ps.len());

@@ -87,6 +87,25 @@ fn id_bits(n: usize) -> u32 {
 /// Memory: the fingerprints plus one `u64` per fingerprint for each table
 /// being built (one per rayon thread at a time), plus the pairs found.
 pub fn pairs_within(fps: &[u64], k: u32, blocks: u32) -> Vec<(u32, u32)> {
+    let per_table =
+        pairs_within_fold(fps, k, blocks, Vec::new, |pairs, x, y| {
+            pairs.push((x, y))
+        });
+    per_table.into_iter().flatten().collect()
+}
+
+/// [`pairs_within`] without collecting the pairs: each table (one rayon
+/// task) starts an accumulator with `init` and hands it every pair it
+/// reports, `(smaller, larger)`; the accumulators come back in table
+/// order. A caller that keeps only some pairs (those that pass a check)
+/// never holds them all.
+pub fn pairs_within_fold<A: Send>(
+    fps: &[u64],
+    k: u32,
+    blocks: u32,
+    init: impl Fn() -> A + Sync,
+    visit: impl Fn(&mut A, u32, u32) + Sync,
+) -> Vec<A> {
     assert!(blocks > k && blocks <= 64, "blocks must be in k+1..=64");
     assert!(fps.len() <= u32::MAX as usize, "at most 2^32 fingerprints");
     let n = fps.len();
@@ -101,7 +120,7 @@ pub fn pairs_within(fps: &[u64], k: u32, blocks: u32) -> Vec<(u32, u32)> {
         .iter()
         .map(|&(s, w)| if w == 64 { u64::MAX } else { ((1u64 << w) - 1) << s })
         .collect();
-    let per_table: Vec<Vec<(u32, u32)>> = tables
+    tables
         .par_iter()
         .map(|combo| {
             let parts: Vec<(u32, u32)> =
@@ -124,7 +143,7 @@ pub fn pairs_within(fps: &[u64], k: u32, blocks: u32) -> Vec<(u32, u32)> {
                     x as u64
                 });
             let id_mask = (1u64 << idb) - 1;
-            let mut pairs = Vec::new();
+            let mut acc = init();
             let mut g = 0;
             while g < entries.len() {
                 let kg = entries[g] >> idb;
@@ -149,16 +168,15 @@ pub fn pairs_within(fps: &[u64], k: u32, blocks: u32) -> Vec<(u32, u32)> {
                             .map(|(b, _)| b as u32)
                             .take(combo.len());
                         if first.eq(combo.iter().copied()) {
-                            pairs.push((i.min(j) as u32, i.max(j) as u32));
+                            visit(&mut acc, i.min(j) as u32, i.max(j) as u32);
                         }
                     }
                 }
                 g = e;
             }
-            pairs
+            acc
         })
-        .collect();
-    per_table.into_iter().flatten().collect()
+        .collect()
 }
 
 /// Entries `key_of(id) << idb | id` for ids `0..len`, sorted, built

@@ -14,6 +14,7 @@
 //! seed, the normalisation or a mixer changes fingerprints and needs a new
 //! index version.
 
+use std::sync::Arc;
 use unicode_normalization::UnicodeNormalization;
 
 /// Seed of the word hash (xxh3). Part of the index format.
@@ -55,43 +56,85 @@ pub(crate) fn word_key(hash: u64) -> u32 {
 /// 73 words; 15, or +0.008 Jaccard, at 1,000). Measured on the
 /// planted-edit sets (20, 100 and 200 MB): the same precision and recall
 /// as with 32 bits, within ±0.005 heavy recall.
-#[derive(Clone, Default, PartialEq, Eq)]
+///
+/// The keys live in a shared, immutable allocation: a set made alone owns
+/// one, and [`WordSet::share_storage`] moves many sets into a single one,
+/// so that millions of sets kept for the whole run neither pay the
+/// allocator's per-allocation overhead nor pin pages of the short-lived
+/// allocations they were made among.
+#[derive(Clone)]
 pub struct WordSet {
-    keys: Box<[u16]>,
+    // A thin pointer (8 bytes, not 16): a set is in every paragraph.
+    storage: Arc<Box<[u16]>>,
+    start: u32,
+    len: u32,
 }
+
+impl Default for WordSet {
+    fn default() -> WordSet {
+        WordSet { storage: Arc::new(Box::default()), start: 0, len: 0 }
+    }
+}
+
+impl PartialEq for WordSet {
+    fn eq(&self, other: &WordSet) -> bool {
+        self.keys() == other.keys()
+    }
+}
+
+impl Eq for WordSet {}
 
 impl WordSet {
     /// Packs keys that are sorted, distinct and below `2^WORD_BITS`.
     pub fn from_sorted(keys: impl IntoIterator<Item = u32>) -> WordSet {
-        let keys: Box<[u16]> = keys
+        let keys: Vec<u16> = keys
             .into_iter()
             .map(|k| u16::try_from(k).expect("a key has 16 bits"))
             .collect();
         assert!(keys.is_sorted_by(|a, b| a < b), "keys sorted, distinct");
-        WordSet { keys }
+        let len = u32::try_from(keys.len()).expect("fewer than 2^32 words");
+        WordSet { storage: Arc::new(keys.into_boxed_slice()), start: 0, len }
+    }
+
+    /// Moves the keys of all `sets` into one new allocation that they
+    /// share (made by the calling thread), freeing what each held alone.
+    pub fn share_storage(sets: &mut [&mut WordSet]) {
+        let total: usize = sets.iter().map(|s| s.len()).sum();
+        let mut all: Vec<u16> = Vec::with_capacity(total);
+        for set in sets.iter() {
+            all.extend_from_slice(set.keys());
+        }
+        let storage = Arc::new(all.into_boxed_slice());
+        let mut start = 0u32;
+        for set in sets.iter_mut() {
+            set.storage = Arc::clone(&storage);
+            set.start = start;
+            start += set.len;
+        }
     }
 
     /// The number of words.
     #[inline]
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.len as usize
     }
 
     /// Whether there are no words.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.len == 0
     }
 
     /// The keys in ascending order.
     #[inline]
     pub fn keys(&self) -> &[u16] {
-        &self.keys
+        let start = self.start as usize;
+        &self.storage[start..start + self.len as usize]
     }
 
     /// The keys in ascending order, widened.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = u32> + '_ {
-        self.keys.iter().map(|&k| u32::from(k))
+        self.keys().iter().map(|&k| u32::from(k))
     }
 }
 
@@ -393,6 +436,23 @@ pub fn simhash(features: &[u64]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_storage_keeps_every_set() {
+        let alone = [
+            WordSet::from_sorted([1, 5, 9]),
+            WordSet::default(),
+            WordSet::from_sorted([0, 65_535]),
+            WordSet::from_sorted([7]),
+        ];
+        let mut shared = alone.clone();
+        let mut refs: Vec<&mut WordSet> = shared.iter_mut().collect();
+        WordSet::share_storage(&mut refs);
+        assert_eq!(shared, alone);
+        assert_eq!(shared[2].keys(), &[0, 65_535]);
+        assert!(shared[1].is_empty());
+        assert!(Arc::ptr_eq(&shared[0].storage, &shared[3].storage));
+    }
 
     /// The plain ±1 vote, to check the lane-counting version against.
     fn simhash_plain(features: &[u64]) -> u64 {
