@@ -510,11 +510,8 @@ impl Pipeline {
         };
         let mut digests = Vec::with_capacity(inputs.units.len());
         let mut unit_bytes = Vec::with_capacity(inputs.units.len());
-        for chunk in inputs.units.chunks(MAP_CHUNK_UNITS) {
-            if cancelled() {
-                return Err(interrupted());
-            }
-            let mapped: Vec<MappedUnit> = inner.pool.install(|| {
+        let map_chunk = |chunk: &[Unit]| -> Vec<MappedUnit> {
+            inner.pool.install(|| {
                 chunk
                     .par_iter()
                     .map(|unit| {
@@ -528,7 +525,9 @@ impl Pipeline {
                         self.map_unit(unit, &timers)
                     })
                     .collect()
-            });
+            })
+        };
+        let mut collect = |mapped: Vec<MappedUnit>| {
             let first_doc = docs.len();
             for unit in mapped {
                 layout.starts.push(layout.slots.len());
@@ -545,6 +544,26 @@ impl Pipeline {
                 }
             }
             rehome(&mut docs[first_doc..]);
+        };
+        // This thread collects one chunk while the pool maps the next.
+        let mut pending: Option<Vec<MappedUnit>> = None;
+        for chunk in inputs.units.chunks(MAP_CHUNK_UNITS) {
+            if cancelled() {
+                break;
+            }
+            let mapped = std::thread::scope(|scope| {
+                let mapping = scope.spawn(|| map_chunk(chunk));
+                if let Some(done) = pending.take() {
+                    collect(done);
+                }
+                mapping
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+            pending = Some(mapped);
+        }
+        if let Some(done) = pending.take() {
+            collect(done);
         }
         if cancelled() {
             return Err(interrupted());

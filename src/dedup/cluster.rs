@@ -46,7 +46,7 @@
 //! same recall, and every band costs a sort of all paragraphs and, past
 //! `BAND_KEY_BUDGET`, its share of another pass over every word set:
 //! at 2 GB 30 × 4 and 40 × 5 cost about the same (~20 s of CPU with a
-//! 160 MB budget; 26 s with today's 32 MB), 40 × 4 a quarter more.
+//! 160 MB budget; 26 s with 32 MB), 40 × 4 a quarter more.
 //!
 //! # Candidates are checked as they are found
 //!
@@ -96,11 +96,12 @@ pub const CONTAINMENT_MIN_JACCARD: f64 = 0.4;
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// Bytes the band keys of one group of bands may take: all 30 bands at
-/// once up to 280 thousand paragraphs; beyond that the keys are computed
-/// again for each group (11 groups for the 3 million paragraphs of 2 GB
-/// of text). Measured there: 160 MB cost 12.7 s of CPU and 32 MB 26 s,
-/// but the keys sit at the peak of the run's memory (issue #6's bound).
-const BAND_KEY_BUDGET: usize = 32 << 20;
+/// once up to 350 thousand paragraphs (a 200 MB corpus); beyond that the
+/// keys are computed again for each group (10 groups for the 3 million
+/// paragraphs of 2 GB of text). Measured there: 160 MB cost 12.7 s of
+/// CPU and 32 MB 26 s, but the keys sit at the peak of the run's memory
+/// (issue #6's bound).
+const BAND_KEY_BUDGET: usize = 40 << 20;
 
 /// Pairs `(later, earlier)` that passed the check, shared by the
 /// threads walking bands: a true pair shares several bands but is

@@ -16,12 +16,12 @@
 //! 1,024 inputs: no allocation of its own): about 200 bytes for a
 //! 73-word paragraph (360 with the 32-bit word hashes of index version
 //! 1). While clusters are found, also: the band keys of one group of
-//! bands (at most 32 MB), 8 bytes a paragraph for each band being walked
+//! bands (at most 40 MB), 8 bytes a paragraph for each band being walked
 //! (one per thread), 16 for representatives and bookkeeping, and the
 //! pairs that pass the check. Unless an index is saved, the word sets
 //! are freed as soon as the clusters are known. Measured on the 3.03
 //! million paragraphs of the 2 GB planted-edit set: the whole run peaks
-//! at 1.43 GB RSS, during clustering.
+//! at 1.44 GB RSS, during clustering.
 
 pub mod cluster;
 pub mod index;
