@@ -586,13 +586,12 @@ impl Pipeline {
             })?),
             _ => None,
         };
-        let dedup = inner
+        let mut dedup = inner
             .pool
             .install(|| self.cluster(&mut docs, &verdicts, prior, &timers));
         if cancelled() {
             return Err(interrupted());
         }
-        let mut dedup = dedup;
         if inner.index.is_none() {
             // Only a saved index needs the word sets after clustering:
             // free them (most of the dedup stage's memory) before the
@@ -1739,10 +1738,6 @@ fn add_to_summary(summary: &mut Summary, mapped: &Mapped, doc: &Document) {
     }
 }
 
-/// Hands the heap's free pages back to the system. The map phase frees
-/// every text and the strip decision every line's facts, but small live
-/// allocations between them keep glibc from shrinking the heap, so the
-/// freed pages would count towards peak memory in the phases after.
 /// Moves the map phase's long-lived results of `docs` (candidates and
 /// their word sets) into allocations made by this thread: the word sets
 /// into one shared block, the candidates into exact-size vectors.
@@ -1763,6 +1758,10 @@ fn rehome(docs: &mut [Mapped]) {
     WordSet::share_storage(&mut sets);
 }
 
+/// Hands the heap's free pages back to the system. The map phase frees
+/// every text and the strip decision every line's facts, but small live
+/// allocations between them keep glibc from shrinking the heap, so the
+/// freed pages would count towards peak memory in the phases after.
 fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
