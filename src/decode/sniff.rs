@@ -212,18 +212,24 @@ pub(crate) struct Controls {
 /// Counts control bytes in the first [`SAMPLE`] bytes.
 pub(crate) fn controls(bytes: &[u8]) -> Controls {
     let sample = &bytes[..bytes.len().min(SAMPLE)];
-    let mut nul = 0;
-    let mut other = 0;
-    for &b in sample {
-        nul += usize::from(b == 0);
-        other += usize::from(
-            (b < 0x20 || b == 0x7F)
-                && !matches!(
-                    b,
-                    0 | b'\t' | b'\n' | b'\r' | 0x0C | 0x1B | 0x0E | 0x0F
-                ),
-        );
+    // Counted as three byte classes in u8 lanes, 255 bytes at a time, so
+    // the loop vectorises: this runs on every input, twice.
+    let (mut nul, mut controls, mut allowed) = (0usize, 0usize, 0usize);
+    for chunk in sample.chunks(255) {
+        let (mut n, mut c, mut a) = (0u8, 0u8, 0u8);
+        for &b in chunk {
+            n += u8::from(b == 0);
+            c += u8::from(b < 0x20 || b == 0x7F);
+            a += u8::from(matches!(
+                b,
+                b'\t' | b'\n' | b'\r' | 0x0C | 0x1B | 0x0E | 0x0F
+            ));
+        }
+        nul += usize::from(n);
+        controls += usize::from(c);
+        allowed += usize::from(a);
     }
+    let other = controls - nul - allowed;
     Controls { len: sample.len(), nul, other }
 }
 
