@@ -290,25 +290,130 @@ fn write_json_line(
 impl Sink for JsonLinesFile {
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         let file = self.file.as_mut().expect("not written after finish");
-        write_json_line(
-            file,
+        let lines_removed =
+            doc.removals.iter().filter(|r| r.replacement.is_none()).count();
+        let mut line = Vec::with_capacity(doc.text.len() + 128);
+        write_doc_record(
+            &mut line,
             &DocRecord {
                 id: doc.meta.id.as_deref().unwrap_or(&doc.meta.name),
                 text: &doc.text,
                 source: &doc.meta.source,
                 url: doc.meta.url.as_deref(),
                 encoding: doc.meta.encoding,
-                lines_removed: doc
-                    .removals
-                    .iter()
-                    .filter(|r| r.replacement.is_none())
-                    .count(),
+                lines_removed,
             },
-        )
+        );
+        file.write_all(&line)
     }
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         self.file.take().map_or(Ok(()), AtomicFile::commit)
     }
+}
+
+// The documents and the removed lines are most of what a run writes, and
+// serde_json escapes strings a byte at a time: these two records are
+// written by hand, eight bytes at a time, in serde_json's exact format
+// (the tests hold them to it).
+
+fn write_doc_record(out: &mut Vec<u8>, r: &DocRecord<'_>) {
+    out.extend_from_slice(b"{\"id\":");
+    write_json_str(out, r.id);
+    out.extend_from_slice(b",\"text\":");
+    write_json_str(out, r.text);
+    out.extend_from_slice(b",\"source\":");
+    write_json_str(out, r.source);
+    if let Some(url) = r.url {
+        out.extend_from_slice(b",\"url\":");
+        write_json_str(out, url);
+    }
+    out.extend_from_slice(b",\"encoding\":");
+    write_json_str(out, r.encoding);
+    out.extend_from_slice(b",\"lines_removed\":");
+    out.extend_from_slice(r.lines_removed.to_string().as_bytes());
+    out.extend_from_slice(b"}\n");
+}
+
+fn write_removal_record(out: &mut Vec<u8>, r: &RemovalRecord<'_>) {
+    out.extend_from_slice(b"{\"doc\":");
+    write_json_str(out, r.doc);
+    out.extend_from_slice(b",\"line\":");
+    out.extend_from_slice(r.line.to_string().as_bytes());
+    out.extend_from_slice(match r.stage {
+        crate::document::Stage::Fix => b",\"stage\":\"fix\"",
+        crate::document::Stage::Strip => b",\"stage\":\"strip\"",
+        crate::document::Stage::Dedup => b",\"stage\":\"dedup\"",
+    });
+    out.extend_from_slice(b",\"reason\":");
+    write_json_str(out, r.reason);
+    out.extend_from_slice(b",\"text\":");
+    write_json_str(out, r.text);
+    if let Some(replacement) = r.replacement {
+        out.extend_from_slice(b",\"replacement\":");
+        write_json_str(out, replacement);
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+/// Appends `s` as a JSON string, escaped as serde_json escapes it: `"`,
+/// `\\`, and the C0 controls (short forms where JSON has them).
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = ONES * 0x80;
+    // Whether any of the eight bytes is below 0x20, a quote or a
+    // backslash (exact for "any"; which byte is found bytewise).
+    let any_special = |word: u64| {
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let below_space = word.wrapping_sub(ONES * 0x20) & !word;
+        let is_quote = quote.wrapping_sub(ONES) & !quote;
+        let is_backslash = backslash.wrapping_sub(ONES) & !backslash;
+        (below_space | is_quote | is_backslash) & HIGH_BITS != 0
+    };
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut clean_from = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        if at + 8 <= bytes.len() {
+            let word = u64::from_le_bytes(
+                bytes[at..at + 8].try_into().expect("eight bytes"),
+            );
+            if !any_special(word) {
+                at += 8;
+                continue;
+            }
+        }
+        let end = (at + 8).min(bytes.len());
+        for i in at..end {
+            let b = bytes[i];
+            let escape: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0C => b"\\f",
+                0..=0x1F => b"",
+                _ => continue,
+            };
+            out.extend_from_slice(&bytes[clean_from..i]);
+            if escape.is_empty() {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xF)]);
+            } else {
+                out.extend_from_slice(escape);
+            }
+            clean_from = i + 1;
+        }
+        at = end;
+    }
+    out.extend_from_slice(&bytes[clean_from..]);
+    out.push(b'"');
 }
 
 /// Machine output on a stream: JSON Lines with a `type`/`data` envelope
@@ -396,9 +501,10 @@ impl RemovedFile {
 impl Sink for RemovedFile {
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         let file = self.file.as_mut().expect("not written after finish");
+        let mut lines = Vec::new();
         for r in &doc.removals {
-            write_json_line(
-                file,
+            write_removal_record(
+                &mut lines,
                 &RemovalRecord {
                     doc: &doc.meta.name,
                     line: r.line,
@@ -407,9 +513,9 @@ impl Sink for RemovedFile {
                     text: &r.original,
                     replacement: r.replacement.as_deref(),
                 },
-            )?;
+            );
         }
-        Ok(())
+        file.write_all(&lines)
     }
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         self.file.take().map_or(Ok(()), AtomicFile::commit)
@@ -467,6 +573,7 @@ impl Sink for ReportFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::Stage;
 
     #[test]
     fn names_cannot_escape() {
@@ -475,5 +582,55 @@ mod tests {
         assert_eq!(safe_relative("a/./b/../c"), PathBuf::from("a/b/c"));
         assert_eq!(safe_relative(".."), PathBuf::from("unnamed"));
         assert_eq!(safe_relative(".hidden"), PathBuf::from("hidden"));
+    }
+
+    /// Strings with every escape at every offset of an eight-byte word.
+    fn awkward_strings() -> Vec<String> {
+        let mut out = vec![String::new(), "plain ascii text".to_string()];
+        let specials = ['"', '\\', '\n', '\r', '\t', '\u{8}', '\u{c}', '\0'];
+        for c in specials.into_iter().chain(['\u{1f}', '\u{7f}', 'é', '€'])
+        {
+            for at in 0..17 {
+                let mut s = "abcdefghijklmnopq".to_string();
+                s.insert(at, c);
+                out.push(s);
+            }
+        }
+        out.push("\u{1}\u{2}\"\"\\\\x\u{1b}日本語\u{2028}".to_string());
+        out
+    }
+
+    #[test]
+    fn hand_written_records_match_serde_json() {
+        for s in awkward_strings() {
+            let doc = DocRecord {
+                id: &s,
+                text: &s,
+                source: "src",
+                url: (s.len() % 2 == 0).then_some(s.as_str()),
+                encoding: "UTF-8",
+                lines_removed: s.len(),
+            };
+            let mut ours = Vec::new();
+            write_doc_record(&mut ours, &doc);
+            let mut theirs = serde_json::to_vec(&doc).unwrap();
+            theirs.push(b'\n');
+            assert_eq!(ours, theirs, "{s:?}");
+            for stage in [Stage::Fix, Stage::Strip, Stage::Dedup] {
+                let removal = RemovalRecord {
+                    doc: &s,
+                    line: 7,
+                    stage,
+                    reason: "near-duplicate:3",
+                    text: &s,
+                    replacement: (stage == Stage::Fix).then_some(s.as_str()),
+                };
+                let mut ours = Vec::new();
+                write_removal_record(&mut ours, &removal);
+                let mut theirs = serde_json::to_vec(&removal).unwrap();
+                theirs.push(b'\n');
+                assert_eq!(ours, theirs, "{s:?}");
+            }
+        }
     }
 }
