@@ -547,11 +547,16 @@ impl Pipeline {
         };
         // This thread collects one chunk while the pool maps the next.
         let mut pending: Option<Vec<MappedUnit>> = None;
-        for chunk in inputs.units.chunks(MAP_CHUNK_UNITS) {
+        let chunks: Vec<&[Unit]> =
+            inputs.units.chunks(MAP_CHUNK_UNITS).collect();
+        for (k, chunk) in chunks.iter().enumerate() {
             if cancelled() {
                 break;
             }
             let mapped = std::thread::scope(|scope| {
+                if let Some(next) = chunks.get(k + 1) {
+                    scope.spawn(|| crate::input::prefetch(next));
+                }
                 let mapping = scope.spawn(|| map_chunk(chunk));
                 if let Some(done) = pending.take() {
                     collect(done);
@@ -668,9 +673,13 @@ impl Pipeline {
         std::thread::scope(|scope| -> io::Result<()> {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             scope.spawn(move || {
-                for range in chunks {
+                for (k, range) in chunks.iter().enumerate() {
                     if cancelled() || sink_failed_ref.load(Ordering::Relaxed) {
                         break;
+                    }
+                    if let Some(next) = chunks.get(k + 1) {
+                        let next = &inputs.units[next.clone()];
+                        scope.spawn(move || crate::input::prefetch(next));
                     }
                     let built: Vec<Vec<Emitted>> = inner.pool.install(|| {
                         range
@@ -689,7 +698,7 @@ impl Pipeline {
                             })
                             .collect()
                     });
-                    if tx.send((range, built)).is_err() {
+                    if tx.send((range.clone(), built)).is_err() {
                         break;
                     }
                 }
