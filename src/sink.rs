@@ -210,26 +210,146 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Writes each document's text to a file under a folder, at the
 /// document's relative output path, atomically.
+///
+/// The files are written by threads of its own: creating and renaming
+/// files is slow on most file systems and would otherwise hold up the
+/// thread that feeds every sink. An error writing a file is returned by a
+/// later call, [`Sink::finish`] at the latest.
 pub struct MirrorDir {
     root: PathBuf,
+    writers: Option<MirrorWriters>,
 }
+
+/// Each job is a file's path and its bytes.
+type MirrorJob = (PathBuf, Vec<u8>);
+
+struct MirrorWriters {
+    queue: std::sync::mpsc::SyncSender<MirrorJob>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    /// The first error any writer met.
+    failed: std::sync::Arc<std::sync::Mutex<Option<io::Error>>>,
+}
+
+/// Files being written at once, and the documents queued for them.
+const MIRROR_WRITERS: usize = 2;
+const MIRROR_QUEUE: usize = 64;
 
 impl MirrorDir {
     /// Writes under `root` (created when missing).
     pub fn new(root: impl Into<PathBuf>) -> MirrorDir {
-        MirrorDir { root: root.into() }
+        MirrorDir { root: root.into(), writers: None }
     }
+
+    fn start_writers() -> MirrorWriters {
+        use std::sync::{Arc, Mutex};
+        let (queue, jobs) =
+            std::sync::mpsc::sync_channel::<MirrorJob>(MIRROR_QUEUE);
+        let jobs = Arc::new(Mutex::new(jobs));
+        let failed = Arc::new(Mutex::new(None));
+        let threads = (0..MIRROR_WRITERS)
+            .map(|_| {
+                let jobs = Arc::clone(&jobs);
+                let failed = Arc::clone(&failed);
+                std::thread::spawn(move || {
+                    // Folders this thread made or found: one lookup each.
+                    let mut folders = std::collections::HashSet::new();
+                    loop {
+                        let job = jobs.lock().expect("queue lock").recv();
+                        let Ok((path, bytes)) = job else { break };
+                        if let Err(e) =
+                            write_mirrored(&path, &bytes, &mut folders)
+                        {
+                            let e = io::Error::new(
+                                e.kind(),
+                                format!("{}: {e}", path.display()),
+                            );
+                            failed
+                                .lock()
+                                .expect("error lock")
+                                .get_or_insert(e);
+                        }
+                    }
+                })
+            })
+            .collect();
+        MirrorWriters { queue, threads, failed }
+    }
+
+    /// Waits for the files queued so far; the first error, if any.
+    fn drain(&mut self) -> io::Result<()> {
+        let Some(writers) = self.writers.take() else { return Ok(()) };
+        drop(writers.queue);
+        for thread in writers.threads {
+            if let Err(panic) = thread.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        let failed = writers.failed.lock().expect("error lock").take();
+        failed.map_or(Ok(()), Err)
+    }
+}
+
+/// Writes one mirrored file atomically: a temporary name in its folder,
+/// then a rename.
+fn write_mirrored(
+    path: &Path,
+    bytes: &[u8],
+    folders: &mut std::collections::HashSet<PathBuf>,
+) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !folders.contains(dir) {
+        fs::create_dir_all(dir)?;
+        folders.insert(dir.to_path_buf());
+    }
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".chaff-").suffix(".tmp");
+    // An ordinary file, readable like the rest of the output (temporary
+    // files are otherwise private).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 impl Sink for MirrorDir {
     fn document(&mut self, doc: &Document) -> io::Result<()> {
-        let rel = safe_relative(&doc.out_path);
-        let mut file = AtomicFile::create(self.root.join(rel))?;
-        file.write_all(doc.text.as_bytes())?;
-        if doc.final_newline && !doc.text.is_empty() {
-            file.write_all(b"\n")?;
+        let writers =
+            self.writers.get_or_insert_with(MirrorDir::start_writers);
+        if let Some(e) = writers.failed.lock().expect("error lock").take() {
+            return Err(e);
         }
-        file.commit()
+        let mut bytes = Vec::with_capacity(doc.text.len() + 1);
+        bytes.extend_from_slice(doc.text.as_bytes());
+        if doc.final_newline && !doc.text.is_empty() {
+            bytes.push(b'\n');
+        }
+        let path = self.root.join(safe_relative(&doc.out_path));
+        if writers.queue.send((path, bytes)).is_err() {
+            // Only a writer that panicked closes the queue early.
+            return self.drain().and(Err(io::Error::other(
+                "the output folder's writers stopped",
+            )));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
+        self.drain()
+    }
+}
+
+impl Drop for MirrorDir {
+    fn drop(&mut self) {
+        // Files already queued are still written: each is whole or absent.
+        let _ = self.drain();
     }
 }
 
@@ -632,5 +752,44 @@ mod tests {
                 assert_eq!(ours, theirs, "{s:?}");
             }
         }
+    }
+
+    fn doc(out_path: &str, text: &str) -> Document {
+        Document {
+            index: 0,
+            meta: crate::document::DocMeta::default(),
+            text: text.to_string(),
+            removals: Vec::new(),
+            kept_lines: Vec::new(),
+            out_path: out_path.to_string(),
+            final_newline: true,
+        }
+    }
+
+    #[test]
+    fn mirror_writes_every_file_by_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = MirrorDir::new(dir.path());
+        for k in 0..300 {
+            sink.document(&doc(&format!("s{}/{k}.txt", k % 7), "text"))
+                .unwrap();
+        }
+        sink.finish(&Summary::default()).unwrap();
+        for k in 0..300 {
+            let path = dir.path().join(format!("s{}/{k}.txt", k % 7));
+            assert_eq!(fs::read_to_string(path).unwrap(), "text\n");
+        }
+    }
+
+    #[test]
+    fn mirror_reports_a_file_it_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the output needs a folder.
+        fs::write(dir.path().join("taken"), "").unwrap();
+        let mut sink = MirrorDir::new(dir.path());
+        let queued = sink.document(&doc("taken/a.txt", "text"));
+        let finished = sink.finish(&Summary::default());
+        let err = queued.and(finished).unwrap_err();
+        assert!(err.to_string().contains("taken"), "{err}");
     }
 }
