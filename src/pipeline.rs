@@ -280,9 +280,10 @@ struct Source<'a> {
 
 /// A document's fixed lines, as the map and the emit phase both derive
 /// them from the input's bytes.
-struct FixedText {
-    /// Fixed lines, without line breaks.
-    lines: Vec<String>,
+struct FixedText<'a> {
+    /// Fixed lines, without line breaks: borrowed from the decoded text
+    /// unless fixing changed them.
+    lines: Vec<Cow<'a, str>>,
     /// Lines changed by fixes (line index, steps, original).
     fixes: Vec<(usize, String, String)>,
     /// The input ended with a line break.
@@ -816,15 +817,16 @@ impl Pipeline {
         MappedUnit { digest: Some(digest), bytes: bytes.len() as u64, items }
     }
 
-    /// Reads an input again and gives back each document slot's fixed
-    /// text (`None` for failed slots), as the map phase saw it.
-    fn reread(
+    /// Reads an input again and hands each slot's fixed text, as the map
+    /// phase saw it, to `each` (`None` for failed slots).
+    fn reread<R: Send>(
         &self,
         unit: &Unit,
         digest: Option<u64>,
         slots: &[Slot],
         docs: &[Mapped],
-    ) -> Result<Vec<Option<FixedText>>, Error> {
+        each: impl Fn(&Slot, Option<&FixedText<'_>>) -> R + Sync,
+    ) -> Result<Vec<R>, Error> {
         let timers = Timers::default();
         let bytes = read_unit(unit, self.inner.max_input_bytes)?;
         if Some(xxhash_rust::xxh3::xxh3_64(&bytes)) != digest {
@@ -840,9 +842,10 @@ impl Pipeline {
             .map(|(source, slot)| match (source, slot) {
                 (Ok(s), Slot::Doc(i)) => {
                     let refix = docs[*i].fixed_any;
-                    Ok(Some(self.fixed_text(&s.text, &timers, refix)))
+                    let fixed = self.fixed_text(&s.text, &timers, refix);
+                    Ok(each(slot, Some(&fixed)))
                 }
-                (Err(_), Slot::Failed(_)) => Ok(None),
+                (Err(_), Slot::Failed(_)) => Ok(each(slot, None)),
                 _ => Err(Error::Changed { path: unit.path.clone() }),
             })
             .collect()
@@ -860,12 +863,33 @@ impl Pipeline {
         if !slots.iter().any(|s| matches!(s, Slot::Doc(_))) {
             return slots.iter().map(|_| None).collect();
         }
-        let texts = match self.reread(unit, digest, slots, plan.docs) {
-            Ok(t) => t,
+        let build = |slot: &Slot, fixed: Option<&FixedText<'_>>| {
+            let (Slot::Doc(i), Some(fixed)) = (slot, fixed) else {
+                return None;
+            };
+            let i = *i;
+            let doc = build_document(
+                i,
+                &plan.docs[i],
+                fixed,
+                &plan.verdicts[i],
+                &plan.dropped[i],
+            );
+            let previews = plan.wanted[i]
+                .iter()
+                .map(|&(line, k)| {
+                    let text = &fixed.lines[line as usize - 1];
+                    (k, preview(text, PREVIEW_BYTES).to_string())
+                })
+                .collect();
+            Some(Ok((doc, previews)))
+        };
+        match self.reread(unit, digest, slots, plan.docs, build) {
+            Ok(built) => built,
             Err(e) => {
                 // The same failure for each of its documents.
                 let message = e.to_string();
-                return slots
+                slots
                     .iter()
                     .map(|s| {
                         matches!(s, Slot::Doc(_)).then(|| {
@@ -880,34 +904,9 @@ impl Pipeline {
                             })
                         })
                     })
-                    .collect();
+                    .collect()
             }
-        };
-        texts
-            .into_par_iter()
-            .zip(slots)
-            .map(|(text, slot)| {
-                let (Slot::Doc(i), Some(fixed)) = (slot, text) else {
-                    return None;
-                };
-                let i = *i;
-                let doc = build_document(
-                    i,
-                    &plan.docs[i],
-                    &fixed,
-                    &plan.verdicts[i],
-                    &plan.dropped[i],
-                );
-                let previews = plan.wanted[i]
-                    .iter()
-                    .map(|&(line, k)| {
-                        let text = &fixed.lines[line as usize - 1];
-                        (k, preview(text, PREVIEW_BYTES).to_string())
-                    })
-                    .collect();
-                Some(Ok((doc, previews)))
-            })
-            .collect()
+        }
     }
 
     /// The documents of one input's bytes, in order: one for a text file,
@@ -952,12 +951,12 @@ impl Pipeline {
     /// Splits a text into lines and fixes each.
     /// `refix` false: the map phase found nothing to fix in this text, so
     /// the lines are only split (fixing is deterministic).
-    fn fixed_text(
+    fn fixed_text<'a>(
         &self,
-        text: &str,
+        text: &'a str,
         timers: &Timers,
         refix: bool,
-    ) -> FixedText {
+    ) -> FixedText<'a> {
         let inner = &self.inner;
         // Line breaks are kept as they came unless the fixer normalises
         // them: a decode-only run must give back the text exactly.
@@ -977,12 +976,12 @@ impl Pipeline {
             for (i, &line) in raw_lines.iter().enumerate() {
                 let Some(fixer) = inner.fixer.as_ref().filter(|_| refix)
                 else {
-                    lines.push(line.to_string());
+                    lines.push(Cow::Borrowed(line));
                     continue;
                 };
                 steps.clear();
                 match fixer.fix_line(line, Some(&mut steps)) {
-                    Cow::Borrowed(l) => lines.push(l.to_string()),
+                    Cow::Borrowed(l) => lines.push(Cow::Borrowed(l)),
                     Cow::Owned(mut fixed) => {
                         // Lines were cut at every break already; a break
                         // that fixing makes (mojibake of U+2028) would put
@@ -996,7 +995,7 @@ impl Pipeline {
                             .collect::<Vec<_>>()
                             .join(",");
                         fixes.push((i, plan, line.to_string()));
-                        lines.push(fixed);
+                        lines.push(Cow::Owned(fixed));
                     }
                 }
             }
@@ -1014,7 +1013,7 @@ impl Pipeline {
         &self,
         meta: DocMeta,
         out_path: String,
-        fixed: &FixedText,
+        fixed: &FixedText<'_>,
         timers: &Timers,
     ) -> Mapped {
         let inner = &self.inner;
@@ -1089,7 +1088,7 @@ impl Pipeline {
     /// stripped lines: each non-blank line, or each run of them.
     fn find_candidates(
         &self,
-        lines: &[String],
+        lines: &[Cow<'_, str>],
         blocks: bool,
         stripped: &[(u32, Reason)],
     ) -> Vec<Candidate> {
@@ -1245,6 +1244,7 @@ impl Pipeline {
         if units.is_empty() {
             return;
         }
+        let docs_read: &[Mapped] = docs;
         let found: Vec<Vec<(usize, Vec<Candidate>)>> =
             self.inner.pool.install(|| {
                 units
@@ -1252,23 +1252,18 @@ impl Pipeline {
                     .map(|&u| {
                         // An input that cannot be read again keeps its
                         // first blocks; the emit phase reports it.
-                        let Ok(texts) = self.reread(
+                        let found = self.reread(
                             &inputs.units[u],
                             digests[u],
                             layout.unit(u),
-                            docs,
-                        ) else {
-                            return Vec::new();
-                        };
-                        texts
-                            .into_iter()
-                            .zip(layout.unit(u))
-                            .filter_map(|(text, slot)| {
-                                let (Slot::Doc(i), Some(fixed)) = (slot, text)
+                            docs_read,
+                            |slot, fixed| {
+                                let (Slot::Doc(i), Some(fixed)) =
+                                    (slot, fixed)
                                 else {
                                     return None;
                                 };
-                                if !split(&docs[*i], &verdicts[*i]) {
+                                if !split(&docs_read[*i], &verdicts[*i]) {
                                     return None;
                                 }
                                 let found = self.find_candidates(
@@ -1277,7 +1272,14 @@ impl Pipeline {
                                     &verdicts[*i],
                                 );
                                 Some((*i, found))
-                            })
+                            },
+                        );
+                        // An input that cannot be read again keeps its
+                        // first blocks; the emit phase reports it.
+                        found
+                            .unwrap_or_default()
+                            .into_iter()
+                            .flatten()
                             .collect()
                     })
                     .collect()
@@ -1548,7 +1550,7 @@ fn lines_of_any_break(text: &str) -> Vec<&str> {
 
 /// Hard-wrapped text: most non-blank lines are of similar, moderate
 /// length, continue on the next line, and blank lines separate blocks.
-fn looks_hard_wrapped(lines: &[String]) -> bool {
+fn looks_hard_wrapped(lines: &[Cow<'_, str>]) -> bool {
     let mut continued = 0;
     let mut nonblank = 0;
     for w in lines.windows(2) {
@@ -1567,7 +1569,7 @@ fn looks_hard_wrapped(lines: &[String]) -> bool {
 fn build_document(
     index: usize,
     doc: &Mapped,
-    fixed: &FixedText,
+    fixed: &FixedText<'_>,
     stripped: &[(u32, Reason)],
     dropped: &[(u32, u32, usize)],
 ) -> Document {
@@ -1587,7 +1589,7 @@ fn build_document(
                 stage: Stage::Fix,
                 reason: plan.clone(),
                 original: original.clone(),
-                replacement: Some(line.clone()),
+                replacement: Some(line.to_string()),
             });
         }
         if let Some((_, reason)) = stripped.next_if(|s| s.0 as usize == i) {
@@ -1595,7 +1597,7 @@ fn build_document(
                 line: line_no,
                 stage: Stage::Strip,
                 reason: reason.to_string(),
-                original: line.clone(),
+                original: line.to_string(),
                 replacement: None,
             });
             continue;
@@ -1610,7 +1612,7 @@ fn build_document(
                     line: line_no,
                     stage: Stage::Dedup,
                     reason: format!("near-duplicate:{cluster}"),
-                    original: line.clone(),
+                    original: line.to_string(),
                     replacement: None,
                 });
                 continue;
