@@ -150,7 +150,7 @@ fn pack_ascii_lowercase(word: &[u8]) -> u128 {
 
 /// The first eight bytes of `bytes`, little-endian.
 #[inline]
-fn read_u64(bytes: &[u8]) -> u64 {
+pub(crate) fn read_u64(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"))
 }
 
@@ -176,13 +176,13 @@ fn read_short(bytes: &[u8]) -> u64 {
 }
 
 /// The high bit of every byte of a `u64`.
-const HIGH: u64 = 0x8080_8080_8080_8080;
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit set in each byte of `x` that is ASCII and within
 /// `lo..=hi`. Exact per byte: each comparison subtracts from the byte
 /// with its high bit set, so no borrow crosses into the next byte.
 #[inline]
-fn ascii_flags(x: u64, lo: u8, hi: u8) -> u64 {
+pub(crate) fn ascii_flags(x: u64, lo: u8, hi: u8) -> u64 {
     debug_assert!(lo <= hi && hi < 0x80);
     const ONES: u64 = 0x0101_0101_0101_0101;
     // The high bit set where the byte's low seven bits are at least k.
