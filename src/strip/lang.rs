@@ -302,6 +302,19 @@ impl Stopwords {
     }
 }
 
+/// The ASCII bytes that belong to words: letters, digits, `'`, `_`.
+static ASCII_WORD: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        let byte = b as u8;
+        table[b] =
+            byte.is_ascii_alphanumeric() || byte == b'\'' || byte == b'_';
+        b += 1;
+    }
+    table
+};
+
 /// Calls `f` with each word of `line` as it stands (a word is a run of
 /// letters, digits, `_` and `'`) and whether it is all ASCII. Walks
 /// bytes, decoding only non-ASCII characters. (Jumping over eight bytes
@@ -316,12 +329,10 @@ fn raw_words(line: &str, mut f: impl FnMut(&str, bool)) {
     let mut i = 0;
     while i < bytes.len() {
         let (in_word, len) = match bytes[i] {
-            b @ 0..=0x7f => {
-                (b.is_ascii_alphanumeric() || b == b'\'' || b == b'_', 1)
-            }
+            b @ 0..=0x7f => (ASCII_WORD[b as usize], 1),
             _ => {
-                let c = line[i..].chars().next().expect("a char starts here");
-                (info.is_alphanumeric(c), c.len_utf8())
+                let (c, len) = super::chars::decode_at(line, i);
+                (info.is_alphanumeric(c), len)
             }
         };
         if !in_word {

@@ -281,10 +281,14 @@ impl Stripper {
                 let l = l.as_ref();
                 let (mut f, line_cjk) =
                     line_features(l, &mut scratch, |bits| {
-                        if bits != 0 {
-                            for (i, h) in line_hits.iter_mut().enumerate() {
-                                *h = h.saturating_add(bits >> i & 1);
-                            }
+                        // Only the lists that hold the word: most hold
+                        // none, and few words are on more than two.
+                        let mut rest = bits;
+                        while rest != 0 {
+                            let h =
+                                &mut line_hits[rest.trailing_zeros() as usize];
+                            *h = h.saturating_add(1);
+                            rest &= rest - 1;
                         }
                         false
                     });
