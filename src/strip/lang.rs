@@ -324,30 +324,51 @@ static ASCII_WORD: [bool; 128] = {
 fn raw_words(line: &str, mut f: impl FnMut(&str, bool)) {
     let info = CharInfo::new();
     let bytes = line.as_bytes();
-    let mut start = 0;
-    let mut ascii = true;
+    // The length of the word character at `i`, 0 for none.
+    let word_char = |i: usize| match bytes[i] {
+        b @ 0..=0x7f => ASCII_WORD[b as usize] as usize,
+        _ => {
+            let (c, len) = super::chars::decode_at(line, i);
+            if info.is_alphanumeric(c) {
+                len
+            } else {
+                0
+            }
+        }
+    };
     let mut i = 0;
     while i < bytes.len() {
-        let (in_word, len) = match bytes[i] {
-            b @ 0..=0x7f => (ASCII_WORD[b as usize], 1),
-            _ => {
-                let (c, len) = super::chars::decode_at(line, i);
-                (info.is_alphanumeric(c), len)
-            }
-        };
-        if !in_word {
-            if start < i {
-                f(&line[start..i], ascii);
-            }
-            start = i + len;
-            ascii = true;
-        } else if len > 1 {
-            ascii = false;
+        let first = word_char(i);
+        if first == 0 {
+            // Not in a word: step over the character.
+            i += match bytes[i] {
+                0..=0x7f => 1,
+                0x80..=0xdf => 2,
+                0xe0..=0xef => 3,
+                _ => 4,
+            };
+            continue;
         }
-        i += len;
-    }
-    if start < bytes.len() {
-        f(&line[start..], ascii);
+        let start = i;
+        let mut ascii = first == 1;
+        i += first;
+        // The rest of the word; ASCII letters in a tight loop.
+        while i < bytes.len() {
+            if bytes[i].is_ascii() {
+                if !ASCII_WORD[bytes[i] as usize] {
+                    break;
+                }
+                i += 1;
+                continue;
+            }
+            let len = word_char(i);
+            if len == 0 {
+                break;
+            }
+            ascii = false;
+            i += len;
+        }
+        f(&line[start..i], ascii);
     }
 }
 
