@@ -550,6 +550,12 @@ impl LabelBuf {
         self.len += c.encode_utf8(&mut self.bytes[self.len..]).len();
     }
 
+    /// [`LabelBuf::push`] of an ASCII byte, without encoding a char.
+    fn push_ascii(&mut self, b: u8) {
+        self.bytes[self.len] = b;
+        self.len += 1;
+    }
+
     fn last(&self) -> Option<u8> {
         self.len.checked_sub(1).map(|i| self.bytes[i])
     }
@@ -566,11 +572,11 @@ fn label<'b>(
     let info = CharInfo::new();
     for c in line.chars() {
         if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
+            out.push_ascii(c.to_ascii_lowercase() as u8);
         } else if !c.is_ascii() && info.is_alphanumeric(c) {
             info.lowercase(c, |l| out.push(l));
         } else if out.last().is_some_and(|b| b != b' ') {
-            out.push(' ');
+            out.push_ascii(b' ');
         }
         // The end trims one space at most; past that a line is too
         // long for any label, and the old cap of MAX_LABEL still holds.
