@@ -89,12 +89,6 @@ impl CharInfo {
         Some(Props { flags: page.flags[i], lower: page.lower[i] })
     }
 
-    /// `char::is_alphabetic`.
-    #[inline]
-    pub(crate) fn is_alphabetic(self, c: char) -> bool {
-        self.has(c, ALPHABETIC).unwrap_or_else(|| c.is_alphabetic())
-    }
-
     /// `char::is_alphanumeric`.
     #[inline]
     pub(crate) fn is_alphanumeric(self, c: char) -> bool {
@@ -105,12 +99,6 @@ impl CharInfo {
     #[inline]
     pub(crate) fn is_uppercase(self, c: char) -> bool {
         self.has(c, UPPERCASE).unwrap_or_else(|| c.is_uppercase())
-    }
-
-    /// `char::is_whitespace`.
-    #[inline]
-    pub(crate) fn is_whitespace(self, c: char) -> bool {
-        self.has(c, WHITESPACE).unwrap_or_else(|| c.is_whitespace())
     }
 
     /// True when `char::to_lowercase(c)` is not `c` alone.
@@ -146,8 +134,8 @@ pub(crate) fn decode_at(text: &str, i: usize) -> (char, usize) {
     let tail = |k: usize| (b[i + k] & 0x3f) as u32;
     let lead = b[i] as u32;
     let (code, len) = match lead {
-        ..0xe0 => ((lead & 0x1f) << 6 | tail(1), 2),
-        ..0xf0 => ((lead & 0x0f) << 12 | tail(1) << 6 | tail(2), 3),
+        0x80..=0xdf => ((lead & 0x1f) << 6 | tail(1), 2),
+        0xe0..=0xef => ((lead & 0x0f) << 12 | tail(1) << 6 | tail(2), 3),
         _ => ((lead & 0x07) << 18 | tail(1) << 12 | tail(2) << 6 | tail(3), 4),
     };
     // Valid UTF-8 always decodes to a char.
@@ -167,18 +155,6 @@ impl Props {
     #[inline]
     pub(crate) fn is_alphabetic(self) -> bool {
         self.flags & ALPHABETIC != 0
-    }
-
-    /// `char::is_alphanumeric`.
-    #[inline]
-    pub(crate) fn is_alphanumeric(self) -> bool {
-        self.flags & ALPHANUMERIC != 0
-    }
-
-    /// `char::is_uppercase`.
-    #[inline]
-    pub(crate) fn is_uppercase(self) -> bool {
-        self.flags & UPPERCASE != 0
     }
 
     /// `char::is_whitespace`.
@@ -223,18 +199,14 @@ mod tests {
     fn every_answer_is_std() {
         let info = CharInfo::new();
         for c in (0..=0x10ffff).filter_map(char::from_u32) {
-            assert_eq!(info.is_alphabetic(c), c.is_alphabetic(), "{c:?}");
             assert_eq!(info.is_alphanumeric(c), c.is_alphanumeric(), "{c:?}");
             assert_eq!(info.is_uppercase(c), c.is_uppercase(), "{c:?}");
-            assert_eq!(info.is_whitespace(c), c.is_whitespace(), "{c:?}");
             assert_eq!(info.lowers(c), !c.to_lowercase().eq([c]), "{c:?}");
             let mut lower = String::new();
             info.lowercase(c, |l| lower.push(l));
             assert_eq!(lower, c.to_lowercase().to_string(), "{c:?}");
             if let Some(p) = info.props(c) {
                 assert_eq!(p.is_alphabetic(), c.is_alphabetic(), "{c:?}");
-                assert_eq!(p.is_alphanumeric(), c.is_alphanumeric(), "{c:?}");
-                assert_eq!(p.is_uppercase(), c.is_uppercase(), "{c:?}");
                 assert_eq!(p.is_whitespace(), c.is_whitespace(), "{c:?}");
                 assert_eq!(p.lowers(), !c.to_lowercase().eq([c]), "{c:?}");
                 if let Some(l) = p.single_lower() {
