@@ -80,10 +80,13 @@ impl CharInfo {
         Some(flags & flag != 0)
     }
 
-    /// `char::is_alphabetic`.
+    /// What the tables know of `c`, from one lookup; `None` beyond the
+    /// Basic Multilingual Plane.
     #[inline]
-    pub(crate) fn is_alphabetic(self, c: char) -> bool {
-        self.has(c, ALPHABETIC).unwrap_or_else(|| c.is_alphabetic())
+    pub(crate) fn props(self, c: char) -> Option<Props> {
+        let page = self.page(c)?;
+        let i = c as usize & 0xff;
+        Some(Props { flags: page.flags[i], lower: page.lower[i] })
     }
 
     /// `char::is_alphanumeric`.
@@ -96,12 +99,6 @@ impl CharInfo {
     #[inline]
     pub(crate) fn is_uppercase(self, c: char) -> bool {
         self.has(c, UPPERCASE).unwrap_or_else(|| c.is_uppercase())
-    }
-
-    /// `char::is_whitespace`.
-    #[inline]
-    pub(crate) fn is_whitespace(self, c: char) -> bool {
-        self.has(c, WHITESPACE).unwrap_or_else(|| c.is_whitespace())
     }
 
     /// True when `char::to_lowercase(c)` is not `c` alone.
@@ -127,22 +124,95 @@ impl CharInfo {
     }
 }
 
+/// The character that starts at byte `i` of `text`, a non-ASCII byte
+/// on a character boundary, and its length in bytes: decoded by hand,
+/// as `text[i..].chars().next()` checks the boundary and the end anew.
+#[inline]
+pub(crate) fn decode_at(text: &str, i: usize) -> (char, usize) {
+    let b = text.as_bytes();
+    debug_assert!(b[i] >= 0x80 && text.is_char_boundary(i));
+    let tail = |k: usize| (b[i + k] & 0x3f) as u32;
+    let lead = b[i] as u32;
+    let (code, len) = match lead {
+        0x80..=0xdf => ((lead & 0x1f) << 6 | tail(1), 2),
+        0xe0..=0xef => ((lead & 0x0f) << 12 | tail(1) << 6 | tail(2), 3),
+        _ => ((lead & 0x07) << 18 | tail(1) << 12 | tail(2) << 6 | tail(3), 4),
+    };
+    // Valid UTF-8 always decodes to a char.
+    (char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER), len)
+}
+
+/// One BMP character's properties, for loops that ask several
+/// questions of each character.
+#[derive(Clone, Copy)]
+pub(crate) struct Props {
+    flags: u8,
+    lower: u16,
+}
+
+impl Props {
+    /// `char::is_alphabetic`.
+    #[inline]
+    pub(crate) fn is_alphabetic(self) -> bool {
+        self.flags & ALPHABETIC != 0
+    }
+
+    /// `char::is_whitespace`.
+    #[inline]
+    pub(crate) fn is_whitespace(self) -> bool {
+        self.flags & WHITESPACE != 0
+    }
+
+    /// True when `char::to_lowercase` does not give the character alone.
+    #[inline]
+    pub(crate) fn lowers(self) -> bool {
+        self.flags & LOWERS != 0
+    }
+
+    /// The lowercase when [`Props::lowers`] and it is one BMP character;
+    /// `None` when the caller must ask std.
+    #[inline]
+    pub(crate) fn single_lower(self) -> Option<char> {
+        match self.lower {
+            0 => None,
+            l => char::from_u32(l as u32),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn decode_at_matches_chars() {
+        let text: String =
+            (0x80..=0x10ffff).filter_map(char::from_u32).collect();
+        let mut i = 0;
+        for c in text.chars() {
+            assert_eq!(decode_at(&text, i), (c, c.len_utf8()));
+            i += c.len_utf8();
+        }
+    }
+
+    #[test]
     fn every_answer_is_std() {
         let info = CharInfo::new();
         for c in (0..=0x10ffff).filter_map(char::from_u32) {
-            assert_eq!(info.is_alphabetic(c), c.is_alphabetic(), "{c:?}");
             assert_eq!(info.is_alphanumeric(c), c.is_alphanumeric(), "{c:?}");
             assert_eq!(info.is_uppercase(c), c.is_uppercase(), "{c:?}");
-            assert_eq!(info.is_whitespace(c), c.is_whitespace(), "{c:?}");
             assert_eq!(info.lowers(c), !c.to_lowercase().eq([c]), "{c:?}");
             let mut lower = String::new();
             info.lowercase(c, |l| lower.push(l));
             assert_eq!(lower, c.to_lowercase().to_string(), "{c:?}");
+            if let Some(p) = info.props(c) {
+                assert_eq!(p.is_alphabetic(), c.is_alphabetic(), "{c:?}");
+                assert_eq!(p.is_whitespace(), c.is_whitespace(), "{c:?}");
+                assert_eq!(p.lowers(), !c.to_lowercase().eq([c]), "{c:?}");
+                if let Some(l) = p.single_lower() {
+                    assert!(c.to_lowercase().eq([l]), "{c:?}");
+                }
+            }
         }
     }
 }

@@ -150,7 +150,7 @@ fn pack_ascii_lowercase(word: &[u8]) -> u128 {
 
 /// The first eight bytes of `bytes`, little-endian.
 #[inline]
-fn read_u64(bytes: &[u8]) -> u64 {
+pub(crate) fn read_u64(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"))
 }
 
@@ -176,13 +176,13 @@ fn read_short(bytes: &[u8]) -> u64 {
 }
 
 /// The high bit of every byte of a `u64`.
-const HIGH: u64 = 0x8080_8080_8080_8080;
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit set in each byte of `x` that is ASCII and within
 /// `lo..=hi`. Exact per byte: each comparison subtracts from the byte
 /// with its high bit set, so no borrow crosses into the next byte.
 #[inline]
-fn ascii_flags(x: u64, lo: u8, hi: u8) -> u64 {
+pub(crate) fn ascii_flags(x: u64, lo: u8, hi: u8) -> u64 {
     debug_assert!(lo <= hi && hi < 0x80);
     const ONES: u64 = 0x0101_0101_0101_0101;
     // The high bit set where the byte's low seven bits are at least k.
@@ -302,6 +302,19 @@ impl Stopwords {
     }
 }
 
+/// The ASCII bytes that belong to words: letters, digits, `'`, `_`.
+static ASCII_WORD: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        let byte = b as u8;
+        table[b] =
+            byte.is_ascii_alphanumeric() || byte == b'\'' || byte == b'_';
+        b += 1;
+    }
+    table
+};
+
 /// Calls `f` with each word of `line` as it stands (a word is a run of
 /// letters, digits, `_` and `'`) and whether it is all ASCII. Walks
 /// bytes, decoding only non-ASCII characters. (Jumping over eight bytes
@@ -311,32 +324,51 @@ impl Stopwords {
 fn raw_words(line: &str, mut f: impl FnMut(&str, bool)) {
     let info = CharInfo::new();
     let bytes = line.as_bytes();
-    let mut start = 0;
-    let mut ascii = true;
+    // The length of the word character at `i`, 0 for none.
+    let word_char = |i: usize| match bytes[i] {
+        b @ 0..=0x7f => ASCII_WORD[b as usize] as usize,
+        _ => {
+            let (c, len) = super::chars::decode_at(line, i);
+            if info.is_alphanumeric(c) {
+                len
+            } else {
+                0
+            }
+        }
+    };
     let mut i = 0;
     while i < bytes.len() {
-        let (in_word, len) = match bytes[i] {
-            b @ 0..=0x7f => {
-                (b.is_ascii_alphanumeric() || b == b'\'' || b == b'_', 1)
-            }
-            _ => {
-                let c = line[i..].chars().next().expect("a char starts here");
-                (info.is_alphanumeric(c), c.len_utf8())
-            }
-        };
-        if !in_word {
-            if start < i {
-                f(&line[start..i], ascii);
-            }
-            start = i + len;
-            ascii = true;
-        } else if len > 1 {
-            ascii = false;
+        let first = word_char(i);
+        if first == 0 {
+            // Not in a word: step over the character.
+            i += match bytes[i] {
+                0..=0x7f => 1,
+                0x80..=0xdf => 2,
+                0xe0..=0xef => 3,
+                _ => 4,
+            };
+            continue;
         }
-        i += len;
-    }
-    if start < bytes.len() {
-        f(&line[start..], ascii);
+        let start = i;
+        let mut ascii = first == 1;
+        i += first;
+        // The rest of the word; ASCII letters in a tight loop.
+        while i < bytes.len() {
+            if bytes[i].is_ascii() {
+                if !ASCII_WORD[bytes[i] as usize] {
+                    break;
+                }
+                i += 1;
+                continue;
+            }
+            let len = word_char(i);
+            if len == 0 {
+                break;
+            }
+            ascii = false;
+            i += len;
+        }
+        f(&line[start..i], ascii);
     }
 }
 
