@@ -480,57 +480,60 @@ fn write_removal_record(out: &mut Vec<u8>, r: &RemovalRecord<'_>) {
 fn write_json_str(out: &mut Vec<u8>, s: &str) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH_BITS: u64 = ONES * 0x80;
-    // Whether any of the eight bytes is below 0x20, a quote or a
-    // backslash (exact for "any"; which byte is found bytewise).
-    let any_special = |word: u64| {
+    // The high bit of each byte of `word` that is below 0x20, a quote or
+    // a backslash. The lowest bit set is exact; bits above it may be
+    // false alarms (borrows), so only the first one is trusted.
+    let special_bits = |word: u64| {
         let quote = word ^ (ONES * u64::from(b'"'));
         let backslash = word ^ (ONES * u64::from(b'\\'));
         let below_space = word.wrapping_sub(ONES * 0x20) & !word;
         let is_quote = quote.wrapping_sub(ONES) & !quote;
         let is_backslash = backslash.wrapping_sub(ONES) & !backslash;
-        (below_space | is_quote | is_backslash) & HIGH_BITS != 0
+        (below_space | is_quote | is_backslash) & HIGH_BITS
     };
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut clean_from = 0;
     let mut at = 0;
-    while at < bytes.len() {
-        if at + 8 <= bytes.len() {
+    loop {
+        // The next byte to escape: a word at a time, then the tail.
+        let found = loop {
+            if at + 8 > bytes.len() {
+                break bytes[at..]
+                    .iter()
+                    .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+                    .map(|k| at + k);
+            }
             let word = u64::from_le_bytes(
                 bytes[at..at + 8].try_into().expect("eight bytes"),
             );
-            if !any_special(word) {
-                at += 8;
-                continue;
+            let bits = special_bits(word);
+            if bits != 0 {
+                break Some(at + bits.trailing_zeros() as usize / 8);
             }
-        }
-        let end = (at + 8).min(bytes.len());
-        for i in at..end {
-            let b = bytes[i];
-            let escape: &[u8] = match b {
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                b'\n' => b"\\n",
-                b'\r' => b"\\r",
-                b'\t' => b"\\t",
-                0x08 => b"\\b",
-                0x0C => b"\\f",
-                0..=0x1F => b"",
-                _ => continue,
-            };
-            out.extend_from_slice(&bytes[clean_from..i]);
-            if escape.is_empty() {
+            at += 8;
+        };
+        let Some(i) = found else { break };
+        let b = bytes[i];
+        out.extend_from_slice(&bytes[clean_from..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0C => out.extend_from_slice(b"\\f"),
+            _ => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.extend_from_slice(b"\\u00");
                 out.push(HEX[usize::from(b >> 4)]);
                 out.push(HEX[usize::from(b & 0xF)]);
-            } else {
-                out.extend_from_slice(escape);
             }
-            clean_from = i + 1;
         }
-        at = end;
+        clean_from = i + 1;
+        at = i + 1;
     }
     out.extend_from_slice(&bytes[clean_from..]);
     out.push(b'"');
