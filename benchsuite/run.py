@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -592,9 +593,41 @@ def score_nd(a, labels: Path, clusters: Path):
                         "--clusters", str(clusters)], capture_output=True, text=True, check=True)
     m = re.search(r"predicted pairs (\d+)\s+P ([\d.]+) R ([\d.]+) F1 ([\d.]+)", r.stdout)
     lv = dict((k, float(v)) for k, v in re.findall(r"(light|medium|heavy) ([\d.]+)", r.stdout))
-    return {"pred_pairs": int(m.group(1)), "nd_p": float(m.group(2)), "nd_r": float(m.group(3)),
-            "nd_f1": float(m.group(4)), "rec_light": lv.get("light", ""), "rec_medium": lv.get("medium", ""),
-            "rec_heavy": lv.get("heavy", "")}
+    met = {"pred_pairs": int(m.group(1)), "nd_p": float(m.group(2)), "nd_r": float(m.group(3)),
+           "nd_f1": float(m.group(4)), "rec_light": lv.get("light", ""), "rec_medium": lv.get("medium", ""),
+           "rec_heavy": lv.get("heavy", "")}
+    # The scorer prints three decimals, which can tie tools that differ by
+    # a few pairs: the same pair counts again, kept to four.
+    tp, n_true, n_pred = pair_counts(labels, clusters)
+    if n_pred != met["pred_pairs"]:
+        raise RuntimeError(f"pair counts disagree with score.py: {n_pred} != {met['pred_pairs']}")
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_true if n_true else 0.0
+    met.update(nd_tp=tp, nd_p=round(p, 4), nd_r=round(r, 4),
+               nd_f1=round(2 * p * r / (p + r), 4) if p + r else 0.0)
+    return met
+
+
+def pair_counts(labels: Path, clusters: Path):
+    """(true positive pairs, true pairs, predicted pairs), counted as score.py counts them."""
+    truth = {}
+    with open(labels, encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            truth[(row["doc"], int(row["line"]))] = row["cluster"]
+    pred = {}
+    with open(clusters, encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            if line.strip():
+                for mem in json.loads(line)["members"]:
+                    key = (mem["doc"].lstrip("./"), int(mem["line"]))
+                    if key in truth:
+                        pred[key] = n
+
+    def pairs_in(groups):
+        return sum(k * (k - 1) // 2 for k in groups.values())
+
+    both = Counter((pred[k], truth[k]) for k in pred)
+    return pairs_in(both), pairs_in(Counter(truth.values())), pairs_in(Counter(pred.values()))
 
 
 def task_neardup(a, work: Path, out: Path, chaff: str):
@@ -615,7 +648,7 @@ def task_neardup(a, work: Path, out: Path, chaff: str):
     def record(name, cl_path, times, extra_out=""):
         met = score_nd(a, labels, cl_path)
         n_cl = sum(1 for _ in open(cl_path, encoding="utf-8"))
-        q = (f"F1 {met['nd_f1']:.3f} (P {met['nd_p']:.3f} R {met['nd_r']:.3f}); recall l/m/h "
+        q = (f"F1 {met['nd_f1']:.4f} (P {met['nd_p']:.4f} R {met['nd_r']:.4f}); recall l/m/h "
              f"{met['rec_light']:.2f}/{met['rec_medium']:.2f}/{met['rec_heavy']:.2f}")
         add_row(name, "neardup", nbytes, times, q, f"{n_cl} clusters{extra_out}", **met)
 
