@@ -1,0 +1,244 @@
+//! `chaff fix --jsonl`: one JSON value per line in, one per line out.
+//!
+//! Lines are read in blocks and fixed in parallel, in groups, on the rayon
+//! pool; the groups' output is written in input order, so the result is
+//! the same as fixing line after line (up to the first failing line, after
+//! which nothing more is written).
+
+use std::io::{self, Read, Write};
+
+use anyhow::{bail, Context};
+use rayon::prelude::*;
+
+use chaff::fix::Fixer;
+
+/// Bytes read from the input at a time (then cut after the last newline).
+const BLOCK_BYTES: usize = 4 << 20;
+
+/// Input bytes per parallel task: large enough that scheduling costs
+/// nothing, small enough that both cores stay busy to the end of a block.
+const GROUP_BYTES: usize = 64 << 10;
+
+/// Fixes JSON Lines from `input` to `out`.
+pub fn run(
+    fixer: &Fixer,
+    explain: bool,
+    mut input: impl Read,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut block: Vec<u8> = Vec::with_capacity(BLOCK_BYTES);
+    let mut lines_before = 0;
+    loop {
+        let at_end = fill(&mut input, &mut block).context("reading stdin")?;
+        // Whole lines only, except that the last line may lack its newline.
+        let complete = if at_end {
+            block.len()
+        } else {
+            match memchr::memrchr(b'\n', &block) {
+                Some(i) => i + 1,
+                // One line longer than the block: read on.
+                None => {
+                    block.reserve(block.len());
+                    continue;
+                }
+            }
+        };
+        let lines = split_lines(&block[..complete]);
+        let groups = group_lines(&lines);
+        let results: Vec<GroupOutput> = groups
+            .par_iter()
+            .map(|group| {
+                let first = lines_before + group.start;
+                fix_group(fixer, explain, &lines[group.clone()], first)
+            })
+            .collect();
+        lines_before += lines.len();
+        for result in results {
+            out.write_all(&result.bytes)?;
+            if let Some(err) = result.error {
+                return Err(err);
+            }
+        }
+        if at_end {
+            return Ok(());
+        }
+        block.drain(..complete);
+    }
+}
+
+/// Reads until `block` is full or the input ends; true at the end.
+fn fill(input: &mut impl Read, block: &mut Vec<u8>) -> io::Result<bool> {
+    let want = block.capacity().max(BLOCK_BYTES);
+    while block.len() < want {
+        let start = block.len();
+        block.resize(want, 0);
+        let read = loop {
+            match input.read(&mut block[start..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        match read {
+            Ok(n) => {
+                block.truncate(start + n);
+                if n == 0 {
+                    return Ok(true);
+                }
+            }
+            Err(e) => {
+                block.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// The lines of `bytes`, without their line breaks (as `BufRead::lines`
+/// cuts them: `\n`, or `\r\n`).
+fn split_lines(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut lines = Vec::with_capacity(bytes.len() / 128 + 1);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', bytes) {
+        let line = &bytes[start..end];
+        lines.push(line.strip_suffix(b"\r").unwrap_or(line));
+        start = end + 1;
+    }
+    if start < bytes.len() {
+        lines.push(&bytes[start..]);
+    }
+    lines
+}
+
+/// Cuts the lines into index ranges of about [`GROUP_BYTES`] each.
+fn group_lines(lines: &[&[u8]]) -> Vec<std::ops::Range<usize>> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, line) in lines.iter().enumerate() {
+        bytes += line.len() + 1;
+        if bytes >= GROUP_BYTES {
+            groups.push(start..i + 1);
+            start = i + 1;
+            bytes = 0;
+        }
+    }
+    if start < lines.len() {
+        groups.push(start..lines.len());
+    }
+    groups
+}
+
+/// What a group of lines wrote, and the error that stopped it, if any.
+struct GroupOutput {
+    bytes: Vec<u8>,
+    error: Option<anyhow::Error>,
+}
+
+/// Fixes `lines`, the first of which is line `first` (from 0) of the input.
+fn fix_group(
+    fixer: &Fixer,
+    explain: bool,
+    lines: &[&[u8]],
+    first: usize,
+) -> GroupOutput {
+    let size: usize = lines.iter().map(|l| l.len() + 1).sum();
+    let mut bytes = Vec::with_capacity(size + size / 16);
+    for (i, line) in lines.iter().enumerate() {
+        if let Err(error) =
+            fix_line(fixer, explain, line, first + i + 1, &mut bytes)
+        {
+            return GroupOutput { bytes, error: Some(error) };
+        }
+    }
+    GroupOutput { bytes, error: None }
+}
+
+/// Fixes line `number` (from 1) and appends its answer to `out`.
+fn fix_line(
+    fixer: &Fixer,
+    explain: bool,
+    line: &[u8],
+    number: usize,
+    out: &mut Vec<u8>,
+) -> anyhow::Result<()> {
+    let line = std::str::from_utf8(line)
+        .map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            )
+        })
+        .context("reading stdin")?;
+    if line.trim().is_empty() {
+        out.push(b'\n');
+        return Ok(());
+    }
+    match plain_json_string(line) {
+        // Most lines: a string with nothing escaped. Unchanged, it is
+        // written back as it came (serde_json would write the same bytes).
+        Some(text) if !explain => match fixer.fix(text) {
+            std::borrow::Cow::Borrowed(_) => {
+                out.extend_from_slice(line.as_bytes())
+            }
+            std::borrow::Cow::Owned(fixed) => {
+                serde_json::to_writer(&mut *out, &fixed)?;
+            }
+        },
+        _ => {
+            let answer = fix_json_value(fixer, line, explain)
+                .with_context(|| format!("stdin:{number}"))?;
+            serde_json::to_writer(&mut *out, &answer)?;
+        }
+    }
+    out.push(b'\n');
+    Ok(())
+}
+
+/// The contents of `line` when it is exactly one JSON string with no
+/// escapes: no backslash, no quote and no control byte inside the quotes.
+fn plain_json_string(line: &str) -> Option<&str> {
+    let body = line.strip_prefix('"')?.strip_suffix('"')?;
+    let needs_escape = |&b: &u8| b == b'"' || b == b'\\' || b < 0x20;
+    (!body.as_bytes().iter().any(needs_escape)).then_some(body)
+}
+
+/// Fixes one JSON value: a string, or an object's `"text"`.
+fn fix_json_value(
+    fixer: &Fixer,
+    line: &str,
+    explain: bool,
+) -> anyhow::Result<serde_json::Value> {
+    use serde_json::Value;
+    let value: Value = serde_json::from_str(line)?;
+    let fix = |text: &str| -> (String, Vec<String>) {
+        if explain {
+            let (fixed, steps) = fixer.fix_and_explain(text);
+            (fixed, steps.iter().map(|s| s.to_string()).collect())
+        } else {
+            (fixer.fix(text).into_owned(), Vec::new())
+        }
+    };
+    Ok(match value {
+        Value::String(s) => {
+            let (fixed, steps) = fix(&s);
+            if explain {
+                serde_json::json!({"text": fixed, "explain": steps})
+            } else {
+                Value::String(fixed)
+            }
+        }
+        Value::Object(mut map) => {
+            let Some(Value::String(text)) = map.get("text") else {
+                bail!("object has no string \"text\"");
+            };
+            let (fixed, steps) = fix(text);
+            map.insert("text".into(), Value::String(fixed));
+            if explain {
+                map.insert("explain".into(), serde_json::json!(steps));
+            }
+            Value::Object(map)
+        }
+        _ => bail!("expected a string or an object with \"text\""),
+    })
+}
