@@ -23,7 +23,8 @@ pub(super) struct Work {
 impl Work {
     pub fn scan(text: &str) -> Work {
         let mut work = Work::default();
-        for c in text.chars() {
+        // The ASCII that matters here (`\r`, controls) is all flagged.
+        for (_, c) in super::FlaggedChars::new(text) {
             if c.is_ascii() {
                 work.line_breaks |= c == '\r';
                 work.controls |= is_removable_control(c);
@@ -267,7 +268,9 @@ pub(super) fn is_nfc_inert(c: char) -> bool {
 
 /// Unicode NFC; the quick check avoids the work for text already in NFC.
 pub(super) fn normalize_nfc(text: &str) -> Option<String> {
-    if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+    // Text made of characters NFC leaves alone needs no table look-ups.
+    let inert = super::FlaggedChars::new(text).all(|(_, c)| is_nfc_inert(c));
+    if inert || is_nfc_quick(text.chars()) == IsNormalized::Yes {
         return None;
     }
     let fixed: String = text.nfc().collect();

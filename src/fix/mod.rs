@@ -360,15 +360,16 @@ impl Fixer {
     /// False when no fix can change the line: the fast path.
     fn may_need_fixing(&self, line: &str) -> bool {
         let o = &self.options;
-        let bytes = line.as_bytes();
-        // Fast scan: in the common case (ASCII prose) no byte is flagged.
-        if next_flagged_byte(bytes, 0).is_none() {
-            return false;
-        }
         let encoding = o.fix_encoding || o.fix_c1_controls;
         let mut precheck = badness::PreCheck::default();
         let mut maybe_unnormalized = false;
-        for c in line.chars() {
+        // Unflagged ASCII (most of most lines) concerns no fix and has no
+        // role in the mojibake rules: it is skipped, and only resets the
+        // pre-check.
+        for (after_ascii, c) in FlaggedChars::new(line) {
+            if after_ascii {
+                precheck.feed_role(badness::Role::None);
+            }
             let hit = if c.is_ascii() {
                 precheck.feed_role(badness::Role::None);
                 match c {
@@ -415,6 +416,47 @@ impl Fixer {
         maybe_unnormalized
             && o.normalize_nfc
             && !unicode_normalization::is_nfc(line)
+    }
+}
+
+/// The characters of a text that are not plain ASCII: non-ASCII ones and
+/// the ASCII bytes of [`ASCII_FLAGS`], each with whether other (plain)
+/// ASCII came before it since the previous one. Prose is mostly plain
+/// ASCII, skipped eight bytes at a time.
+pub(super) struct FlaggedChars<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> FlaggedChars<'a> {
+    pub fn new(text: &'a str) -> FlaggedChars<'a> {
+        FlaggedChars { text, pos: 0 }
+    }
+}
+
+impl Iterator for FlaggedChars<'_> {
+    type Item = (bool, char);
+
+    #[inline]
+    fn next(&mut self) -> Option<(bool, char)> {
+        let bytes = self.text.as_bytes();
+        let &first = bytes.get(self.pos)?;
+        // In non-Latin text the next character is usually flagged itself.
+        let at = if ASCII_FLAGS[usize::from(first)] {
+            self.pos
+        } else {
+            next_flagged_byte(bytes, self.pos + 1)?
+        };
+        let c = if bytes[at].is_ascii() {
+            char::from(bytes[at])
+        } else {
+            // `at` starts a character: scanning began at one, and only
+            // non-ASCII (lead) bytes or ASCII stop it.
+            self.text[at..].chars().next()?
+        };
+        let after_ascii = at > self.pos;
+        self.pos = at + c.len_utf8();
+        Some((after_ascii, c))
     }
 }
 
