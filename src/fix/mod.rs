@@ -554,9 +554,11 @@ impl LtSeen {
 
     /// What is seen once `input`, fixed to `output`, has been added.
     fn after(self, input: &str, output: &str) -> LtSeen {
+        let has_lt =
+            |text: &str| memchr::memchr(b'<', text.as_bytes()).is_some();
         LtSeen {
-            input: self.input || input.contains('<'),
-            output: self.output || output.contains('<'),
+            input: self.input || has_lt(input),
+            output: self.output || has_lt(output),
         }
     }
 }

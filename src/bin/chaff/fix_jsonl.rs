@@ -181,9 +181,7 @@ fn fix_line(
             std::borrow::Cow::Borrowed(_) => {
                 out.extend_from_slice(line.as_bytes())
             }
-            std::borrow::Cow::Owned(fixed) => {
-                serde_json::to_writer(&mut *out, &fixed)?;
-            }
+            std::borrow::Cow::Owned(fixed) => write_json_string(&fixed, out),
         },
         _ => {
             let answer = fix_json_value(fixer, line, explain)
@@ -199,8 +197,67 @@ fn fix_line(
 /// escapes: no backslash, no quote and no control byte inside the quotes.
 fn plain_json_string(line: &str) -> Option<&str> {
     let body = line.strip_prefix('"')?.strip_suffix('"')?;
-    let needs_escape = |&b: &u8| b == b'"' || b == b'\\' || b < 0x20;
-    (!body.as_bytes().iter().any(needs_escape)).then_some(body)
+    next_escaped_byte(body.as_bytes(), 0).is_none().then_some(body)
+}
+
+/// Appends `text` as a JSON string, escaped exactly as serde_json does:
+/// `"`, `\` and the C0 controls only (`\b \t \n \f \r` by name, the
+/// others as `\u00xx`).
+fn write_json_string(text: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut copied = 0;
+    while let Some(i) = next_escaped_byte(bytes, copied) {
+        out.extend_from_slice(&bytes[copied..i]);
+        let b = bytes[i];
+        match b {
+            b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
+            0x08 => out.extend_from_slice(b"\\b"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]),
+        }
+        copied = i + 1;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
+}
+
+/// The position of the first byte at or after `from` that a JSON string
+/// must escape (`"`, `\`, below 0x20); eight bytes at a time.
+fn next_escaped_byte(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // High bit of each byte that is zero (exact for "any", which is all
+    // that is asked before the bytes are looked at one by one).
+    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
+    let escaped = |b: &u8| *b == b'"' || *b == b'\\' || *b < 0x20;
+    let mut chunks = bytes[from..].chunks_exact(8);
+    let mut offset = from;
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap());
+        let found = (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+            | has_zero(w ^ (ONES * u64::from(b'"')))
+            | has_zero(w ^ (ONES * u64::from(b'\\')));
+        if found != 0 {
+            if let Some(i) = chunk.iter().position(escaped) {
+                return Some(offset + i);
+            }
+        }
+        offset += 8;
+    }
+    chunks.remainder().iter().position(escaped).map(|i| offset + i)
 }
 
 /// Fixes one JSON value: a string, or an object's `"text"`.
@@ -241,4 +298,48 @@ fn fix_json_value(
         }
         _ => bail!("expected a string or an object with \"text\""),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serde_string(text: &str) -> Vec<u8> {
+        serde_json::to_vec(text).unwrap()
+    }
+
+    fn ours(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_json_string(text, &mut out);
+        out
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        for b in 0..=0x7fu8 {
+            let one = char::from(b).to_string();
+            assert_eq!(ours(&one), serde_string(&one), "byte {b:#x}");
+            let long =
+                format!("ab{one}cdefghij\u{e9}k{one}{one}lmnopqrs{one}");
+            assert_eq!(ours(&long), serde_string(&long), "byte {b:#x}");
+        }
+        for text in
+            ["", "plain", "caf\u{e9} \u{2019}", "a\u{7f}\u{85}\u{2028}b"]
+        {
+            assert_eq!(ours(text), serde_string(text));
+        }
+    }
+
+    #[test]
+    fn plain_strings_are_those_serde_json_writes_back_unchanged() {
+        for line in ["\"abc\"", "\"caf\u{e9}\"", "\"\"", "\"a\u{7f}b\""] {
+            let body = plain_json_string(line).unwrap();
+            let value: String = serde_json::from_str(line).unwrap();
+            assert_eq!(body, value);
+            assert_eq!(serde_string(body), line.as_bytes());
+        }
+        for line in ["\"a\\nb\"", "\"a\tb\"", " \"a\"", "\"a\"b\"", "\"a"] {
+            assert_eq!(plain_json_string(line), None, "{line:?}");
+        }
+    }
 }
