@@ -140,13 +140,25 @@ pub(super) fn is_curly_quote(c: char) -> bool {
 
 /// Turns curly quotes (and the modifier-letter apostrophe) into ASCII.
 pub(super) fn uncurl_quotes(text: &str) -> Option<String> {
-    map_chars(text, is_curly_quote, |c, out| {
-        out.push(match c {
-            '\u{2bc}' | '\u{2018}'..='\u{201b}' => '\'',
-            '\u{201c}'..='\u{201f}' => '"',
-            _ => c,
-        })
-    })
+    // U+2018..U+201F are E2 80 98..9F in UTF-8, U+02BC is CA BC: jump
+    // from one candidate lead byte to the next and copy the runs between.
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    for at in memchr::memchr2_iter(0xe2, 0xca, bytes) {
+        let straight = match bytes[at..] {
+            [0xca, 0xbc, ..] | [0xe2, 0x80, 0x98..=0x9b, ..] => '\'',
+            [0xe2, 0x80, 0x9c..=0x9f, ..] => '"',
+            _ => continue,
+        };
+        let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+        out.push_str(&text[copied..at]);
+        out.push(straight);
+        copied = at + if bytes[at] == 0xca { 2 } else { 3 };
+    }
+    let mut out = out?;
+    out.push_str(&text[copied..]);
+    Some(out)
 }
 
 pub(super) fn is_line_break(c: char) -> bool {

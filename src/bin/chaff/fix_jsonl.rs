@@ -68,30 +68,9 @@ pub fn run(
 
 /// Reads until `block` is full or the input ends; true at the end.
 fn fill(input: &mut impl Read, block: &mut Vec<u8>) -> io::Result<bool> {
-    let want = block.capacity().max(BLOCK_BYTES);
-    while block.len() < want {
-        let start = block.len();
-        block.resize(want, 0);
-        let read = loop {
-            match input.read(&mut block[start..]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
-            }
-        };
-        match read {
-            Ok(n) => {
-                block.truncate(start + n);
-                if n == 0 {
-                    return Ok(true);
-                }
-            }
-            Err(e) => {
-                block.truncate(start);
-                return Err(e);
-            }
-        }
-    }
-    Ok(false)
+    let want = block.capacity().max(BLOCK_BYTES) - block.len();
+    let read = input.by_ref().take(want as u64).read_to_end(block)?;
+    Ok(read < want)
 }
 
 /// The lines of `bytes`, without their line breaks (as `BufRead::lines`
