@@ -260,9 +260,12 @@ impl Fixer {
         // mojibake, mojibake that decodes to an entity...): repeat until
         // stable, as ftfy does.
         loop {
-            let before = text.clone();
             let html_ok = !lt_before.after(line, &text).ends_entities();
-            let mut run = Run { text: &mut text, steps: steps.as_deref_mut() };
+            let mut run = Run {
+                text: &mut text,
+                before: None,
+                steps: steps.as_deref_mut(),
+            };
             run.apply(
                 o.unescape_html && html_ok,
                 "unescape_html",
@@ -275,7 +278,7 @@ impl Fixer {
                     run.steps.as_deref_mut(),
                 );
                 if let Some(fixed) = fixed {
-                    *run.text = fixed;
+                    run.replace(fixed);
                 }
             }
             // One scan finds which character fixes have work; only the C1
@@ -321,7 +324,7 @@ impl Fixer {
             if o.normalize_nfc {
                 if let Some(fixed) = fixes::normalize_nfc(run.text) {
                     record(&mut run.steps, "normalize", "NFC");
-                    *run.text = fixed;
+                    run.replace(fixed);
                 }
             }
             run.apply(
@@ -329,8 +332,12 @@ impl Fixer {
                 "restore_lost_dashes",
                 fixes::restore_lost_dashes,
             );
-            if text == before {
-                break;
+            // Stable once no fix replaced the text, or the replacements
+            // brought it back to where the round began.
+            match run.before {
+                None => break,
+                Some(before) if before == *run.text => break,
+                Some(_) => {}
             }
         }
         // Fixing can put a line break inside the line (a lone `\r`, a
@@ -569,9 +576,11 @@ fn has_interior_newline(text: &str) -> bool {
     memchr::memchr(b'\n', body.as_bytes()).is_some()
 }
 
-/// The text being fixed and where to record the steps that change it.
+/// The text being fixed in one round, where to record the steps that
+/// change it, and the text as the round began once a fix has replaced it.
 struct Run<'t, 's> {
     text: &'t mut String,
+    before: Option<String>,
     steps: Option<&'s mut Vec<FixStep>>,
 }
 
@@ -587,8 +596,14 @@ impl Run<'_, '_> {
             return false;
         };
         record(&mut self.steps, "apply", name);
-        *self.text = fixed;
+        self.replace(fixed);
         true
+    }
+
+    /// Puts `fixed` in place of the text, keeping the round's first text.
+    fn replace(&mut self, fixed: String) {
+        let previous = std::mem::replace(self.text, fixed);
+        self.before.get_or_insert(previous);
     }
 }
 
