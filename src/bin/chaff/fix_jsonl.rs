@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, Read, Write};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use anyhow::{bail, Context};
 use rayon::prelude::*;
@@ -21,17 +22,60 @@ const BLOCK_BYTES: usize = 4 << 20;
 const GROUP_BYTES: usize = 64 << 10;
 
 /// Fixes JSON Lines from `input` to `out`.
+///
+/// Three stages overlap: a thread reads blocks of whole lines, the pool
+/// fixes one block, and a thread writes the answers of the one before.
 pub fn run(
     fixer: &Fixer,
     explain: bool,
-    mut input: impl Read,
-    out: &mut impl Write,
+    input: impl Read + Send,
+    out: impl Write + Send,
 ) -> anyhow::Result<()> {
+    // One block waiting at each hand-over keeps every stage busy.
+    let (block_tx, block_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(1);
+    let (answer_tx, answer_rx) = mpsc::sync_channel(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || read_blocks(input, block_tx));
+        let writer = scope.spawn(move || write_answers(answer_rx, out));
+        for block in block_rx {
+            let answers = block.context("reading stdin").map(|block| {
+                cut_groups(&block)
+                    .par_iter()
+                    .map(|group| {
+                        fix_group(fixer, explain, &block[group.clone()])
+                    })
+                    .collect::<Vec<GroupOutput>>()
+            });
+            // The writer stops at the first error: then so does this.
+            if answer_tx.send(answers).is_err() {
+                break;
+            }
+        }
+        drop(answer_tx);
+        writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Sends `input` in blocks of whole lines (the last line may lack its
+/// line break), then a read error if there is one. Stops when nobody
+/// listens any more.
+fn read_blocks(mut input: impl Read, blocks: SyncSender<io::Result<Vec<u8>>>) {
     let mut block: Vec<u8> = Vec::with_capacity(BLOCK_BYTES);
-    let mut lines_before = 0;
     loop {
-        let at_end = fill(&mut input, &mut block).context("reading stdin")?;
-        // Whole lines only, except that the last line may lack its newline.
+        let at_end = match fill(&mut input, &mut block) {
+            Ok(at_end) => at_end,
+            Err(error) => {
+                // The whole lines read so far are answered first.
+                let complete =
+                    memchr::memrchr(b'\n', &block).map_or(0, |i| i + 1);
+                block.truncate(complete);
+                if !block.is_empty() && blocks.send(Ok(block)).is_err() {
+                    return;
+                }
+                let _ = blocks.send(Err(error));
+                return;
+            }
+        };
         let complete = if at_end {
             block.len()
         } else {
@@ -44,28 +88,47 @@ pub fn run(
                 }
             }
         };
-        let groups = cut_groups(&block[..complete]);
-        let results: Vec<GroupOutput> = groups
-            .par_iter()
-            .map(|group| fix_group(fixer, explain, &block[group.clone()]))
-            .collect();
-        for result in results {
-            out.write_all(&result.bytes)?;
-            match result.error {
+        let mut next =
+            Vec::with_capacity(BLOCK_BYTES.max(block.len() - complete));
+        next.extend_from_slice(&block[complete..]);
+        block.truncate(complete);
+        if !block.is_empty() && blocks.send(Ok(block)).is_err() {
+            return;
+        }
+        if at_end {
+            return;
+        }
+        block = next;
+    }
+}
+
+/// Writes the answers in order, up to the first error, which it returns.
+fn write_answers(
+    answers: Receiver<anyhow::Result<Vec<GroupOutput>>>,
+    out: impl Write,
+) -> anyhow::Result<()> {
+    let mut out = io::BufWriter::with_capacity(64 << 10, out);
+    let mut lines_before = 0;
+    for block in answers {
+        for group in block? {
+            out.write_all(&group.bytes)?;
+            match group.error {
                 None => {}
                 Some(LineError::Located { line, error }) => {
+                    out.flush()?;
                     let number = lines_before + line + 1;
                     return Err(error.context(format!("stdin:{number}")));
                 }
-                Some(LineError::Input(error)) => return Err(error),
+                Some(LineError::Input(error)) => {
+                    out.flush()?;
+                    return Err(error);
+                }
             }
-            lines_before += result.lines;
+            lines_before += group.lines;
         }
-        if at_end {
-            return Ok(());
-        }
-        block.drain(..complete);
     }
+    out.flush()?;
+    Ok(())
 }
 
 /// Reads until `block` is full or the input ends; true at the end.

@@ -323,21 +323,21 @@ fn run_fix(opts: &FixOpts) -> anyhow::Result<u8> {
         options = FixOptions::encoding_only();
     }
     let fixer = Fixer::new(options);
+    if opts.jsonl {
+        fix_jsonl::run(&fixer, opts.explain, io::stdin(), io::stdout())?;
+        return Ok(EXIT_OK);
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    if opts.jsonl {
-        fix_jsonl::run(&fixer, opts.explain, io::stdin().lock(), &mut out)?;
+    let mut bytes = Vec::new();
+    io::stdin().read_to_end(&mut bytes).context("reading stdin")?;
+    let decoded = chaff::decode::Decoder::new()
+        .decode(&bytes)
+        .map_err(|e| anyhow::anyhow!("stdin: {e}"))?;
+    if opts.explain {
+        explain_lines(&fixer, &decoded.text, &mut out)?;
     } else {
-        let mut bytes = Vec::new();
-        io::stdin().read_to_end(&mut bytes).context("reading stdin")?;
-        let decoded = chaff::decode::Decoder::new()
-            .decode(&bytes)
-            .map_err(|e| anyhow::anyhow!("stdin: {e}"))?;
-        if opts.explain {
-            explain_lines(&fixer, &decoded.text, &mut out)?;
-        } else {
-            out.write_all(fixer.fix(&decoded.text).as_bytes())?;
-        }
+        out.write_all(fixer.fix(&decoded.text).as_bytes())?;
     }
     out.flush()?;
     Ok(EXIT_OK)
