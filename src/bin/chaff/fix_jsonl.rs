@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use chaff::fix::Fixer;
 
 /// Bytes read from the input at a time (then cut after the last newline).
-const BLOCK_BYTES: usize = 4 << 20;
+const BLOCK_BYTES: usize = 1 << 20;
 
 /// Input bytes per parallel task: large enough that scheduling costs
 /// nothing, small enough that both cores stay busy to the end of a block.
