@@ -9,7 +9,7 @@ use super::codecs::sloppy_windows_1252;
 use super::tables::WIDTH_MAP;
 
 /// Which character fixes may have work in a text, found in one scan.
-#[derive(Default)]
+#[derive(Default, Debug, PartialEq, Eq)]
 pub(super) struct Work {
     pub c1: bool,
     pub ligatures: bool,
@@ -18,26 +18,44 @@ pub(super) struct Work {
     pub line_breaks: bool,
     /// Control characters, including ESC of terminal escapes.
     pub controls: bool,
+    /// Every character is one NFC leaves alone ([`is_nfc_inert`]).
+    pub nfc_inert: bool,
 }
 
 impl Work {
     pub fn scan(text: &str) -> Work {
-        let mut work = Work::default();
+        let mut work = Work { nfc_inert: true, ..Work::default() };
         // The ASCII that matters here (`\r`, controls) is all flagged.
         for (_, c) in super::FlaggedChars::new(text) {
-            if c.is_ascii() {
-                work.line_breaks |= c == '\r';
-                work.controls |= is_removable_control(c);
-                continue;
-            }
-            work.c1 |= is_c1(c);
-            work.ligatures |= ligature(c).is_some();
-            work.width |= width_fold(c).is_some();
-            work.quotes |= is_curly_quote(c);
-            work.line_breaks |= is_line_break(c);
-            work.controls |= is_removable_control(c);
+            work.add(c);
         }
         work
+    }
+
+    #[inline]
+    fn add(&mut self, c: char) {
+        if c.is_ascii() {
+            self.line_breaks |= c == '\r';
+            self.controls |= is_removable_control(c);
+            return;
+        }
+        self.nfc_inert &= is_nfc_inert(c);
+        if c < '\u{800}' {
+            // The two-byte range holds no width or control character, and
+            // of the line breaks and curly quotes only these.
+            self.c1 |= is_c1(c);
+            self.line_breaks |= c == '\u{85}';
+            self.quotes |= c == '\u{2bc}';
+            self.ligatures |= ligature(c).is_some();
+        } else if ('\u{3001}'..'\u{f000}').contains(&c) {
+            // CJK, kana, Hangul: nothing here for these fixes.
+        } else {
+            self.ligatures |= ligature(c).is_some();
+            self.width |= width_fold(c).is_some();
+            self.quotes |= is_curly_quote(c);
+            self.line_breaks |= is_line_break(c);
+            self.controls |= is_removable_control(c);
+        }
     }
 }
 
@@ -288,11 +306,15 @@ pub(super) fn is_nfc_inert(c: char) -> bool {
     )
 }
 
+/// True when NFC leaves every character of `text` alone.
+pub(super) fn is_all_nfc_inert(text: &str) -> bool {
+    super::FlaggedChars::new(text).all(|(_, c)| is_nfc_inert(c))
+}
+
 /// Unicode NFC; the quick check avoids the work for text already in NFC.
+/// (Callers skip text for which [`is_all_nfc_inert`] holds.)
 pub(super) fn normalize_nfc(text: &str) -> Option<String> {
-    // Text made of characters NFC leaves alone needs no table look-ups.
-    let inert = super::FlaggedChars::new(text).all(|(_, c)| is_nfc_inert(c));
-    if inert || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+    if is_nfc_quick(text.chars()) == IsNormalized::Yes {
         return None;
     }
     let fixed: String = text.nfc().collect();
@@ -346,6 +368,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn work_scan_agrees_with_every_check() {
+        for c in (0x80..=0x10ffff).filter_map(char::from_u32) {
+            let expected = Work {
+                c1: is_c1(c),
+                ligatures: ligature(c).is_some(),
+                width: width_fold(c).is_some(),
+                quotes: is_curly_quote(c),
+                line_breaks: is_line_break(c),
+                controls: is_removable_control(c),
+                nfc_inert: is_nfc_inert(c),
+            };
+            assert_eq!(Work::scan(&c.to_string()), expected, "{c:?}");
+        }
+    }
+
+    #[test]
     fn nfc_inert_agrees_with_unicode_normalization() {
         use unicode_normalization::char::canonical_combining_class;
         for c in (0..=0x10ffff).filter_map(char::from_u32) {
@@ -384,6 +422,8 @@ mod tests {
         );
         assert_eq!(normalize_nfc("e\u{301}").as_deref(), Some("é"));
         assert_eq!(normalize_nfc("é"), None);
+        assert!(is_all_nfc_inert("é"));
+        assert!(!is_all_nfc_inert("e\u{301}"));
         assert_eq!(
             restore_lost_dashes("2010 \u{fffd} 2015").as_deref(),
             Some("2010 – 2015")

@@ -284,44 +284,55 @@ impl Fixer {
             // One scan finds which character fixes have work; only the C1
             // fix can create work for a later one (curly quotes).
             let mut work = fixes::Work::scan(run.text);
+            let mut changed = false;
             if run.apply(
                 o.fix_c1_controls && work.c1,
                 "fix_c1_controls",
                 fixes::fix_c1_controls,
             ) {
                 work.quotes = true;
+                changed = true;
             }
-            run.apply(
+            changed |= run.apply(
                 o.fix_latin_ligatures && work.ligatures,
                 "fix_latin_ligatures",
                 fixes::fix_latin_ligatures,
             );
-            run.apply(
+            changed |= run.apply(
                 o.fix_character_width && work.width,
                 "fix_character_width",
                 fixes::fix_character_width,
             );
-            run.apply(
+            changed |= run.apply(
                 o.uncurl_quotes && work.quotes,
                 "uncurl_quotes",
                 fixes::uncurl_quotes,
             );
-            run.apply(
+            changed |= run.apply(
                 o.fix_line_breaks && work.line_breaks,
                 "fix_line_breaks",
                 fixes::fix_line_breaks,
             );
-            run.apply(
+            changed |= run.apply(
                 o.remove_terminal_escapes && work.controls,
                 "remove_terminal_escapes",
                 fixes::remove_terminal_escapes,
             );
-            run.apply(
+            changed |= run.apply(
                 o.remove_control_chars && work.controls,
                 "remove_control_chars",
                 fixes::remove_control_chars,
             );
-            if o.normalize_nfc {
+            // The scan still holds for NFC unless a fix above changed the
+            // text.
+            let nfc_inert = || {
+                if changed {
+                    fixes::is_all_nfc_inert(run.text)
+                } else {
+                    work.nfc_inert
+                }
+            };
+            if o.normalize_nfc && !nfc_inert() {
                 if let Some(fixed) = fixes::normalize_nfc(run.text) {
                     record(&mut run.steps, "normalize", "NFC");
                     run.replace(fixed);
