@@ -262,7 +262,13 @@ impl PreCheck {
 /// The pre-check over a whole text.
 pub(super) fn may_be_bad(text: &str) -> bool {
     let mut check = PreCheck::default();
-    text.chars().any(|c| check.feed(c))
+    // ASCII has no role: a run of it only resets the check.
+    super::FlaggedChars::new(text).any(|(after_ascii, c)| {
+        if after_ascii {
+            check.feed_role(Role::None);
+        }
+        check.feed(c)
+    })
 }
 
 /// True if the text contains at least one bad sequence.

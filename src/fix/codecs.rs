@@ -7,7 +7,6 @@
 //! (ASCII SUB) stands for U+FFFD, so that a replacement character in
 //! mojibake can be turned back into a byte and recognised as a lost one.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::tables::{CODEC_HIGH, CODEC_NAMES, CODEC_SLOPPY};
@@ -19,22 +18,34 @@ pub(super) struct Codec {
     /// Byte 0x1A stands for U+FFFD, undefined bytes for Latin-1.
     pub sloppy: bool,
     high: &'static [char; 128],
-    reverse: HashMap<char, u8>,
+    /// The byte of each character below U+0100 (0: none).
+    reverse_latin: [u8; 256],
+    /// The bytes of the other characters, sorted by character.
+    reverse_other: Vec<(char, u8)>,
 }
 
 impl Codec {
     fn new(index: usize) -> Codec {
         let high = &CODEC_HIGH[index];
-        let reverse = high
-            .iter()
-            .enumerate()
-            .map(|(i, &c)| (c, 0x80 + i as u8))
-            .collect();
+        let mut reverse_latin = [0; 256];
+        let mut reverse_other: Vec<(char, u8)> = Vec::new();
+        // Should a character have two bytes, the later one is kept.
+        for (i, &c) in high.iter().enumerate() {
+            let byte = 0x80 + i as u8;
+            if let Some(slot) = reverse_latin.get_mut(c as usize) {
+                *slot = byte;
+            } else {
+                reverse_other.retain(|&(other, _)| other != c);
+                reverse_other.push((c, byte));
+            }
+        }
+        reverse_other.sort_unstable();
         Codec {
             name: CODEC_NAMES[index],
             sloppy: CODEC_SLOPPY[index],
             high,
-            reverse,
+            reverse_latin,
+            reverse_other,
         }
     }
 
@@ -70,7 +81,15 @@ impl Codec {
         if self.sloppy && c == '\u{fffd}' {
             return Some(0x1a);
         }
-        self.reverse.get(&c).copied()
+        match self.reverse_latin.get(c as usize) {
+            Some(&0) => None,
+            Some(&byte) => Some(byte),
+            None => self
+                .reverse_other
+                .binary_search_by_key(&c, |&(other, _)| other)
+                .ok()
+                .map(|i| self.reverse_other[i].1),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use super::codecs::sloppy_windows_1252;
 use super::tables::WIDTH_MAP;
 
 /// Which character fixes may have work in a text, found in one scan.
-#[derive(Default)]
+#[derive(Default, Debug, PartialEq, Eq)]
 pub(super) struct Work {
     pub c1: bool,
     pub ligatures: bool,
@@ -18,25 +18,44 @@ pub(super) struct Work {
     pub line_breaks: bool,
     /// Control characters, including ESC of terminal escapes.
     pub controls: bool,
+    /// Every character is one NFC leaves alone ([`is_nfc_inert`]).
+    pub nfc_inert: bool,
 }
 
 impl Work {
     pub fn scan(text: &str) -> Work {
-        let mut work = Work::default();
-        for c in text.chars() {
-            if c.is_ascii() {
-                work.line_breaks |= c == '\r';
-                work.controls |= is_removable_control(c);
-                continue;
-            }
-            work.c1 |= is_c1(c);
-            work.ligatures |= ligature(c).is_some();
-            work.width |= width_fold(c).is_some();
-            work.quotes |= is_curly_quote(c);
-            work.line_breaks |= is_line_break(c);
-            work.controls |= is_removable_control(c);
+        let mut work = Work { nfc_inert: true, ..Work::default() };
+        // The ASCII that matters here (`\r`, controls) is all flagged.
+        for (_, c) in super::FlaggedChars::new(text) {
+            work.add(c);
         }
         work
+    }
+
+    #[inline]
+    fn add(&mut self, c: char) {
+        if c.is_ascii() {
+            self.line_breaks |= c == '\r';
+            self.controls |= is_removable_control(c);
+            return;
+        }
+        self.nfc_inert &= is_nfc_inert(c);
+        if c < '\u{800}' {
+            // The two-byte range holds no width or control character, and
+            // of the line breaks and curly quotes only these.
+            self.c1 |= is_c1(c);
+            self.line_breaks |= c == '\u{85}';
+            self.quotes |= c == '\u{2bc}';
+            self.ligatures |= ligature(c).is_some();
+        } else if ('\u{3001}'..'\u{f000}').contains(&c) {
+            // CJK, kana, Hangul: nothing here for these fixes.
+        } else {
+            self.ligatures |= ligature(c).is_some();
+            self.width |= width_fold(c).is_some();
+            self.quotes |= is_curly_quote(c);
+            self.line_breaks |= is_line_break(c);
+            self.controls |= is_removable_control(c);
+        }
     }
 }
 
@@ -139,13 +158,25 @@ pub(super) fn is_curly_quote(c: char) -> bool {
 
 /// Turns curly quotes (and the modifier-letter apostrophe) into ASCII.
 pub(super) fn uncurl_quotes(text: &str) -> Option<String> {
-    map_chars(text, is_curly_quote, |c, out| {
-        out.push(match c {
-            '\u{2bc}' | '\u{2018}'..='\u{201b}' => '\'',
-            '\u{201c}'..='\u{201f}' => '"',
-            _ => c,
-        })
-    })
+    // U+2018..U+201F are E2 80 98..9F in UTF-8, U+02BC is CA BC: jump
+    // from one candidate lead byte to the next and copy the runs between.
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    for at in memchr::memchr2_iter(0xe2, 0xca, bytes) {
+        let straight = match bytes[at..] {
+            [0xca, 0xbc, ..] | [0xe2, 0x80, 0x98..=0x9b, ..] => '\'',
+            [0xe2, 0x80, 0x9c..=0x9f, ..] => '"',
+            _ => continue,
+        };
+        let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+        out.push_str(&text[copied..at]);
+        out.push(straight);
+        copied = at + if bytes[at] == 0xca { 2 } else { 3 };
+    }
+    let mut out = out?;
+    out.push_str(&text[copied..]);
+    Some(out)
 }
 
 pub(super) fn is_line_break(c: char) -> bool {
@@ -229,13 +260,18 @@ pub(super) fn remove_control_chars(text: &str) -> Option<String> {
 
 /// True for characters that NFC leaves alone whatever surrounds them:
 /// starters (combining class 0) that are their own NFC form and never the
-/// second half of a composition. Checked against Python's unicodedata
-/// (Unicode 14) for these blocks: Latin below U+0300, Greek and Cyrillic
-/// (minus U+0374, U+037E, U+0387 and the combining marks), Hebrew and
-/// Arabic letters, Latin Extended Additional (Vietnamese), general
-/// punctuation, letterlike symbols, CJK punctuation, kana (minus the
-/// voicing marks), CJK ideographs, Hangul syllables, vertical and small
-/// forms, full-width forms.
+/// second half of a composition (quick check "yes"), so that a text made
+/// of them alone is in NFC. Checked against Python's unicodedata (Unicode
+/// 14), and in the tests against `unicode-normalization`'s own tables, for
+/// these blocks: Latin below U+0300, Greek and Cyrillic (minus U+0374,
+/// U+037E, U+0387 and the combining marks), Hebrew and Arabic letters,
+/// Latin Extended Additional (Vietnamese), general punctuation (minus the
+/// quads U+2000, U+2001), super- and subscripts, currency, letterlike and
+/// other symbols, arrows, box drawing, dingbats (minus U+2126, U+212A,
+/// U+212B, U+2329, U+232A, U+2ADC), CJK punctuation, kana (minus the
+/// voicing marks), CJK ideographs, Hangul syllables, Arabic presentation
+/// forms, variation selectors, vertical, small and full-width forms,
+/// specials, and the planes' emoji and CJK extensions.
 pub(super) fn is_nfc_inert(c: char) -> bool {
     matches!(
         c as u32,
@@ -250,24 +286,35 @@ pub(super) fn is_nfc_inert(c: char) -> bool {
             | 0x660..=0x66f
             | 0x671..=0x6d5
             | 0x1e00..=0x1eff
-            | 0x2010..=0x2027
-            | 0x2030..=0x205e
+            | 0x2002..=0x20cf
             | 0x2100..=0x2125
+            | 0x2127..=0x2129
+            | 0x212c..=0x2328
+            | 0x232b..=0x2adb
+            | 0x2add..=0x2cee
             | 0x3000..=0x3029
             | 0x3030..=0x3098
             | 0x309b..=0x30ff
             | 0x3400..=0x4dbf
             | 0x4e00..=0x9fff
             | 0xac00..=0xd7a3
-            | 0xfe10..=0xfe19
-            | 0xfe30..=0xfe6f
-            | 0xff00..=0xffef
+            | 0xfb50..=0xfdff
+            | 0xfe00..=0xfe19
+            | 0xfe30..=0xfffd
+            | 0x1f000..=0x1faff
+            | 0x20000..=0x2a6df
     )
 }
 
+/// True when NFC leaves every character of `text` alone.
+pub(super) fn is_all_nfc_inert(text: &str) -> bool {
+    super::FlaggedChars::new(text).all(|(_, c)| is_nfc_inert(c))
+}
+
 /// Unicode NFC; the quick check avoids the work for text already in NFC.
+/// (Callers skip text for which [`is_all_nfc_inert`] holds.)
 pub(super) fn normalize_nfc(text: &str) -> Option<String> {
-    if text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes {
+    if is_nfc_quick(text.chars()) == IsNormalized::Yes {
         return None;
     }
     let fixed: String = text.nfc().collect();
@@ -321,6 +368,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn work_scan_agrees_with_every_check() {
+        for c in (0x80..=0x10ffff).filter_map(char::from_u32) {
+            let expected = Work {
+                c1: is_c1(c),
+                ligatures: ligature(c).is_some(),
+                width: width_fold(c).is_some(),
+                quotes: is_curly_quote(c),
+                line_breaks: is_line_break(c),
+                controls: is_removable_control(c),
+                nfc_inert: is_nfc_inert(c),
+            };
+            assert_eq!(Work::scan(&c.to_string()), expected, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn nfc_inert_agrees_with_unicode_normalization() {
+        use unicode_normalization::char::canonical_combining_class;
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            if is_nfc_inert(c) {
+                assert_eq!(canonical_combining_class(c), 0, "{c:?}");
+                assert_eq!(
+                    is_nfc_quick(std::iter::once(c)),
+                    IsNormalized::Yes,
+                    "{c:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn simple_fixes() {
         assert_eq!(fix_c1_controls("\u{93}hi\u{94}").as_deref(), Some("“hi”"));
         assert_eq!(fix_c1_controls("\u{81}"), None);
@@ -344,6 +422,8 @@ mod tests {
         );
         assert_eq!(normalize_nfc("e\u{301}").as_deref(), Some("é"));
         assert_eq!(normalize_nfc("é"), None);
+        assert!(is_all_nfc_inert("é"));
+        assert!(!is_all_nfc_inert("e\u{301}"));
         assert_eq!(
             restore_lost_dashes("2010 \u{fffd} 2015").as_deref(),
             Some("2010 – 2015")

@@ -260,9 +260,12 @@ impl Fixer {
         // mojibake, mojibake that decodes to an entity...): repeat until
         // stable, as ftfy does.
         loop {
-            let before = text.clone();
             let html_ok = !lt_before.after(line, &text).ends_entities();
-            let mut run = Run { text: &mut text, steps: steps.as_deref_mut() };
+            let mut run = Run {
+                text: &mut text,
+                before: None,
+                steps: steps.as_deref_mut(),
+            };
             run.apply(
                 o.unescape_html && html_ok,
                 "unescape_html",
@@ -275,53 +278,64 @@ impl Fixer {
                     run.steps.as_deref_mut(),
                 );
                 if let Some(fixed) = fixed {
-                    *run.text = fixed;
+                    run.replace(fixed);
                 }
             }
             // One scan finds which character fixes have work; only the C1
             // fix can create work for a later one (curly quotes).
             let mut work = fixes::Work::scan(run.text);
+            let mut changed = false;
             if run.apply(
                 o.fix_c1_controls && work.c1,
                 "fix_c1_controls",
                 fixes::fix_c1_controls,
             ) {
                 work.quotes = true;
+                changed = true;
             }
-            run.apply(
+            changed |= run.apply(
                 o.fix_latin_ligatures && work.ligatures,
                 "fix_latin_ligatures",
                 fixes::fix_latin_ligatures,
             );
-            run.apply(
+            changed |= run.apply(
                 o.fix_character_width && work.width,
                 "fix_character_width",
                 fixes::fix_character_width,
             );
-            run.apply(
+            changed |= run.apply(
                 o.uncurl_quotes && work.quotes,
                 "uncurl_quotes",
                 fixes::uncurl_quotes,
             );
-            run.apply(
+            changed |= run.apply(
                 o.fix_line_breaks && work.line_breaks,
                 "fix_line_breaks",
                 fixes::fix_line_breaks,
             );
-            run.apply(
+            changed |= run.apply(
                 o.remove_terminal_escapes && work.controls,
                 "remove_terminal_escapes",
                 fixes::remove_terminal_escapes,
             );
-            run.apply(
+            changed |= run.apply(
                 o.remove_control_chars && work.controls,
                 "remove_control_chars",
                 fixes::remove_control_chars,
             );
-            if o.normalize_nfc {
+            // The scan still holds for NFC unless a fix above changed the
+            // text.
+            let nfc_inert = || {
+                if changed {
+                    fixes::is_all_nfc_inert(run.text)
+                } else {
+                    work.nfc_inert
+                }
+            };
+            if o.normalize_nfc && !nfc_inert() {
                 if let Some(fixed) = fixes::normalize_nfc(run.text) {
                     record(&mut run.steps, "normalize", "NFC");
-                    *run.text = fixed;
+                    run.replace(fixed);
                 }
             }
             run.apply(
@@ -329,8 +343,12 @@ impl Fixer {
                 "restore_lost_dashes",
                 fixes::restore_lost_dashes,
             );
-            if text == before {
-                break;
+            // Stable once no fix replaced the text, or the replacements
+            // brought it back to where the round began.
+            match run.before {
+                None => break,
+                Some(before) if before == *run.text => break,
+                Some(_) => {}
             }
         }
         // Fixing can put a line break inside the line (a lone `\r`, a
@@ -360,15 +378,16 @@ impl Fixer {
     /// False when no fix can change the line: the fast path.
     fn may_need_fixing(&self, line: &str) -> bool {
         let o = &self.options;
-        let bytes = line.as_bytes();
-        // Fast scan: in the common case (ASCII prose) no byte is flagged.
-        if next_flagged_byte(bytes, 0).is_none() {
-            return false;
-        }
         let encoding = o.fix_encoding || o.fix_c1_controls;
         let mut precheck = badness::PreCheck::default();
         let mut maybe_unnormalized = false;
-        for c in line.chars() {
+        // Unflagged ASCII (most of most lines) concerns no fix and has no
+        // role in the mojibake rules: it is skipped, and only resets the
+        // pre-check.
+        for (after_ascii, c) in FlaggedChars::new(line) {
+            if after_ascii {
+                precheck.feed_role(badness::Role::None);
+            }
             let hit = if c.is_ascii() {
                 precheck.feed_role(badness::Role::None);
                 match c {
@@ -415,6 +434,47 @@ impl Fixer {
         maybe_unnormalized
             && o.normalize_nfc
             && !unicode_normalization::is_nfc(line)
+    }
+}
+
+/// The characters of a text that are not plain ASCII: non-ASCII ones and
+/// the ASCII bytes of [`ASCII_FLAGS`], each with whether other (plain)
+/// ASCII came before it since the previous one. Prose is mostly plain
+/// ASCII, skipped eight bytes at a time.
+pub(super) struct FlaggedChars<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> FlaggedChars<'a> {
+    pub fn new(text: &'a str) -> FlaggedChars<'a> {
+        FlaggedChars { text, pos: 0 }
+    }
+}
+
+impl Iterator for FlaggedChars<'_> {
+    type Item = (bool, char);
+
+    #[inline]
+    fn next(&mut self) -> Option<(bool, char)> {
+        let bytes = self.text.as_bytes();
+        let &first = bytes.get(self.pos)?;
+        // In non-Latin text the next character is usually flagged itself.
+        let at = if ASCII_FLAGS[usize::from(first)] {
+            self.pos
+        } else {
+            next_flagged_byte(bytes, self.pos + 1)?
+        };
+        let c = if bytes[at].is_ascii() {
+            char::from(bytes[at])
+        } else {
+            // `at` starts a character: scanning began at one, and only
+            // non-ASCII (lead) bytes or ASCII stop it.
+            self.text[at..].chars().next()?
+        };
+        let after_ascii = at > self.pos;
+        self.pos = at + c.len_utf8();
+        Some((after_ascii, c))
     }
 }
 
@@ -512,9 +572,11 @@ impl LtSeen {
 
     /// What is seen once `input`, fixed to `output`, has been added.
     fn after(self, input: &str, output: &str) -> LtSeen {
+        let has_lt =
+            |text: &str| memchr::memchr(b'<', text.as_bytes()).is_some();
         LtSeen {
-            input: self.input || input.contains('<'),
-            output: self.output || output.contains('<'),
+            input: self.input || has_lt(input),
+            output: self.output || has_lt(output),
         }
     }
 }
@@ -525,9 +587,11 @@ fn has_interior_newline(text: &str) -> bool {
     memchr::memchr(b'\n', body.as_bytes()).is_some()
 }
 
-/// The text being fixed and where to record the steps that change it.
+/// The text being fixed in one round, where to record the steps that
+/// change it, and the text as the round began once a fix has replaced it.
 struct Run<'t, 's> {
     text: &'t mut String,
+    before: Option<String>,
     steps: Option<&'s mut Vec<FixStep>>,
 }
 
@@ -543,8 +607,14 @@ impl Run<'_, '_> {
             return false;
         };
         record(&mut self.steps, "apply", name);
-        *self.text = fixed;
+        self.replace(fixed);
         true
+    }
+
+    /// Puts `fixed` in place of the text, keeping the round's first text.
+    fn replace(&mut self, fixed: String) {
+        let previous = std::mem::replace(self.text, fixed);
+        self.before.get_or_insert(previous);
     }
 }
 

@@ -1,8 +1,9 @@
 //! The `chaff` command: a thin client of the library.
 
+mod fix_jsonl;
 mod flags;
 
-use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -322,74 +323,24 @@ fn run_fix(opts: &FixOpts) -> anyhow::Result<u8> {
         options = FixOptions::encoding_only();
     }
     let fixer = Fixer::new(options);
+    if opts.jsonl {
+        fix_jsonl::run(&fixer, opts.explain, io::stdin(), io::stdout())?;
+        return Ok(EXIT_OK);
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    if opts.jsonl {
-        let stdin = io::stdin();
-        for (n, line) in stdin.lock().lines().enumerate() {
-            let line = line.context("reading stdin")?;
-            if line.trim().is_empty() {
-                writeln!(out)?;
-                continue;
-            }
-            let answer = fix_json_line(&fixer, &line, opts.explain)
-                .with_context(|| format!("stdin:{}", n + 1))?;
-            serde_json::to_writer(&mut out, &answer)?;
-            writeln!(out)?;
-        }
+    let mut bytes = Vec::new();
+    io::stdin().read_to_end(&mut bytes).context("reading stdin")?;
+    let decoded = chaff::decode::Decoder::new()
+        .decode(&bytes)
+        .map_err(|e| anyhow::anyhow!("stdin: {e}"))?;
+    if opts.explain {
+        explain_lines(&fixer, &decoded.text, &mut out)?;
     } else {
-        let mut bytes = Vec::new();
-        io::stdin().read_to_end(&mut bytes).context("reading stdin")?;
-        let decoded = chaff::decode::Decoder::new()
-            .decode(&bytes)
-            .map_err(|e| anyhow::anyhow!("stdin: {e}"))?;
-        if opts.explain {
-            explain_lines(&fixer, &decoded.text, &mut out)?;
-        } else {
-            out.write_all(fixer.fix(&decoded.text).as_bytes())?;
-        }
+        out.write_all(fixer.fix(&decoded.text).as_bytes())?;
     }
     out.flush()?;
     Ok(EXIT_OK)
-}
-
-fn fix_json_line(
-    fixer: &Fixer,
-    line: &str,
-    explain: bool,
-) -> anyhow::Result<serde_json::Value> {
-    use serde_json::Value;
-    let value: Value = serde_json::from_str(line)?;
-    let fix = |text: &str| -> (String, Vec<String>) {
-        if explain {
-            let (fixed, steps) = fixer.fix_and_explain(text);
-            (fixed, steps.iter().map(|s| s.to_string()).collect())
-        } else {
-            (fixer.fix(text).into_owned(), Vec::new())
-        }
-    };
-    Ok(match value {
-        Value::String(s) => {
-            let (fixed, steps) = fix(&s);
-            if explain {
-                serde_json::json!({"text": fixed, "explain": steps})
-            } else {
-                Value::String(fixed)
-            }
-        }
-        Value::Object(mut map) => {
-            let Some(Value::String(text)) = map.get("text") else {
-                bail!("object has no string \"text\"");
-            };
-            let (fixed, steps) = fix(text);
-            map.insert("text".into(), Value::String(fixed));
-            if explain {
-                map.insert("explain".into(), serde_json::json!(steps));
-            }
-            Value::Object(map)
-        }
-        _ => bail!("expected a string or an object with \"text\""),
-    })
 }
 
 /// Prints, for each changed line, its number, the plan, and the line
