@@ -261,8 +261,10 @@ fn input_changed_during_the_run_is_reported_not_mixed() {
     impl Sink for EditLater {
         fn document(&mut self, doc: &chaff::Document) -> std::io::Result<()> {
             if self.inner.documents.is_empty() {
-                // The emit phase works in chunks of 256 inputs: the last
-                // input is read again only after this first write.
+                // The emit phase works in chunks of 256 inputs and reads
+                // at most two chunks ahead of the sink: the last input,
+                // in the fourth chunk, is read again only after this
+                // first write.
                 fs::write(&self.victim, "Replaced while the run was on.\n")?;
             }
             self.inner.document(doc)
@@ -273,10 +275,10 @@ fn input_changed_during_the_run_is_reported_not_mixed() {
     }
 
     let tmp = tempfile::tempdir().unwrap();
-    for i in 0..300 {
+    for i in 0..800 {
         fs::write(tmp.path().join(format!("{i:03}.txt")), GOOD).unwrap();
     }
-    let victim = tmp.path().join("299.txt");
+    let victim = tmp.path().join("799.txt");
     let inputs = chaff::input::Inputs::from_paths(
         &[tmp.path()],
         &chaff::input::WalkOptions::default(),
@@ -285,7 +287,7 @@ fn input_changed_during_the_run_is_reported_not_mixed() {
     let mut sink = EditLater { inner: Collect::default(), victim };
     let summary = pipeline.run(&inputs, &mut sink).unwrap();
     assert_eq!(summary.failed, 1, "{:?}", sink.inner.errors);
-    assert_eq!(sink.inner.documents.len(), 299);
+    assert_eq!(sink.inner.documents.len(), 799);
     let err = &sink.inner.errors[0];
-    assert!(err.contains("299.txt") && err.contains("changed"), "{err}");
+    assert!(err.contains("799.txt") && err.contains("changed"), "{err}");
 }
