@@ -416,22 +416,10 @@ impl Words {
                 padded[..block.len()].copy_from_slice(block);
                 &padded
             };
-            let (mut in_run, mut non_ascii) = (0u64, 0u64);
-            let mut lowered = [0u8; 64];
-            for (i, (eight, out)) in block
-                .chunks_exact(8)
-                .zip(lowered.chunks_exact_mut(8))
-                .enumerate()
-            {
-                let x = u64::from_le_bytes(eight.try_into().expect("8"));
-                let c = classify_eight(x);
-                out.copy_from_slice(&c.lowered.to_le_bytes());
-                in_run |= c.in_run << (8 * i);
-                non_ascii |= c.non_ascii << (8 * i);
-            }
-            self.lowered.extend_from_slice(&lowered);
-            self.in_run.push(in_run);
-            self.non_ascii.push(non_ascii);
+            let c = classify_block(block);
+            self.lowered.extend_from_slice(&c.lowered);
+            self.in_run.push(c.in_run);
+            self.non_ascii.push(c.non_ascii);
         }
         self.in_run.push(0);
     }
@@ -444,12 +432,77 @@ fn in_run_byte(b: u8) -> bool {
     b >= 0x80 || b.is_ascii_alphanumeric()
 }
 
-/// Eight bytes classified: a bit per byte (bit `i` for byte `i`).
-struct Eight {
+/// 64 bytes classified: a bit per byte (bit `i` for byte `i`).
+struct Block {
     /// The bytes with ASCII capitals lowercased.
-    lowered: u64,
+    lowered: [u8; 64],
     in_run: u64,
     non_ascii: u64,
+}
+
+#[cfg(target_arch = "x86_64")]
+use classify_block_sse2 as classify_block;
+
+#[cfg(not(target_arch = "x86_64"))]
+use classify_block_swar as classify_block;
+
+/// [`classify_block_swar`] sixteen bytes at a time (SSE2 is part of
+/// x86-64). Signed compares: bytes from 0x80 are negative, so neither
+/// letters nor digits, and `movemask` reads their high bit directly.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn classify_block_sse2(bytes: &[u8; 64]) -> Block {
+    use std::arch::x86_64::*;
+    let mut c = Block { lowered: [0; 64], in_run: 0, non_ascii: 0 };
+    for (i, (sixteen, out)) in
+        bytes.chunks_exact(16).zip(c.lowered.chunks_exact_mut(16)).enumerate()
+    {
+        // SAFETY: every x86-64 CPU has SSE2 (the build enables it); the
+        // unaligned load and store are of 16 bytes within the 16-byte
+        // chunks they come from and go to.
+        let (in_run, non_ascii) = unsafe {
+            let splat = |b: u8| _mm_set1_epi8(b as i8);
+            let within = |x, lo: u8, hi: u8| {
+                _mm_and_si128(
+                    _mm_cmpgt_epi8(x, splat(lo - 1)),
+                    _mm_cmplt_epi8(x, splat(hi + 1)),
+                )
+            };
+            let x = _mm_loadu_si128(sixteen.as_ptr().cast());
+            let upper = within(x, b'A', b'Z');
+            let letter = within(_mm_or_si128(x, splat(0x20)), b'a', b'z');
+            let digit = within(x, b'0', b'9');
+            let lowered = _mm_or_si128(x, _mm_and_si128(upper, splat(0x20)));
+            _mm_storeu_si128(out.as_mut_ptr().cast(), lowered);
+            let in_run = _mm_or_si128(_mm_or_si128(letter, digit), x);
+            (_mm_movemask_epi8(in_run), _mm_movemask_epi8(x))
+        };
+        c.in_run |= u64::from(in_run as u16) << (16 * i);
+        c.non_ascii |= u64::from(non_ascii as u16) << (16 * i);
+    }
+    c
+}
+
+/// Classifies and lowercases 64 bytes eight at a time with word
+/// arithmetic (see [`bytes_in`]).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn classify_block_swar(bytes: &[u8; 64]) -> Block {
+    let mut c = Block { lowered: [0; 64], in_run: 0, non_ascii: 0 };
+    for (i, (eight, out)) in
+        bytes.chunks_exact(8).zip(c.lowered.chunks_exact_mut(8)).enumerate()
+    {
+        let x = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
+        let ascii = x & !HIGH_BITS;
+        // Non-ASCII bytes are tested on their low seven bits: mask them out.
+        let upper = bytes_in(ascii, b'A', b'Z') & !x;
+        let letter = bytes_in(ascii | splat(0x20), b'a', b'z');
+        let digit = bytes_in(ascii, b'0', b'9');
+        out.copy_from_slice(&(x | upper >> 2).to_le_bytes());
+        c.in_run |=
+            gather_high_bits(letter | digit | x & HIGH_BITS) << (8 * i);
+        c.non_ascii |= gather_high_bits(x & HIGH_BITS) << (8 * i);
+    }
+    c
 }
 
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
@@ -473,20 +526,6 @@ fn bytes_in(y: u64, lo: u8, hi: u8) -> u64 {
 #[inline(always)]
 fn gather_high_bits(x: u64) -> u64 {
     (x >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
-}
-
-#[inline(always)]
-fn classify_eight(x: u64) -> Eight {
-    let ascii = x & !HIGH_BITS;
-    // Non-ASCII bytes are tested on their low seven bits: mask them out.
-    let upper = bytes_in(ascii, b'A', b'Z') & !x;
-    let letter = bytes_in(ascii | splat(0x20), b'a', b'z');
-    let digit = bytes_in(ascii, b'0', b'9');
-    Eight {
-        lowered: x | upper >> 2,
-        in_run: gather_high_bits(letter | digit | (x & HIGH_BITS)),
-        non_ascii: gather_high_bits(x & HIGH_BITS),
-    }
 }
 
 /// The first set bit at or after `pos`.
@@ -564,27 +603,25 @@ fn simple_words(
     word: &mut String,
     f: &mut impl FnMut(&str),
 ) -> bool {
-    if !run.chars().all(|c| c.is_ascii() || simple_char(c).is_some()) {
-        return false;
-    }
+    // One pass: the whole run lowercased, a space for each separator (no
+    // run has a space of its own); nothing is handed on until the run is
+    // known to be simple.
     word.clear();
     for c in run.chars() {
-        let lower = if c.is_ascii() {
-            Some(c.to_ascii_lowercase())
-        } else {
-            simple_char(c).flatten()
-        };
-        match lower {
-            Some(l) => word.push(l),
-            None if !word.is_empty() => {
-                f(word);
-                word.clear();
-            }
-            None => {}
+        if c.is_ascii() {
+            word.push(c.to_ascii_lowercase());
+            continue;
+        }
+        match simple_char(c) {
+            Some(Some(lower)) => word.push(lower),
+            Some(None) => word.push(' '),
+            None => return false,
         }
     }
-    if !word.is_empty() {
-        f(word);
+    for w in word.split(' ') {
+        if !w.is_empty() {
+            f(w);
+        }
     }
     true
 }
@@ -951,16 +988,25 @@ mod tests {
 
     #[test]
     fn every_byte_is_classified_as_one_at_a_time() {
-        for b in 0..=255u8 {
-            for lane in 0..8 {
-                let x = u64::from(b) << (8 * lane)
-                    | 0x2020_2020_2020_2020 & !(0xff << (8 * lane));
-                let c = classify_eight(x);
-                let lowered =
-                    if b.is_ascii() { b.to_ascii_lowercase() } else { b };
-                assert_eq!(c.lowered >> (8 * lane) & 0xff, u64::from(lowered));
-                assert_eq!(c.in_run, u64::from(in_run_byte(b)) << lane, "{b}");
-                assert_eq!(c.non_ascii, u64::from(b >= 0x80) << lane, "{b}");
+        let mut x = 3u64;
+        for round in 0..2000 {
+            let mut block = [0u8; 64];
+            for (i, b) in block.iter_mut().enumerate() {
+                x = mix64(x);
+                // Each byte value in each position, then random bytes.
+                *b = if round < 256 { (round + i) as u8 } else { x as u8 };
+            }
+            let mut expected =
+                Block { lowered: block, in_run: 0, non_ascii: 0 };
+            for (i, &b) in block.iter().enumerate() {
+                expected.lowered[i] = b.to_ascii_lowercase();
+                expected.in_run |= u64::from(in_run_byte(b)) << i;
+                expected.non_ascii |= u64::from(b >= 0x80) << i;
+            }
+            for c in [classify_block(&block), classify_block_swar(&block)] {
+                assert_eq!(c.lowered, expected.lowered, "{block:?}");
+                assert_eq!(c.in_run, expected.in_run, "{block:?}");
+                assert_eq!(c.non_ascii, expected.non_ascii, "{block:?}");
             }
         }
     }
