@@ -305,11 +305,11 @@ pub(crate) fn band_keys(
             }
         }
         for row in &mut mins[..halves] {
-            densify(&mut row[..bands]);
-            for (k, &m) in
-                keys[group.clone()].iter_mut().zip(&row[group.clone()])
+            let row = &row[..bands];
+            for (b, k) in
+                keys.iter_mut().enumerate().take(group.end).skip(group.start)
             {
-                *k = (*k ^ u64::from(m))
+                *k = (*k ^ u64::from(densified(row, b)))
                     .wrapping_mul(0x9e37_79b9_7f4a_7c15)
                     .rotate_left(29);
             }
@@ -320,24 +320,23 @@ pub(crate) fn band_keys(
     }
 }
 
-/// Gives each empty bin the next filled bin's value (circularly)
-/// offset by the distance, so two sets agree on it about as often as on
-/// a filled bin (rotation densification, Shrivastava and Li 2014). One
-/// pass backwards, without branching on the (random) empty bins.
-fn densify(mins: &mut [u32]) {
+/// Bin `b`'s value after densification: an empty bin takes the next
+/// filled bin's value (circularly) offset by the distance, so two sets
+/// agree on it about as often as on a filled bin (rotation
+/// densification, Shrivastava and Li 2014). Computed for one bin at a
+/// time because a group of bands needs only its own bins, and the passes
+/// over groups repeat for every paragraph.
+fn densified(mins: &[u32], b: usize) -> u32 {
     let n = mins.len();
-    let Some(first) = mins.iter().position(|&m| m != u32::MAX) else {
-        return;
-    };
-    let (mut value, mut at) = (mins[first], first + n);
-    for b in (0..n).rev() {
-        let m = mins[b];
-        let filled = m != u32::MAX;
-        value = if filled { m } else { value };
-        at = if filled { b } else { at };
-        let dist = (at - b) as u32;
-        mins[b] = value.wrapping_add(dist.wrapping_mul(0x9e37_79b9));
+    if mins[b] != u32::MAX {
+        return mins[b];
     }
+    (1..n)
+        .map(|dist| (dist, mins[(b + dist) % n]))
+        .find(|&(_, m)| m != u32::MAX)
+        .map_or(u32::MAX, |(dist, m)| {
+            m.wrapping_add((dist as u32).wrapping_mul(0x9e37_79b9))
+        })
 }
 
 /// The number of shared words, or `None` as soon as fewer than `need`
@@ -700,6 +699,47 @@ fn clusters_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The whole-row densification `densified` replaced, kept as the
+    /// reference it must agree with.
+    fn densify_row(mins: &mut [u32]) {
+        let n = mins.len();
+        let Some(first) = mins.iter().position(|&m| m != u32::MAX) else {
+            return;
+        };
+        let (mut value, mut at) = (mins[first], first + n);
+        for b in (0..n).rev() {
+            if mins[b] != u32::MAX {
+                (value, at) = (mins[b], b);
+            }
+            mins[b] = value
+                .wrapping_add(((at - b) as u32).wrapping_mul(0x9e37_79b9));
+        }
+    }
+
+    #[test]
+    fn one_bin_densified_agrees_with_the_whole_row() {
+        let mut x = 99u64;
+        for n in [1usize, 2, 5, 30, 64] {
+            for _ in 0..200 {
+                let mut row: Vec<u32> = (0..n)
+                    .map(|_| {
+                        x = mix64(x);
+                        // Mostly empty, sometimes all empty.
+                        if x % 3 == 0 {
+                            x as u32 >> 1
+                        } else {
+                            u32::MAX
+                        }
+                    })
+                    .collect();
+                let lazy: Vec<u32> =
+                    (0..n).map(|b| densified(&row, b)).collect();
+                densify_row(&mut row);
+                assert_eq!(lazy, row);
+            }
+        }
+    }
 
     #[test]
     fn band_keys_are_stable() {
