@@ -726,7 +726,7 @@ mod tests {
                     .map(|_| {
                         x = mix64(x);
                         // Mostly empty, sometimes all empty.
-                        if x % 3 == 0 {
+                        if x.is_multiple_of(3) {
                             x as u32 >> 1
                         } else {
                             u32::MAX
