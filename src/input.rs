@@ -298,8 +298,11 @@ pub(crate) fn read_unit(unit: &Unit, limit: u64) -> Result<Vec<u8>, Error> {
                 });
             }
             let mut out = Vec::with_capacity(len as usize);
-            // A file that grew since its fstat is still held to the limit.
-            file.take(limit + 1).read_to_end(&mut out).map_err(io)?;
+            // The size fstat gave is what is read (one read call, no
+            // probe for more); a size of 0 may be a pipe or a /proc file,
+            // read to its end, still held to the limit.
+            let cap = if len > 0 { len } else { limit + 1 };
+            file.take(cap).read_to_end(&mut out).map_err(io)?;
             if out.len() as u64 > limit {
                 return Err(Error::TooLarge {
                     path: unit.path.clone(),

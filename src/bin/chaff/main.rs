@@ -199,13 +199,16 @@ fn run_clean(opts: &CleanOpts) -> anyhow::Result<u8> {
         WhenArg::Never => false,
         WhenArg::Auto => !opts.quiet && io::stderr().is_terminal(),
     };
-    let total: u64 = inputs
-        .units
-        .iter()
-        .filter_map(|u| std::fs::metadata(&u.path).ok())
-        .map(|m| m.len())
-        .sum();
-    let progress = show_progress.then(|| start_progress(&pipeline, total));
+    let progress = show_progress.then(|| {
+        // A stat of every input, so only when a bar is shown.
+        let total: u64 = inputs
+            .units
+            .iter()
+            .filter_map(|u| std::fs::metadata(&u.path).ok())
+            .map(|m| m.len())
+            .sum();
+        start_progress(&pipeline, total)
+    });
 
     let result = pipeline.run(&inputs, &mut reporter);
     if let Some((bar, handle)) = progress {
