@@ -21,6 +21,8 @@ use aho_corasick::{
     AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind,
 };
 use regex::RegexSet;
+use regex_automata::hybrid::dfa::DFA as LazyDfa;
+use regex_automata::Input;
 
 use super::chars::CharInfo;
 use super::lang::{has_uppercase, lowercase_into, FxBuild};
@@ -318,7 +320,9 @@ struct Lexicon {
     /// The same phrases, to tell only whether any occurs (see
     /// [`any_phrase`]): most lines hold none.
     phrase_occurs: DFA,
-    labels: HashMap<&'static str, &'static str, FxBuild>,
+    /// Keyed by bytes: [`label`] writes bytes, and checking them as
+    /// UTF-8 again cost more than the lookup.
+    labels: HashMap<&'static [u8], &'static str, FxBuild>,
     /// The longest label in bytes: a line normalised past it is none.
     longest_label: usize,
     /// The patterns anchored at the line's start, so a search stops
@@ -335,14 +339,28 @@ struct Lexicon {
 struct PatternSet {
     set: RegexSet,
     index: Vec<usize>,
+    /// The bytes a matching line can start with: a line starting with
+    /// another byte is not searched, as starting a search cost more than
+    /// the search of most lines.
+    starts: [bool; 256],
 }
 
 impl PatternSet {
-    fn new(members: impl Iterator<Item = usize>) -> PatternSet {
+    /// `anchored` says that every member is anchored at the line's start.
+    fn new(
+        members: impl Iterator<Item = usize>,
+        anchored: bool,
+    ) -> PatternSet {
         let index: Vec<usize> = members.collect();
-        let set = RegexSet::new(index.iter().map(|&i| PATTERNS[i].1))
-            .expect("the built-in patterns compile");
-        PatternSet { set, index }
+        let patterns: Vec<&str> =
+            index.iter().map(|&i| PATTERNS[i].1).collect();
+        let set =
+            RegexSet::new(&patterns).expect("the built-in patterns compile");
+        let starts = match anchored {
+            true => first_bytes(&patterns),
+            false => [true; 256],
+        };
+        PatternSet { set, index, starts }
     }
 
     /// The lowest index into [`PATTERNS`] that matches `line` and that
@@ -352,12 +370,38 @@ impl PatternSet {
         line: &str,
         counts: impl Fn(usize) -> bool,
     ) -> Option<usize> {
+        if line.as_bytes().first().is_some_and(|&b| !self.starts[b as usize]) {
+            return None;
+        }
         if !self.set.is_match(line) {
             return None;
         }
         let found = self.set.matches(line);
         found.iter().map(|i| self.index[i]).find(|&i| counts(i))
     }
+}
+
+/// For patterns anchored at the start, which first bytes leave a match
+/// possible: those on which a lazy DFA of the same patterns does not die
+/// in its first step from the anchored start. So case folds (the Kelvin
+/// sign for `k`) and Unicode classes (`\d`) count exactly as the regex
+/// engine counts them. Every byte where the DFA cannot say.
+fn first_bytes(patterns: &[&str]) -> [bool; 256] {
+    let mut starts = [true; 256];
+    let Ok(dfa) = LazyDfa::new_many(patterns) else {
+        return starts;
+    };
+    let mut cache = dfa.create_cache();
+    let input = Input::new("").anchored(regex_automata::Anchored::Yes);
+    let Ok(start) = dfa.start_state_forward(&mut cache, &input) else {
+        return starts;
+    };
+    for (b, can_start) in starts.iter_mut().enumerate() {
+        if let Ok(next) = dfa.next_state(&mut cache, start, b as u8) {
+            *can_start = !next.is_dead();
+        }
+    }
+    starts
 }
 
 /// True for a pattern that can match only a line ending in `)` or `:`.
@@ -389,7 +433,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     let mut labels = HashMap::with_hasher(FxBuild);
     for &(name, list) in LABELS {
         for label in list.split('|') {
-            labels.insert(label.trim(), name);
+            labels.insert(label.trim().as_bytes(), name);
         }
     }
     let longest_label = labels.keys().map(|l| l.len()).max().unwrap_or(0);
@@ -402,8 +446,9 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
             "{p}: a pattern must be anchored at the start or the end"
         );
     }
-    let anchored = PatternSet::new((0..PATTERNS.len()).filter(|i| !open(i)));
-    let open_ended = PatternSet::new((0..PATTERNS.len()).filter(open));
+    let anchored =
+        PatternSet::new((0..PATTERNS.len()).filter(|i| !open(i)), true);
+    let open_ended = PatternSet::new((0..PATTERNS.len()).filter(open), false);
     Lexicon {
         phrases,
         phrase_kind,
@@ -562,12 +607,12 @@ impl LabelBuf {
 }
 
 /// The line lowercased, with punctuation dropped and spaces collapsed,
-/// if that is at most `longest` bytes (the longest label).
+/// if that is at most `longest` bytes (the longest label), as UTF-8.
 fn label<'b>(
     line: &str,
     longest: usize,
     out: &'b mut LabelBuf,
-) -> Option<&'b str> {
+) -> Option<&'b [u8]> {
     out.len = 0;
     let info = CharInfo::new();
     for c in line.chars() {
@@ -587,7 +632,7 @@ fn label<'b>(
     if out.last() == Some(b' ') {
         out.len -= 1;
     }
-    Some(std::str::from_utf8(&out.bytes[..out.len]).expect("pushed chars"))
+    Some(&out.bytes[..out.len])
 }
 
 #[cfg(test)]
@@ -646,12 +691,13 @@ mod tests {
             let mut buf = LabelBuf::default();
             let got = label(&line, lex.longest_label, &mut buf);
             let want = label_reference(&line);
+            let want = want.as_deref().map(str::as_bytes);
             proptest::prop_assert_eq!(
                 got.and_then(|l| lex.labels.get(l)),
-                want.as_deref().and_then(|l| lex.labels.get(l))
+                want.and_then(|l| lex.labels.get(l))
             );
             if let Some(l) = got {
-                proptest::prop_assert_eq!(Some(l), want.as_deref());
+                proptest::prop_assert_eq!(Some(l), want);
             }
         }
 
@@ -741,10 +787,33 @@ mod tests {
     fn every_label_is_found_with_punctuation_around() {
         let lex = &*LEXICON;
         for (&l, &name) in &lex.labels {
+            let l = std::str::from_utf8(l).expect("labels are text");
             let line = format!("« {} »", l.to_uppercase());
             let mut buf = LabelBuf::default();
             let got = label(&line, lex.longest_label, &mut buf);
             assert_eq!(got.and_then(|l| lex.labels.get(l)), Some(&name));
+        }
+    }
+
+    #[test]
+    fn first_bytes_skip_only_lines_no_pattern_matches() {
+        let lex = &*LEXICON;
+        let starts = &lex.anchored.starts;
+        // Folds and Unicode digits start matches too.
+        for line in [
+            "\u{212a}ommentare",
+            "\u{ff15} minutes ago",
+            "\u{0663} minutes ago",
+            "Фото: ТАСС",
+            "评论",
+            "hace 3 horas",
+        ] {
+            assert!(starts[line.as_bytes()[0] as usize], "{line}");
+            assert!(lex.anchored.set.is_match(line), "{line}");
+        }
+        // Otherwise the filter would be no use.
+        for b in *b"BbEeGgMmNnQqUuWwXxYyZz\"'(-" {
+            assert!(!starts[b as usize], "{}", b as char);
         }
     }
 
