@@ -12,6 +12,7 @@
 //!   comment headers): one `RegexSet`, run only on short lines or lines
 //!   ending in `)` or `:`.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -21,7 +22,7 @@ use aho_corasick::{
     AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind,
 };
 use regex::RegexSet;
-use regex_automata::hybrid::dfa::DFA as LazyDfa;
+use regex_automata::hybrid::dfa::{Cache as LazyCache, DFA as LazyDfa};
 use regex_automata::Input;
 
 use super::chars::CharInfo;
@@ -343,6 +344,15 @@ struct PatternSet {
     /// another byte is not searched, as starting a search cost more than
     /// the search of most lines.
     starts: [bool; 256],
+    /// The members as one lazy DFA, for sets anchored at the start: its
+    /// walk from the start dies within a few bytes of most lines, where
+    /// a search of the set costs a hundred instructions to set up.
+    walk: Option<LazyDfa>,
+}
+
+thread_local! {
+    /// The states [`PatternSet::may_match`] has built; one set walks.
+    static WALK_CACHE: RefCell<Option<LazyCache>> = const { RefCell::new(None) };
 }
 
 impl PatternSet {
@@ -356,11 +366,24 @@ impl PatternSet {
             index.iter().map(|&i| PATTERNS[i].1).collect();
         let set =
             RegexSet::new(&patterns).expect("the built-in patterns compile");
-        let starts = match anchored {
-            true => first_bytes(&patterns),
-            false => [true; 256],
+        let walk = anchored.then(|| LazyDfa::new_many(&patterns).ok());
+        let walk = walk.flatten();
+        let starts = match &walk {
+            Some(dfa) => first_bytes(dfa),
+            None => [true; 256],
         };
-        PatternSet { set, index, starts }
+        PatternSet { set, index, starts, walk }
+    }
+
+    /// False when no member can match `line`; true when one may.
+    fn may_match(&self, line: &str) -> bool {
+        let Some(dfa) = &self.walk else {
+            return true;
+        };
+        WALK_CACHE.with_borrow_mut(|cache| {
+            let cache = cache.get_or_insert_with(|| dfa.create_cache());
+            walk_anchored(dfa, cache, line.as_bytes()).unwrap_or(true)
+        })
     }
 
     /// The lowest index into [`PATTERNS`] that matches `line` and that
@@ -373,7 +396,7 @@ impl PatternSet {
         if line.as_bytes().first().is_some_and(|&b| !self.starts[b as usize]) {
             return None;
         }
-        if !self.set.is_match(line) {
+        if !self.may_match(line) || !self.set.is_match(line) {
             return None;
         }
         let found = self.set.matches(line);
@@ -381,16 +404,13 @@ impl PatternSet {
     }
 }
 
-/// For patterns anchored at the start, which first bytes leave a match
-/// possible: those on which a lazy DFA of the same patterns does not die
-/// in its first step from the anchored start. So case folds (the Kelvin
-/// sign for `k`) and Unicode classes (`\d`) count exactly as the regex
-/// engine counts them. Every byte where the DFA cannot say.
-fn first_bytes(patterns: &[&str]) -> [bool; 256] {
+/// Which first bytes leave a match of `dfa` from its anchored start
+/// possible: those on which its first step does not die. Read from the
+/// DFA, so case folds (the Kelvin sign for `k`) and Unicode classes
+/// (`\d`) count exactly as the regex engine counts them. Every byte
+/// where the DFA cannot say.
+fn first_bytes(dfa: &LazyDfa) -> [bool; 256] {
     let mut starts = [true; 256];
-    let Ok(dfa) = LazyDfa::new_many(patterns) else {
-        return starts;
-    };
     let mut cache = dfa.create_cache();
     let input = Input::new("").anchored(regex_automata::Anchored::Yes);
     let Ok(start) = dfa.start_state_forward(&mut cache, &input) else {
@@ -402,6 +422,30 @@ fn first_bytes(patterns: &[&str]) -> [bool; 256] {
         }
     }
     starts
+}
+
+/// Whether `dfa` matches `hay` from its anchored start, byte by byte,
+/// stopping where it dies or matches; `None` where it cannot say.
+fn walk_anchored(
+    dfa: &LazyDfa,
+    cache: &mut LazyCache,
+    hay: &[u8],
+) -> Option<bool> {
+    let input = Input::new(hay).anchored(regex_automata::Anchored::Yes);
+    let mut sid = dfa.start_state_forward(cache, &input).ok()?;
+    for &b in hay {
+        sid = dfa.next_state(cache, sid, b).ok()?;
+        if sid.is_tagged() {
+            if sid.is_dead() {
+                return Some(false);
+            }
+            if sid.is_match() || sid.is_quit() {
+                return Some(true);
+            }
+        }
+    }
+    let end = dfa.next_eoi_state(cache, sid).ok()?;
+    Some(end.is_match() || end.is_quit())
 }
 
 /// True for a pattern that can match only a line ending in `)` or `:`.
@@ -714,6 +758,19 @@ mod tests {
         }
 
         #[test]
+        fn walk_is_is_match(line in crate::strip::tricky::line()) {
+            let anchored = &LEXICON.anchored;
+            let dfa = anchored.walk.as_ref().expect("the anchored set walks");
+            let mut cache = dfa.create_cache();
+            for hay in [line.as_str(), line.trim()] {
+                proptest::prop_assert_eq!(
+                    walk_anchored(dfa, &mut cache, hay.as_bytes()),
+                    Some(anchored.set.is_match(hay))
+                );
+            }
+        }
+
+        #[test]
         fn any_phrase_is_is_match(
             pieces in proptest::collection::vec(crate::strip::tricky::line(), 1..8),
         ) {
@@ -810,6 +867,7 @@ mod tests {
         ] {
             assert!(starts[line.as_bytes()[0] as usize], "{line}");
             assert!(lex.anchored.set.is_match(line), "{line}");
+            assert!(lex.anchored.may_match(line), "{line}");
         }
         // Otherwise the filter would be no use.
         for b in *b"BbEeGgMmNnQqUuWwXxYyZz\"'(-" {

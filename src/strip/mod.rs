@@ -341,8 +341,11 @@ impl Stripper {
             static NORM: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
         NORM.with_borrow_mut(|norm| {
-            normalise_for_repeats(line, norm);
-            xxhash_rust::xxh3::xxh3_64_with_seed(norm, 0x6368_6166_6673)
+            let len = normalise_for_repeats(line, norm);
+            xxhash_rust::xxh3::xxh3_64_with_seed(
+                &norm[..len],
+                0x6368_6166_6673,
+            )
         })
     }
 
@@ -512,21 +515,24 @@ const KEY_DIGIT: u16 = 1 << 9;
 /// up to four bytes).
 const MAX_LOWER_BYTES: usize = 12;
 
-/// Writes `line` into `norm` as [`Stripper::repeat_key`] compares it:
+/// Writes `line` into the start of `norm` as [`Stripper::repeat_key`]
+/// compares it, and returns its length there:
 /// letters lowercased, whitespace dropped, a run of ASCII digits as one
 /// `#`, anything else as it is. (No trim first: trimming only drops
 /// whitespace, which is dropped anyway.) Writes by index into room made
 /// up front, which a push per byte measured slower; ASCII bytes take
 /// one table lookup, other characters one [`chars::CharInfo`] lookup.
-fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) {
+/// `norm` only grows: zeroing it again for each line showed up.
+fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
     let info = chars::CharInfo::new();
     let bytes = line.as_bytes();
     // Room for the rest of the line plus one character's lowercase:
     // an ASCII byte writes at most one byte, and room is made again
     // before each other character.
     let room = |i: usize, j: usize| j + (bytes.len() - i) + MAX_LOWER_BYTES;
-    norm.clear();
-    norm.resize(room(0, 0), 0);
+    if norm.len() < room(0, 0) {
+        norm.resize(room(0, 0), 0);
+    }
     let (mut i, mut j) = (0, 0);
     // Whether the last byte written is `#`, which a digit then joins.
     let mut after_hash = false;
@@ -596,7 +602,7 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) {
         }
         i += len;
     }
-    norm.truncate(j);
+    j
 }
 
 /// Writes eight ASCII bytes without digits, `x`, to `out` at `j` as
