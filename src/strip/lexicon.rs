@@ -25,7 +25,7 @@ use regex::RegexSet;
 use regex_automata::hybrid::dfa::{Cache as LazyCache, DFA as LazyDfa};
 use regex_automata::Input;
 
-use super::chars::CharInfo;
+use super::chars::{decode_at, CharInfo};
 use super::lang::{has_uppercase, lowercase_into, FxBuild};
 
 /// A lexicon match: which kind of boilerplate, and whether it is strong
@@ -650,6 +650,21 @@ impl LabelBuf {
     }
 }
 
+/// [`label`] of each ASCII byte: a letter or digit lowercased, 0 for a
+/// separator.
+static LABEL_ASCII: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let byte = b as u8;
+        if byte.is_ascii_alphanumeric() {
+            table[b] = byte.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    table
+};
+
 /// The line lowercased, with punctuation dropped and spaces collapsed,
 /// if that is at most `longest` bytes (the longest label), as UTF-8.
 fn label<'b>(
@@ -659,17 +674,39 @@ fn label<'b>(
 ) -> Option<&'b [u8]> {
     out.len = 0;
     let info = CharInfo::new();
-    for c in line.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push_ascii(c.to_ascii_lowercase() as u8);
-        } else if !c.is_ascii() && info.is_alphanumeric(c) {
-            info.lowercase(c, |l| out.push(l));
-        } else if out.last().is_some_and(|b| b != b' ') {
+    let bytes = line.as_bytes();
+    // The end trims one space at most; past that a line is too long for
+    // any label, and the old cap of MAX_LABEL still holds.
+    let cap = (longest + 1).min(MAX_LABEL);
+    // Whether the last byte written is a letter or digit's, so that a
+    // separator writes a space.
+    let mut open = false;
+    let mut i = 0;
+    // Bytes, not chars: most lines are ASCII, and decoding each char
+    // cost more than the rest of the work on it.
+    while i < bytes.len() {
+        let b = bytes[i];
+        let alphanumeric = if b.is_ascii() {
+            i += 1;
+            let lower = LABEL_ASCII[b as usize];
+            if lower != 0 {
+                out.push_ascii(lower);
+            }
+            lower != 0
+        } else {
+            let (c, len) = decode_at(line, i);
+            i += len;
+            let alphanumeric = info.is_alphanumeric(c);
+            if alphanumeric {
+                info.lowercase(c, |l| out.push(l));
+            }
+            alphanumeric
+        };
+        if !alphanumeric && open {
             out.push_ascii(b' ');
         }
-        // The end trims one space at most; past that a line is too
-        // long for any label, and the old cap of MAX_LABEL still holds.
-        if out.len > (longest + 1).min(MAX_LABEL) {
+        open = alphanumeric;
+        if out.len > cap {
             return None;
         }
     }
