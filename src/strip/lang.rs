@@ -140,12 +140,15 @@ fn pack(word: &[u8]) -> u128 {
 #[inline]
 fn pack_ascii_lowercase(word: &[u8]) -> u128 {
     debug_assert!(word.len() <= MAX_STOPWORD && word.is_ascii());
-    let (lo, hi) = match word.len() {
-        n @ 8.. => (read_u64(word), read_short(&word[8..n])),
-        _ => (read_short(word), 0),
-    };
     let lower = |x: u64| x | ascii_flags(x, b'A', b'Z') >> 2;
-    (lower(hi) as u128) << 64 | lower(lo) as u128
+    // Most words fit in the low half: the high half is not lowered.
+    match word.len() {
+        n @ 8.. => {
+            let hi = lower(read_short(&word[8..n]));
+            (hi as u128) << 64 | lower(read_u64(word)) as u128
+        }
+        _ => lower(read_short(word)) as u128,
+    }
 }
 
 /// The first eight bytes of `bytes`, little-endian.
@@ -315,6 +318,21 @@ static ASCII_WORD: [bool; 128] = {
     table
 };
 
+/// Each byte as the inner loop of [`raw_words`] sees it: one lookup
+/// where testing for ASCII first took another branch a byte.
+static BYTE_CLASS: [u8; 256] = {
+    let mut table = [NON_ASCII; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = if ASCII_WORD[b] { ASCII_WORD_BYTE } else { ASCII_OTHER };
+        b += 1;
+    }
+    table
+};
+const ASCII_WORD_BYTE: u8 = 0;
+const ASCII_OTHER: u8 = 1;
+const NON_ASCII: u8 = 2;
+
 /// Calls `f` with each word of `line` as it stands (a word is a run of
 /// letters, digits, `_` and `'`) and whether it is all ASCII. Walks
 /// bytes, decoding only non-ASCII characters. (Jumping over eight bytes
@@ -354,12 +372,13 @@ fn raw_words(line: &str, mut f: impl FnMut(&str, bool)) {
         i += first;
         // The rest of the word; ASCII letters in a tight loop.
         while i < bytes.len() {
-            if bytes[i].is_ascii() {
-                if !ASCII_WORD[bytes[i] as usize] {
-                    break;
+            match BYTE_CLASS[bytes[i] as usize] {
+                ASCII_WORD_BYTE => {
+                    i += 1;
+                    continue;
                 }
-                i += 1;
-                continue;
+                ASCII_OTHER => break,
+                _ => {}
             }
             let len = word_char(i);
             if len == 0 {
