@@ -160,7 +160,7 @@ pub(crate) fn read_u64(bytes: &[u8]) -> u64 {
 /// Up to eight bytes as a little-endian number, zero padded, from at
 /// most two overlapping reads.
 #[inline]
-fn read_short(bytes: &[u8]) -> u64 {
+pub(crate) fn read_short(bytes: &[u8]) -> u64 {
     let n = bytes.len();
     let u32_at = |i: usize| {
         u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"))

@@ -537,18 +537,22 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
     // Whether the last byte written is `#`, which a digit then joins.
     let mut after_hash = false;
     while i < bytes.len() {
-        if let Some(chunk) = bytes.get(i..i + 8) {
-            let x = lang::read_u64(chunk);
-            if x & lang::HIGH == 0 && lang::ascii_flags(x, b'0', b'9') == 0 {
-                j = write_plain_chunk(
-                    x,
-                    norm.as_mut_slice(),
-                    j,
-                    &mut after_hash,
-                );
-                i += 8;
-                continue;
-            }
+        // Eight bytes, or the line's last few, at once.
+        let len = (bytes.len() - i).min(8);
+        let x = match len {
+            8 => lang::read_u64(&bytes[i..]),
+            _ => lang::read_short(&bytes[i..]),
+        };
+        if x & lang::HIGH == 0 && lang::ascii_flags(x, b'0', b'9') == 0 {
+            j = write_plain_chunk(
+                x,
+                len as u32,
+                norm.as_mut_slice(),
+                j,
+                &mut after_hash,
+            );
+            i += len;
+            continue;
         }
         let b = bytes[i];
         if b.is_ascii() {
@@ -605,14 +609,16 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
     j
 }
 
-/// Writes eight ASCII bytes without digits, `x`, to `out` at `j` as
-/// [`normalise_for_repeats`] does: letters lowercased, whitespace
-/// dropped. Each stretch between whitespace is stored as a whole word
-/// (`out` has room for eight bytes past any stretch), so a line costs a
-/// few operations per word rather than per byte. Returns the new `j`.
+/// Writes the first `len` (at most eight) bytes of `x`, ASCII without
+/// digits, to `out` at `j` as [`normalise_for_repeats`] does: letters
+/// lowercased, whitespace dropped. Each stretch between whitespace is
+/// stored as a whole word (`out` has room for eight bytes past any
+/// stretch), so a line costs a few operations per word rather than per
+/// byte. Returns the new `j`.
 #[inline]
 fn write_plain_chunk(
     x: u64,
+    len: u32,
     out: &mut [u8],
     mut j: usize,
     after_hash: &mut bool,
@@ -621,7 +627,7 @@ fn write_plain_chunk(
     let mut rest = x | lang::ascii_flags(x, b'A', b'Z') >> 2;
     let mut spaces =
         lang::ascii_flags(x, b'\t', b'\r') | lang::ascii_flags(x, b' ', b' ');
-    let mut left = 8;
+    let mut left = len;
     while left > 0 {
         // Bytes before the next whitespace (8 when there is none).
         let stretch = spaces.trailing_zeros() / 8;
@@ -631,9 +637,11 @@ fn write_plain_chunk(
             break;
         }
         j += stretch as usize;
+        // A skip of 64 (shifting by nothing) ends the loop: it takes a
+        // stretch of seven before whitespace with eight bytes left.
         let skip = (stretch + 1) * 8;
-        rest = rest.checked_shr(skip).unwrap_or(0);
-        spaces = spaces.checked_shr(skip).unwrap_or(0);
+        rest = rest.wrapping_shr(skip);
+        spaces = spaces.wrapping_shr(skip);
         left -= stretch + 1;
     }
     if j > start {
