@@ -9,6 +9,7 @@
 //! space-separated language are its function words.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use super::chars::CharInfo;
@@ -339,7 +340,7 @@ const NON_ASCII: u8 = 2;
 /// at a time with bit tricks measured slower on news text, whose words
 /// are short.)
 #[inline]
-fn raw_words(line: &str, mut f: impl FnMut(&str, bool)) {
+fn raw_words(line: &str, mut f: impl FnMut(Range<usize>, bool)) {
     let info = CharInfo::new();
     let bytes = line.as_bytes();
     // The length of the word character at `i`, 0 for none.
@@ -387,7 +388,9 @@ fn raw_words(line: &str, mut f: impl FnMut(&str, bool)) {
             ascii = false;
             i += len;
         }
-        f(&line[start..i], ascii);
+        // A range, not a `&str`: checking both ends for a char boundary
+        // cost more than the lookup of a short ASCII word.
+        f(start..i, ascii);
     }
 }
 
@@ -429,7 +432,8 @@ pub(crate) fn has_uppercase(text: &str) -> bool {
 pub(crate) fn for_each_word(line: &str, mut f: impl FnMut(&str)) {
     let mut buf = [0u8; 24];
     let mut lowered = String::new();
-    raw_words(line, |word, ascii| {
+    raw_words(line, |range, ascii| {
+        let word = &line[range];
         if ascii {
             if !word.bytes().any(|b| b.is_ascii_uppercase()) {
                 f(word);
@@ -456,13 +460,16 @@ pub(crate) fn for_each_word(line: &str, mut f: impl FnMut(&str)) {
 pub(crate) fn for_each_word_bits(line: &str, mut f: impl FnMut(u16)) {
     let table = &*STOPWORDS;
     let mut lowered = String::new();
-    raw_words(line, |word, ascii| {
+    raw_words(line, |range, ascii| {
         if ascii {
+            let word = &line.as_bytes()[range];
             if word.len() > MAX_STOPWORD {
                 return f(0);
             }
-            f(table.get(pack_ascii_lowercase(word.as_bytes())))
-        } else if !has_uppercase(word) {
+            return f(table.get(pack_ascii_lowercase(word)));
+        }
+        let word = &line[range];
+        if !has_uppercase(word) {
             f(word_bits(word))
         } else {
             f(word_bits(lowercase_into(word, &mut lowered)))
