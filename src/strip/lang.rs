@@ -119,7 +119,7 @@ static STOPWORDS: LazyLock<StopTable> = LazyLock::new(|| {
     for (i, &(_, list)) in LISTS.iter().enumerate() {
         for w in list.split_whitespace() {
             assert!(w.len() <= MAX_STOPWORD, "{w}: too long for the table");
-            table.add(pack(w.as_bytes()), 1 << i);
+            table.add_word(w.as_bytes(), 1 << i);
         }
     }
     table
@@ -202,6 +202,10 @@ struct StopTable {
     keys: Vec<u128>,
     bits: Vec<u16>,
     shift: u32,
+    /// By first byte, the lengths of the listed words that start with
+    /// it, as bits: most words are on no list, and most of those are
+    /// ruled out by this one lookup before packing and probing.
+    lengths: [u16; 256],
 }
 
 impl StopTable {
@@ -213,6 +217,26 @@ impl StopTable {
             keys: vec![0; slots],
             bits: vec![0; slots],
             shift: 64 - slots.trailing_zeros(),
+            lengths: [0; 256],
+        }
+    }
+
+    /// Adds a listed word (lowercase, at most [`MAX_STOPWORD`] bytes).
+    fn add_word(&mut self, word: &[u8], bits: u16) {
+        self.lengths[word[0] as usize] |= 1 << word.len();
+        self.add(pack(word), bits);
+    }
+
+    /// The list bits of an ASCII word as it stands in the text.
+    #[inline]
+    fn get_ascii(&self, word: &[u8]) -> u16 {
+        if word.len() > MAX_STOPWORD {
+            return 0;
+        }
+        let first = word[0].to_ascii_lowercase();
+        match self.lengths[first as usize] >> word.len() & 1 {
+            0 => 0,
+            _ => self.get(pack_ascii_lowercase(word)),
         }
     }
 
@@ -462,11 +486,7 @@ pub(crate) fn for_each_word_bits(line: &str, mut f: impl FnMut(u16)) {
     let mut lowered = String::new();
     raw_words(line, |range, ascii| {
         if ascii {
-            let word = &line.as_bytes()[range];
-            if word.len() > MAX_STOPWORD {
-                return f(0);
-            }
-            return f(table.get(pack_ascii_lowercase(word)));
+            return f(table.get_ascii(&line.as_bytes()[range]));
         }
         let word = &line[range];
         if !has_uppercase(word) {
@@ -707,6 +727,11 @@ mod tests {
         for &(_, list) in LISTS {
             for w in list.split_whitespace() {
                 assert_eq!(word_bits(w), bits_reference(w), "{w}");
+                if w.is_ascii() {
+                    let upper = w.to_ascii_uppercase();
+                    let got = STOPWORDS.get_ascii(upper.as_bytes());
+                    assert_eq!(got, bits_reference(w), "{w}");
+                }
             }
         }
         for w in ["", "x", "thee", "dass_", "только1", "abcdefghijkl"] {
