@@ -444,7 +444,7 @@ fn line_features(
     scratch: &mut String,
     mut is_stop: impl FnMut(u16) -> bool,
 ) -> (LineFeatures, u32) {
-    let trimmed = line.trim();
+    let trimmed = trim(line);
     if trimmed.is_empty() {
         return (LineFeatures::default(), 0);
     }
@@ -486,6 +486,26 @@ fn line_features(
         lexicon: lexicon::find(trimmed, words, scratch),
     };
     (f, cjk)
+}
+
+/// `str::trim`, with ASCII ends trimmed by the byte: `str::trim`
+/// decodes and classifies each character, which showed per line.
+#[inline]
+fn trim(line: &str) -> &str {
+    let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let bytes = line.as_bytes();
+    let start = bytes.iter().position(|b| !is_space(b)).unwrap_or(bytes.len());
+    let end =
+        bytes.iter().rposition(|b| !is_space(b)).map_or(start, |i| i + 1);
+    let rest = &line[start..end];
+    // Other whitespace is not ASCII: std decides where an end is not.
+    let plain_end = |b: Option<&u8>| b.is_none_or(u8::is_ascii);
+    match plain_end(rest.as_bytes().first())
+        && plain_end(rest.as_bytes().last())
+    {
+        true => rest,
+        false => rest.trim(),
+    }
 }
 
 /// [`normalise_for_repeats`] of each ASCII byte: the byte to write
