@@ -421,7 +421,12 @@ fn raw_words(line: &str, mut f: impl FnMut(Range<usize>, bool)) {
 /// `text` lowercased into `buf`, exactly as `str::to_lowercase` gives
 /// it, without a new string each time and from [`CharInfo`]'s tables.
 pub(crate) fn lowercase_into<'b>(text: &str, buf: &'b mut String) -> &'b str {
-    if text.contains('Σ') {
+    // 'Σ' is CE A3; looking for its lead byte is cheaper than `contains`
+    // setting up a search for each short word.
+    let bytes = text.as_bytes();
+    let sigma = memchr::memchr_iter(0xce, bytes)
+        .any(|i| bytes.get(i + 1) == Some(&0xa3));
+    if sigma {
         // Its lowercase depends on its neighbours: leave it to std.
         *buf = text.to_lowercase();
         return buf;
