@@ -9,6 +9,7 @@
 //! space-separated language are its function words.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use super::chars::CharInfo;
@@ -118,7 +119,7 @@ static STOPWORDS: LazyLock<StopTable> = LazyLock::new(|| {
     for (i, &(_, list)) in LISTS.iter().enumerate() {
         for w in list.split_whitespace() {
             assert!(w.len() <= MAX_STOPWORD, "{w}: too long for the table");
-            table.add(pack(w.as_bytes()), 1 << i);
+            table.add_word(w.as_bytes(), 1 << i);
         }
     }
     table
@@ -140,12 +141,15 @@ fn pack(word: &[u8]) -> u128 {
 #[inline]
 fn pack_ascii_lowercase(word: &[u8]) -> u128 {
     debug_assert!(word.len() <= MAX_STOPWORD && word.is_ascii());
-    let (lo, hi) = match word.len() {
-        n @ 8.. => (read_u64(word), read_short(&word[8..n])),
-        _ => (read_short(word), 0),
-    };
     let lower = |x: u64| x | ascii_flags(x, b'A', b'Z') >> 2;
-    (lower(hi) as u128) << 64 | lower(lo) as u128
+    // Most words fit in the low half: the high half is not lowered.
+    match word.len() {
+        n @ 8.. => {
+            let hi = lower(read_short(&word[8..n]));
+            (hi as u128) << 64 | lower(read_u64(word)) as u128
+        }
+        _ => lower(read_short(word)) as u128,
+    }
 }
 
 /// The first eight bytes of `bytes`, little-endian.
@@ -157,7 +161,7 @@ pub(crate) fn read_u64(bytes: &[u8]) -> u64 {
 /// Up to eight bytes as a little-endian number, zero padded, from at
 /// most two overlapping reads.
 #[inline]
-fn read_short(bytes: &[u8]) -> u64 {
+pub(crate) fn read_short(bytes: &[u8]) -> u64 {
     let n = bytes.len();
     let u32_at = |i: usize| {
         u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"))
@@ -198,6 +202,10 @@ struct StopTable {
     keys: Vec<u128>,
     bits: Vec<u16>,
     shift: u32,
+    /// By first byte, the lengths of the listed words that start with
+    /// it, as bits: most words are on no list, and most of those are
+    /// ruled out by this one lookup before packing and probing.
+    lengths: [u16; 256],
 }
 
 impl StopTable {
@@ -209,6 +217,26 @@ impl StopTable {
             keys: vec![0; slots],
             bits: vec![0; slots],
             shift: 64 - slots.trailing_zeros(),
+            lengths: [0; 256],
+        }
+    }
+
+    /// Adds a listed word (lowercase, at most [`MAX_STOPWORD`] bytes).
+    fn add_word(&mut self, word: &[u8], bits: u16) {
+        self.lengths[word[0] as usize] |= 1 << word.len();
+        self.add(pack(word), bits);
+    }
+
+    /// The list bits of an ASCII word as it stands in the text.
+    #[inline]
+    fn get_ascii(&self, word: &[u8]) -> u16 {
+        if word.len() > MAX_STOPWORD {
+            return 0;
+        }
+        let first = word[0].to_ascii_lowercase();
+        match self.lengths[first as usize] >> word.len() & 1 {
+            0 => 0,
+            _ => self.get(pack_ascii_lowercase(word)),
         }
     }
 
@@ -315,13 +343,28 @@ static ASCII_WORD: [bool; 128] = {
     table
 };
 
+/// Each byte as the inner loop of [`raw_words`] sees it: one lookup
+/// where testing for ASCII first took another branch a byte.
+static BYTE_CLASS: [u8; 256] = {
+    let mut table = [NON_ASCII; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = if ASCII_WORD[b] { ASCII_WORD_BYTE } else { ASCII_OTHER };
+        b += 1;
+    }
+    table
+};
+const ASCII_WORD_BYTE: u8 = 0;
+const ASCII_OTHER: u8 = 1;
+const NON_ASCII: u8 = 2;
+
 /// Calls `f` with each word of `line` as it stands (a word is a run of
 /// letters, digits, `_` and `'`) and whether it is all ASCII. Walks
 /// bytes, decoding only non-ASCII characters. (Jumping over eight bytes
 /// at a time with bit tricks measured slower on news text, whose words
 /// are short.)
 #[inline]
-fn raw_words(line: &str, mut f: impl FnMut(&str, bool)) {
+fn raw_words(line: &str, mut f: impl FnMut(Range<usize>, bool)) {
     let info = CharInfo::new();
     let bytes = line.as_bytes();
     // The length of the word character at `i`, 0 for none.
@@ -354,12 +397,13 @@ fn raw_words(line: &str, mut f: impl FnMut(&str, bool)) {
         i += first;
         // The rest of the word; ASCII letters in a tight loop.
         while i < bytes.len() {
-            if bytes[i].is_ascii() {
-                if !ASCII_WORD[bytes[i] as usize] {
-                    break;
+            match BYTE_CLASS[bytes[i] as usize] {
+                ASCII_WORD_BYTE => {
+                    i += 1;
+                    continue;
                 }
-                i += 1;
-                continue;
+                ASCII_OTHER => break,
+                _ => {}
             }
             let len = word_char(i);
             if len == 0 {
@@ -368,14 +412,21 @@ fn raw_words(line: &str, mut f: impl FnMut(&str, bool)) {
             ascii = false;
             i += len;
         }
-        f(&line[start..i], ascii);
+        // A range, not a `&str`: checking both ends for a char boundary
+        // cost more than the lookup of a short ASCII word.
+        f(start..i, ascii);
     }
 }
 
 /// `text` lowercased into `buf`, exactly as `str::to_lowercase` gives
 /// it, without a new string each time and from [`CharInfo`]'s tables.
 pub(crate) fn lowercase_into<'b>(text: &str, buf: &'b mut String) -> &'b str {
-    if text.contains('Σ') {
+    // 'Σ' is CE A3; looking for its lead byte is cheaper than `contains`
+    // setting up a search for each short word.
+    let bytes = text.as_bytes();
+    let sigma = memchr::memchr_iter(0xce, bytes)
+        .any(|i| bytes.get(i + 1) == Some(&0xa3));
+    if sigma {
         // Its lowercase depends on its neighbours: leave it to std.
         *buf = text.to_lowercase();
         return buf;
@@ -410,7 +461,8 @@ pub(crate) fn has_uppercase(text: &str) -> bool {
 pub(crate) fn for_each_word(line: &str, mut f: impl FnMut(&str)) {
     let mut buf = [0u8; 24];
     let mut lowered = String::new();
-    raw_words(line, |word, ascii| {
+    raw_words(line, |range, ascii| {
+        let word = &line[range];
         if ascii {
             if !word.bytes().any(|b| b.is_ascii_uppercase()) {
                 f(word);
@@ -437,13 +489,12 @@ pub(crate) fn for_each_word(line: &str, mut f: impl FnMut(&str)) {
 pub(crate) fn for_each_word_bits(line: &str, mut f: impl FnMut(u16)) {
     let table = &*STOPWORDS;
     let mut lowered = String::new();
-    raw_words(line, |word, ascii| {
+    raw_words(line, |range, ascii| {
         if ascii {
-            if word.len() > MAX_STOPWORD {
-                return f(0);
-            }
-            f(table.get(pack_ascii_lowercase(word.as_bytes())))
-        } else if !has_uppercase(word) {
+            return f(table.get_ascii(&line.as_bytes()[range]));
+        }
+        let word = &line[range];
+        if !has_uppercase(word) {
             f(word_bits(word))
         } else {
             f(word_bits(lowercase_into(word, &mut lowered)))
@@ -681,6 +732,11 @@ mod tests {
         for &(_, list) in LISTS {
             for w in list.split_whitespace() {
                 assert_eq!(word_bits(w), bits_reference(w), "{w}");
+                if w.is_ascii() {
+                    let upper = w.to_ascii_uppercase();
+                    let got = STOPWORDS.get_ascii(upper.as_bytes());
+                    assert_eq!(got, bits_reference(w), "{w}");
+                }
             }
         }
         for w in ["", "x", "thee", "dass_", "только1", "abcdefghijkl"] {

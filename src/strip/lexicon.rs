@@ -12,6 +12,7 @@
 //!   comment headers): one `RegexSet`, run only on short lines or lines
 //!   ending in `)` or `:`.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -21,8 +22,10 @@ use aho_corasick::{
     AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind,
 };
 use regex::RegexSet;
+use regex_automata::hybrid::dfa::{Cache as LazyCache, DFA as LazyDfa};
+use regex_automata::Input;
 
-use super::chars::CharInfo;
+use super::chars::{decode_at, CharInfo};
 use super::lang::{has_uppercase, lowercase_into, FxBuild};
 
 /// A lexicon match: which kind of boilerplate, and whether it is strong
@@ -318,7 +321,9 @@ struct Lexicon {
     /// The same phrases, to tell only whether any occurs (see
     /// [`any_phrase`]): most lines hold none.
     phrase_occurs: DFA,
-    labels: HashMap<&'static str, &'static str, FxBuild>,
+    /// Keyed by bytes: [`label`] writes bytes, and checking them as
+    /// UTF-8 again cost more than the lookup.
+    labels: HashMap<&'static [u8], &'static str, FxBuild>,
     /// The longest label in bytes: a line normalised past it is none.
     longest_label: usize,
     /// The patterns anchored at the line's start, so a search stops
@@ -335,14 +340,50 @@ struct Lexicon {
 struct PatternSet {
     set: RegexSet,
     index: Vec<usize>,
+    /// The bytes a matching line can start with: a line starting with
+    /// another byte is not searched, as starting a search cost more than
+    /// the search of most lines.
+    starts: [bool; 256],
+    /// The members as one lazy DFA, for sets anchored at the start: its
+    /// walk from the start dies within a few bytes of most lines, where
+    /// a search of the set costs a hundred instructions to set up.
+    walk: Option<LazyDfa>,
+}
+
+thread_local! {
+    /// The states [`PatternSet::may_match`] has built; one set walks.
+    static WALK_CACHE: RefCell<Option<LazyCache>> = const { RefCell::new(None) };
 }
 
 impl PatternSet {
-    fn new(members: impl Iterator<Item = usize>) -> PatternSet {
+    /// `anchored` says that every member is anchored at the line's start.
+    fn new(
+        members: impl Iterator<Item = usize>,
+        anchored: bool,
+    ) -> PatternSet {
         let index: Vec<usize> = members.collect();
-        let set = RegexSet::new(index.iter().map(|&i| PATTERNS[i].1))
-            .expect("the built-in patterns compile");
-        PatternSet { set, index }
+        let patterns: Vec<&str> =
+            index.iter().map(|&i| PATTERNS[i].1).collect();
+        let set =
+            RegexSet::new(&patterns).expect("the built-in patterns compile");
+        let walk = anchored.then(|| LazyDfa::new_many(&patterns).ok());
+        let walk = walk.flatten();
+        let starts = match &walk {
+            Some(dfa) => first_bytes(dfa),
+            None => [true; 256],
+        };
+        PatternSet { set, index, starts, walk }
+    }
+
+    /// False when no member can match `line`; true when one may.
+    fn may_match(&self, line: &str) -> bool {
+        let Some(dfa) = &self.walk else {
+            return true;
+        };
+        WALK_CACHE.with_borrow_mut(|cache| {
+            let cache = cache.get_or_insert_with(|| dfa.create_cache());
+            walk_anchored(dfa, cache, line.as_bytes()).unwrap_or(true)
+        })
     }
 
     /// The lowest index into [`PATTERNS`] that matches `line` and that
@@ -352,12 +393,59 @@ impl PatternSet {
         line: &str,
         counts: impl Fn(usize) -> bool,
     ) -> Option<usize> {
-        if !self.set.is_match(line) {
+        if line.as_bytes().first().is_some_and(|&b| !self.starts[b as usize]) {
+            return None;
+        }
+        if !self.may_match(line) || !self.set.is_match(line) {
             return None;
         }
         let found = self.set.matches(line);
         found.iter().map(|i| self.index[i]).find(|&i| counts(i))
     }
+}
+
+/// Which first bytes leave a match of `dfa` from its anchored start
+/// possible: those on which its first step does not die. Read from the
+/// DFA, so case folds (the Kelvin sign for `k`) and Unicode classes
+/// (`\d`) count exactly as the regex engine counts them. Every byte
+/// where the DFA cannot say.
+fn first_bytes(dfa: &LazyDfa) -> [bool; 256] {
+    let mut starts = [true; 256];
+    let mut cache = dfa.create_cache();
+    let input = Input::new("").anchored(regex_automata::Anchored::Yes);
+    let Ok(start) = dfa.start_state_forward(&mut cache, &input) else {
+        return starts;
+    };
+    for (b, can_start) in starts.iter_mut().enumerate() {
+        if let Ok(next) = dfa.next_state(&mut cache, start, b as u8) {
+            *can_start = !next.is_dead();
+        }
+    }
+    starts
+}
+
+/// Whether `dfa` matches `hay` from its anchored start, byte by byte,
+/// stopping where it dies or matches; `None` where it cannot say.
+fn walk_anchored(
+    dfa: &LazyDfa,
+    cache: &mut LazyCache,
+    hay: &[u8],
+) -> Option<bool> {
+    let input = Input::new(hay).anchored(regex_automata::Anchored::Yes);
+    let mut sid = dfa.start_state_forward(cache, &input).ok()?;
+    for &b in hay {
+        sid = dfa.next_state(cache, sid, b).ok()?;
+        if sid.is_tagged() {
+            if sid.is_dead() {
+                return Some(false);
+            }
+            if sid.is_match() || sid.is_quit() {
+                return Some(true);
+            }
+        }
+    }
+    let end = dfa.next_eoi_state(cache, sid).ok()?;
+    Some(end.is_match() || end.is_quit())
 }
 
 /// True for a pattern that can match only a line ending in `)` or `:`.
@@ -389,7 +477,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     let mut labels = HashMap::with_hasher(FxBuild);
     for &(name, list) in LABELS {
         for label in list.split('|') {
-            labels.insert(label.trim(), name);
+            labels.insert(label.trim().as_bytes(), name);
         }
     }
     let longest_label = labels.keys().map(|l| l.len()).max().unwrap_or(0);
@@ -402,8 +490,9 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
             "{p}: a pattern must be anchored at the start or the end"
         );
     }
-    let anchored = PatternSet::new((0..PATTERNS.len()).filter(|i| !open(i)));
-    let open_ended = PatternSet::new((0..PATTERNS.len()).filter(open));
+    let anchored =
+        PatternSet::new((0..PATTERNS.len()).filter(|i| !open(i)), true);
+    let open_ended = PatternSet::new((0..PATTERNS.len()).filter(open), false);
     Lexicon {
         phrases,
         phrase_kind,
@@ -561,33 +650,70 @@ impl LabelBuf {
     }
 }
 
+/// [`label`] of each ASCII byte: a letter or digit lowercased, 0 for a
+/// separator.
+static LABEL_ASCII: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let byte = b as u8;
+        if byte.is_ascii_alphanumeric() {
+            table[b] = byte.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    table
+};
+
 /// The line lowercased, with punctuation dropped and spaces collapsed,
-/// if that is at most `longest` bytes (the longest label).
+/// if that is at most `longest` bytes (the longest label), as UTF-8.
 fn label<'b>(
     line: &str,
     longest: usize,
     out: &'b mut LabelBuf,
-) -> Option<&'b str> {
+) -> Option<&'b [u8]> {
     out.len = 0;
     let info = CharInfo::new();
-    for c in line.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push_ascii(c.to_ascii_lowercase() as u8);
-        } else if !c.is_ascii() && info.is_alphanumeric(c) {
-            info.lowercase(c, |l| out.push(l));
-        } else if out.last().is_some_and(|b| b != b' ') {
+    let bytes = line.as_bytes();
+    // The end trims one space at most; past that a line is too long for
+    // any label, and the old cap of MAX_LABEL still holds.
+    let cap = (longest + 1).min(MAX_LABEL);
+    // Whether the last byte written is a letter or digit's, so that a
+    // separator writes a space.
+    let mut open = false;
+    let mut i = 0;
+    // Bytes, not chars: most lines are ASCII, and decoding each char
+    // cost more than the rest of the work on it.
+    while i < bytes.len() {
+        let b = bytes[i];
+        let alphanumeric = if b.is_ascii() {
+            i += 1;
+            let lower = LABEL_ASCII[b as usize];
+            if lower != 0 {
+                out.push_ascii(lower);
+            }
+            lower != 0
+        } else {
+            let (c, len) = decode_at(line, i);
+            i += len;
+            let alphanumeric = info.is_alphanumeric(c);
+            if alphanumeric {
+                info.lowercase(c, |l| out.push(l));
+            }
+            alphanumeric
+        };
+        if !alphanumeric && open {
             out.push_ascii(b' ');
         }
-        // The end trims one space at most; past that a line is too
-        // long for any label, and the old cap of MAX_LABEL still holds.
-        if out.len > (longest + 1).min(MAX_LABEL) {
+        open = alphanumeric;
+        if out.len > cap {
             return None;
         }
     }
     if out.last() == Some(b' ') {
         out.len -= 1;
     }
-    Some(std::str::from_utf8(&out.bytes[..out.len]).expect("pushed chars"))
+    Some(&out.bytes[..out.len])
 }
 
 #[cfg(test)]
@@ -646,12 +772,13 @@ mod tests {
             let mut buf = LabelBuf::default();
             let got = label(&line, lex.longest_label, &mut buf);
             let want = label_reference(&line);
+            let want = want.as_deref().map(str::as_bytes);
             proptest::prop_assert_eq!(
                 got.and_then(|l| lex.labels.get(l)),
-                want.as_deref().and_then(|l| lex.labels.get(l))
+                want.and_then(|l| lex.labels.get(l))
             );
             if let Some(l) = got {
-                proptest::prop_assert_eq!(Some(l), want.as_deref());
+                proptest::prop_assert_eq!(Some(l), want);
             }
         }
 
@@ -665,6 +792,19 @@ mod tests {
             // Equal but for ASCII case, which the phrase scan ignores.
             let got = lowercase(&line, &mut scratch).to_ascii_lowercase();
             proptest::prop_assert_eq!(got, want.to_ascii_lowercase());
+        }
+
+        #[test]
+        fn walk_is_is_match(line in crate::strip::tricky::line()) {
+            let anchored = &LEXICON.anchored;
+            let dfa = anchored.walk.as_ref().expect("the anchored set walks");
+            let mut cache = dfa.create_cache();
+            for hay in [line.as_str(), line.trim()] {
+                proptest::prop_assert_eq!(
+                    walk_anchored(dfa, &mut cache, hay.as_bytes()),
+                    Some(anchored.set.is_match(hay))
+                );
+            }
         }
 
         #[test]
@@ -741,10 +881,34 @@ mod tests {
     fn every_label_is_found_with_punctuation_around() {
         let lex = &*LEXICON;
         for (&l, &name) in &lex.labels {
+            let l = std::str::from_utf8(l).expect("labels are text");
             let line = format!("« {} »", l.to_uppercase());
             let mut buf = LabelBuf::default();
             let got = label(&line, lex.longest_label, &mut buf);
             assert_eq!(got.and_then(|l| lex.labels.get(l)), Some(&name));
+        }
+    }
+
+    #[test]
+    fn first_bytes_skip_only_lines_no_pattern_matches() {
+        let lex = &*LEXICON;
+        let starts = &lex.anchored.starts;
+        // Folds and Unicode digits start matches too.
+        for line in [
+            "\u{212a}ommentare",
+            "\u{ff15} minutes ago",
+            "\u{0663} minutes ago",
+            "Фото: ТАСС",
+            "评论",
+            "hace 3 horas",
+        ] {
+            assert!(starts[line.as_bytes()[0] as usize], "{line}");
+            assert!(lex.anchored.set.is_match(line), "{line}");
+            assert!(lex.anchored.may_match(line), "{line}");
+        }
+        // Otherwise the filter would be no use.
+        for b in *b"BbEeGgMmNnQqUuWwXxYyZz\"'(-" {
+            assert!(!starts[b as usize], "{}", b as char);
         }
     }
 

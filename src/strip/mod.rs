@@ -341,8 +341,11 @@ impl Stripper {
             static NORM: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         }
         NORM.with_borrow_mut(|norm| {
-            normalise_for_repeats(line, norm);
-            xxhash_rust::xxh3::xxh3_64_with_seed(norm, 0x6368_6166_6673)
+            let len = normalise_for_repeats(line, norm);
+            xxhash_rust::xxh3::xxh3_64_with_seed(
+                &norm[..len],
+                0x6368_6166_6673,
+            )
         })
     }
 
@@ -441,7 +444,7 @@ fn line_features(
     scratch: &mut String,
     mut is_stop: impl FnMut(u16) -> bool,
 ) -> (LineFeatures, u32) {
-    let trimmed = line.trim();
+    let trimmed = trim(line);
     if trimmed.is_empty() {
         return (LineFeatures::default(), 0);
     }
@@ -485,6 +488,26 @@ fn line_features(
     (f, cjk)
 }
 
+/// `str::trim`, with ASCII ends trimmed by the byte: `str::trim`
+/// decodes and classifies each character, which showed per line.
+#[inline]
+fn trim(line: &str) -> &str {
+    let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let bytes = line.as_bytes();
+    let start = bytes.iter().position(|b| !is_space(b)).unwrap_or(bytes.len());
+    let end =
+        bytes.iter().rposition(|b| !is_space(b)).map_or(start, |i| i + 1);
+    let rest = &line[start..end];
+    // Other whitespace is not ASCII: std decides where an end is not.
+    let plain_end = |b: Option<&u8>| b.is_none_or(u8::is_ascii);
+    match plain_end(rest.as_bytes().first())
+        && plain_end(rest.as_bytes().last())
+    {
+        true => rest,
+        false => rest.trim(),
+    }
+}
+
 /// [`normalise_for_repeats`] of each ASCII byte: the byte to write
 /// (lowercased, or `#` for a digit) in the low eight bits, and whether
 /// it is written ([`KEY_WRITE`]) or joins a `#` just written
@@ -512,37 +535,44 @@ const KEY_DIGIT: u16 = 1 << 9;
 /// up to four bytes).
 const MAX_LOWER_BYTES: usize = 12;
 
-/// Writes `line` into `norm` as [`Stripper::repeat_key`] compares it:
+/// Writes `line` into the start of `norm` as [`Stripper::repeat_key`]
+/// compares it, and returns its length there:
 /// letters lowercased, whitespace dropped, a run of ASCII digits as one
 /// `#`, anything else as it is. (No trim first: trimming only drops
 /// whitespace, which is dropped anyway.) Writes by index into room made
 /// up front, which a push per byte measured slower; ASCII bytes take
 /// one table lookup, other characters one [`chars::CharInfo`] lookup.
-fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) {
+/// `norm` only grows: zeroing it again for each line showed up.
+fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
     let info = chars::CharInfo::new();
     let bytes = line.as_bytes();
     // Room for the rest of the line plus one character's lowercase:
     // an ASCII byte writes at most one byte, and room is made again
     // before each other character.
     let room = |i: usize, j: usize| j + (bytes.len() - i) + MAX_LOWER_BYTES;
-    norm.clear();
-    norm.resize(room(0, 0), 0);
+    if norm.len() < room(0, 0) {
+        norm.resize(room(0, 0), 0);
+    }
     let (mut i, mut j) = (0, 0);
     // Whether the last byte written is `#`, which a digit then joins.
     let mut after_hash = false;
     while i < bytes.len() {
-        if let Some(chunk) = bytes.get(i..i + 8) {
-            let x = lang::read_u64(chunk);
-            if x & lang::HIGH == 0 && lang::ascii_flags(x, b'0', b'9') == 0 {
-                j = write_plain_chunk(
-                    x,
-                    norm.as_mut_slice(),
-                    j,
-                    &mut after_hash,
-                );
-                i += 8;
-                continue;
-            }
+        // Eight bytes, or the line's last few, at once.
+        let len = (bytes.len() - i).min(8);
+        let x = match len {
+            8 => lang::read_u64(&bytes[i..]),
+            _ => lang::read_short(&bytes[i..]),
+        };
+        if x & lang::HIGH == 0 && lang::ascii_flags(x, b'0', b'9') == 0 {
+            j = write_plain_chunk(
+                x,
+                len as u32,
+                norm.as_mut_slice(),
+                j,
+                &mut after_hash,
+            );
+            i += len;
+            continue;
         }
         let b = bytes[i];
         if b.is_ascii() {
@@ -596,17 +626,19 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) {
         }
         i += len;
     }
-    norm.truncate(j);
+    j
 }
 
-/// Writes eight ASCII bytes without digits, `x`, to `out` at `j` as
-/// [`normalise_for_repeats`] does: letters lowercased, whitespace
-/// dropped. Each stretch between whitespace is stored as a whole word
-/// (`out` has room for eight bytes past any stretch), so a line costs a
-/// few operations per word rather than per byte. Returns the new `j`.
+/// Writes the first `len` (at most eight) bytes of `x`, ASCII without
+/// digits, to `out` at `j` as [`normalise_for_repeats`] does: letters
+/// lowercased, whitespace dropped. Each stretch between whitespace is
+/// stored as a whole word (`out` has room for eight bytes past any
+/// stretch), so a line costs a few operations per word rather than per
+/// byte. Returns the new `j`.
 #[inline]
 fn write_plain_chunk(
     x: u64,
+    len: u32,
     out: &mut [u8],
     mut j: usize,
     after_hash: &mut bool,
@@ -615,7 +647,7 @@ fn write_plain_chunk(
     let mut rest = x | lang::ascii_flags(x, b'A', b'Z') >> 2;
     let mut spaces =
         lang::ascii_flags(x, b'\t', b'\r') | lang::ascii_flags(x, b' ', b' ');
-    let mut left = 8;
+    let mut left = len;
     while left > 0 {
         // Bytes before the next whitespace (8 when there is none).
         let stretch = spaces.trailing_zeros() / 8;
@@ -625,9 +657,11 @@ fn write_plain_chunk(
             break;
         }
         j += stretch as usize;
+        // A skip of 64 (shifting by nothing) ends the loop: it takes a
+        // stretch of seven before whitespace with eight bytes left.
         let skip = (stretch + 1) * 8;
-        rest = rest.checked_shr(skip).unwrap_or(0);
-        spaces = spaces.checked_shr(skip).unwrap_or(0);
+        rest = rest.wrapping_shr(skip);
+        spaces = spaces.wrapping_shr(skip);
         left -= stretch + 1;
     }
     if j > start {
