@@ -225,6 +225,75 @@ impl std::fmt::Debug for Pipeline {
 #[derive(Default)]
 struct Timers {
     stages: [(AtomicU64, AtomicU64); STAGES.len()],
+    reads: ReadPace,
+}
+
+/// How long reading inputs takes, to tell a cold page cache (reads wait
+/// on the disk) from a warm one: prefetching the next chunk's files
+/// helps only the first, and costs three system calls a file.
+#[derive(Default)]
+struct ReadPace {
+    nanos: AtomicU64,
+    files: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl ReadPace {
+    fn read(&self, unit: &Unit, limit: u64) -> Result<Vec<u8>, Error> {
+        let start = Instant::now();
+        let read = read_unit(unit, limit);
+        let len = read.as_ref().map_or(0, |b| b.len() as u64);
+        self.nanos
+            .fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(len, Ordering::Relaxed);
+        read
+    }
+
+    fn mark(&self) -> [u64; 3] {
+        [&self.nanos, &self.files, &self.bytes]
+            .map(|n| n.load(Ordering::Relaxed))
+    }
+
+    /// Whether the reads since `mark` waited on a disk: more than 40 µs
+    /// a file beyond copying at 1 GB/s (a warm read of a small file takes
+    /// a few µs; a disk, a hundred or more).
+    fn cold_since(&self, mark: [u64; 3]) -> bool {
+        let [nanos, files, bytes] = self.mark();
+        let (nanos, files, bytes) =
+            (nanos - mark[0], files - mark[1], bytes - mark[2]);
+        files > 0 && nanos > files * 40_000 + bytes
+    }
+}
+
+/// Which chunks to prefetch, chunk by chunk: the second always (the
+/// first tells nothing yet), then each one after a chunk that was not
+/// prefetched and read cold, and every one after that.
+struct PrefetchPlan {
+    on: bool,
+    prefetched: Vec<bool>,
+}
+
+impl PrefetchPlan {
+    fn new(chunks: usize) -> PrefetchPlan {
+        PrefetchPlan { on: true, prefetched: vec![false; chunks] }
+    }
+
+    /// Whether to prefetch chunk `k + 1` while chunk `k` is worked on.
+    fn before(&mut self, k: usize) -> bool {
+        let fetch = self.on && k + 1 < self.prefetched.len();
+        if fetch {
+            self.prefetched[k + 1] = true;
+        }
+        fetch
+    }
+
+    /// Chunk `k` is read: `cold` tells how its reads went.
+    fn after(&mut self, k: usize, cold: bool) {
+        if !self.prefetched[k] {
+            self.on = cold;
+        }
+    }
 }
 
 const STAGES: [&str; 7] =
@@ -551,12 +620,15 @@ impl Pipeline {
         let mut pending: Option<Vec<MappedUnit>> = None;
         let chunks: Vec<&[Unit]> =
             inputs.units.chunks(MAP_CHUNK_UNITS).collect();
+        let mut prefetch = PrefetchPlan::new(chunks.len());
         for (k, chunk) in chunks.iter().enumerate() {
             if cancelled() {
                 break;
             }
+            let mark = timers.reads.mark();
             let mapped = std::thread::scope(|scope| {
-                if let Some(next) = chunks.get(k + 1) {
+                if prefetch.before(k) {
+                    let next = chunks[k + 1];
                     scope.spawn(|| crate::input::prefetch(next));
                 }
                 let mapping = scope.spawn(|| map_chunk(chunk));
@@ -567,6 +639,7 @@ impl Pipeline {
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             });
+            prefetch.after(k, timers.reads.cold_since(mark));
             pending = Some(mapped);
         }
         if let Some(done) = pending.take() {
@@ -642,11 +715,13 @@ impl Pipeline {
         }
         const CHUNK_UNITS: usize = 256;
         const CHUNK_BYTES: u64 = 64 << 20;
+        let emit_reads = ReadPace::default();
         let plan = EmitPlan {
             docs: &docs,
             verdicts: &verdicts,
             dropped: &dropped,
             wanted: &wanted,
+            reads: &emit_reads,
         };
         // Chunks of inputs, cut at a count or a size so that the text in
         // flight stays bounded.
@@ -675,12 +750,14 @@ impl Pipeline {
         std::thread::scope(|scope| -> io::Result<()> {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             scope.spawn(move || {
+                let mut prefetch = PrefetchPlan::new(chunks.len());
                 for (k, range) in chunks.iter().enumerate() {
                     if cancelled() || sink_failed_ref.load(Ordering::Relaxed) {
                         break;
                     }
-                    if let Some(next) = chunks.get(k + 1) {
-                        let next = &inputs.units[next.clone()];
+                    let mark = plan_ref.reads.mark();
+                    if prefetch.before(k) {
+                        let next = &inputs.units[chunks[k + 1].clone()];
                         scope.spawn(move || crate::input::prefetch(next));
                     }
                     let built: Vec<Vec<Emitted>> = inner.pool.install(|| {
@@ -700,6 +777,7 @@ impl Pipeline {
                             })
                             .collect()
                     });
+                    prefetch.after(k, plan_ref.reads.cold_since(mark));
                     if tx.send((range.clone(), built)).is_err() {
                         break;
                     }
@@ -790,16 +868,17 @@ impl Pipeline {
     /// Reads one input and maps each of its documents.
     fn map_unit(&self, unit: &Unit, timers: &Timers) -> MappedUnit {
         let limit = self.inner.max_input_bytes;
-        let bytes = match timers.time(READ, 0, || read_unit(unit, limit)) {
-            Ok(b) => b,
-            Err(e) => {
-                return MappedUnit {
-                    digest: None,
-                    bytes: 0,
-                    items: vec![Item::Failed(e)],
+        let bytes =
+            match timers.time(READ, 0, || timers.reads.read(unit, limit)) {
+                Ok(b) => b,
+                Err(e) => {
+                    return MappedUnit {
+                        digest: None,
+                        bytes: 0,
+                        items: vec![Item::Failed(e)],
+                    }
                 }
-            }
-        };
+            };
         self.progress.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let digest = xxhash_rust::xxh3::xxh3_64(&bytes);
         let items = self
@@ -826,10 +905,11 @@ impl Pipeline {
         digest: Option<u64>,
         slots: &[Slot],
         docs: &[Mapped],
+        reads: &ReadPace,
         each: impl Fn(&Slot, Option<&FixedText<'_>>) -> R + Sync,
     ) -> Result<Vec<R>, Error> {
         let timers = Timers::default();
-        let bytes = read_unit(unit, self.inner.max_input_bytes)?;
+        let bytes = reads.read(unit, self.inner.max_input_bytes)?;
         if Some(xxhash_rust::xxh3::xxh3_64(&bytes)) != digest {
             return Err(Error::Changed { path: unit.path.clone() });
         }
@@ -885,7 +965,7 @@ impl Pipeline {
                 .collect();
             Some(Ok((doc, previews)))
         };
-        match self.reread(unit, digest, slots, plan.docs, build) {
+        match self.reread(unit, digest, slots, plan.docs, plan.reads, build) {
             Ok(built) => built,
             Err(e) => {
                 // The same failure for each of its documents.
@@ -1259,6 +1339,7 @@ impl Pipeline {
                             digests[u],
                             layout.unit(u),
                             docs_read,
+                            &ReadPace::default(),
                             |slot, fixed| {
                                 let (Slot::Doc(i), Some(fixed)) =
                                     (slot, fixed)
@@ -1383,6 +1464,8 @@ struct EmitPlan<'a> {
     dropped: &'a [Vec<(u32, u32, usize)>],
     /// (1-based line, paragraph) whose text the clusters or index show.
     wanted: &'a [Vec<(u32, usize)>],
+    /// The emit phase's reads.
+    reads: &'a ReadPace,
 }
 
 /// Each document's source as a small id, in first-seen order.
