@@ -390,12 +390,17 @@ struct DocRecord<'a> {
 /// end of the run.
 pub struct JsonLinesFile {
     file: Option<AtomicFile>,
+    /// One record's bytes, kept between records so it is not regrown.
+    line: Vec<u8>,
 }
 
 impl JsonLinesFile {
     /// Starts writing `path`.
     pub fn create(path: impl Into<PathBuf>) -> io::Result<JsonLinesFile> {
-        Ok(JsonLinesFile { file: Some(AtomicFile::create(path)?) })
+        Ok(JsonLinesFile {
+            file: Some(AtomicFile::create(path)?),
+            line: Vec::new(),
+        })
     }
 }
 
@@ -412,9 +417,9 @@ impl Sink for JsonLinesFile {
         let file = self.file.as_mut().expect("not written after finish");
         let lines_removed =
             doc.removals.iter().filter(|r| r.replacement.is_none()).count();
-        let mut line = Vec::with_capacity(doc.text.len() + 128);
+        self.line.clear();
         write_doc_record(
-            &mut line,
+            &mut self.line,
             &DocRecord {
                 id: doc.meta.id.as_deref().unwrap_or(&doc.meta.name),
                 text: &doc.text,
@@ -424,10 +429,20 @@ impl Sink for JsonLinesFile {
                 lines_removed,
             },
         );
-        file.write_all(&line)
+        let written = file.write_all(&self.line);
+        release_if_huge(&mut self.line);
+        written
     }
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         self.file.take().map_or(Ok(()), AtomicFile::commit)
+    }
+}
+
+/// Frees a kept buffer that one huge document grew, rather than holding
+/// it for the rest of the run.
+fn release_if_huge(buffer: &mut Vec<u8>) {
+    if buffer.capacity() > 4 << 20 {
+        *buffer = Vec::new();
     }
 }
 
@@ -612,22 +627,27 @@ struct RemovalRecord<'a> {
 /// committed at the end of the run.
 pub struct RemovedFile {
     file: Option<AtomicFile>,
+    /// One document's records, kept between documents.
+    lines: Vec<u8>,
 }
 
 impl RemovedFile {
     /// Starts writing `path`.
     pub fn create(path: impl Into<PathBuf>) -> io::Result<RemovedFile> {
-        Ok(RemovedFile { file: Some(AtomicFile::create(path)?) })
+        Ok(RemovedFile {
+            file: Some(AtomicFile::create(path)?),
+            lines: Vec::new(),
+        })
     }
 }
 
 impl Sink for RemovedFile {
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         let file = self.file.as_mut().expect("not written after finish");
-        let mut lines = Vec::new();
+        self.lines.clear();
         for r in &doc.removals {
             write_removal_record(
-                &mut lines,
+                &mut self.lines,
                 &RemovalRecord {
                     doc: &doc.meta.name,
                     line: r.line,
@@ -638,7 +658,9 @@ impl Sink for RemovedFile {
                 },
             );
         }
-        file.write_all(&lines)
+        let written = file.write_all(&self.lines);
+        release_if_huge(&mut self.lines);
+        written
     }
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         self.file.take().map_or(Ok(()), AtomicFile::commit)
