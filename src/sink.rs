@@ -490,9 +490,11 @@ fn write_removal_record(out: &mut Vec<u8>, r: &RemovalRecord<'_>) {
     out.extend_from_slice(b"}\n");
 }
 
-/// Appends `s` as a JSON string, escaped as serde_json escapes it: `"`,
-/// `\\`, and the C0 controls (short forms where JSON has them).
-fn write_json_str(out: &mut Vec<u8>, s: &str) {
+/// Appends `s` as a JSON string, escaped exactly as serde_json escapes
+/// it: `"`, `\\` and the C0 controls only (`\b \t \n \f \r` by name,
+/// the others as `\u00xx`). Eight bytes are checked at a time, where
+/// serde_json looks at each.
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH_BITS: u64 = ONES * 0x80;
     // The high bit of each byte of `word` that is below 0x20, a quote or
@@ -743,6 +745,20 @@ mod tests {
         }
         out.push("\u{1}\u{2}\"\"\\\\x\u{1b}日本語\u{2028}".to_string());
         out
+    }
+
+    #[test]
+    fn every_ascii_byte_is_escaped_as_serde_json_escapes_it() {
+        for b in 0..=0x7fu8 {
+            let one = char::from(b).to_string();
+            let long =
+                format!("ab{one}cdefghij\u{e9}k{one}{one}lmnopqrs{one}");
+            for text in [&one, &long] {
+                let mut ours = Vec::new();
+                write_json_str(&mut ours, text);
+                assert_eq!(ours, serde_json::to_vec(text).unwrap(), "{b:#x}");
+            }
+        }
     }
 
     #[test]

@@ -233,7 +233,7 @@ fn fix_line(
         // (serde_json would write the same bytes).
         Some(text) if !explain => match fixer.fix_line(text, None) {
             Cow::Borrowed(_) => out.extend_from_slice(line.as_bytes()),
-            Cow::Owned(fixed) => write_json_string(&fixed, out),
+            Cow::Owned(fixed) => chaff::sink::write_json_str(out, &fixed),
         },
         _ => {
             let answer = fix_json_value(fixer, line, explain)?;
@@ -252,66 +252,6 @@ fn plain_json_string(line: &str) -> Option<&str> {
     // Without branches, so that it vectorises.
     let control = bytes.iter().fold(false, |any, &b| any | (b < 0x20));
     (!control && memchr::memchr2(b'"', b'\\', bytes).is_none()).then_some(body)
-}
-
-/// Appends `text` as a JSON string, escaped exactly as serde_json does:
-/// `"`, `\` and the C0 controls only (`\b \t \n \f \r` by name, the
-/// others as `\u00xx`).
-fn write_json_string(text: &str, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes = text.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
-    let mut copied = 0;
-    while let Some(i) = next_escaped_byte(bytes, copied) {
-        out.extend_from_slice(&bytes[copied..i]);
-        let b = bytes[i];
-        match b {
-            b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
-            0x08 => out.extend_from_slice(b"\\b"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ]),
-        }
-        copied = i + 1;
-    }
-    out.extend_from_slice(&bytes[copied..]);
-    out.push(b'"');
-}
-
-/// The position of the first byte at or after `from` that a JSON string
-/// must escape (`"`, `\`, below 0x20); eight bytes at a time.
-fn next_escaped_byte(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // High bit of each byte that is zero (exact for "any", which is all
-    // that is asked before the bytes are looked at one by one).
-    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
-    let escaped = |b: &u8| *b == b'"' || *b == b'\\' || *b < 0x20;
-    let mut chunks = bytes[from..].chunks_exact(8);
-    let mut offset = from;
-    for chunk in &mut chunks {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap());
-        let found = (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
-            | has_zero(w ^ (ONES * u64::from(b'"')))
-            | has_zero(w ^ (ONES * u64::from(b'\\')));
-        if found != 0 {
-            if let Some(i) = chunk.iter().position(escaped) {
-                return Some(offset + i);
-            }
-        }
-        offset += 8;
-    }
-    chunks.remainder().iter().position(escaped).map(|i| offset + i)
 }
 
 /// Fixes one JSON value: a string, or an object's `"text"`.
@@ -360,28 +300,6 @@ mod tests {
 
     fn serde_string(text: &str) -> Vec<u8> {
         serde_json::to_vec(text).unwrap()
-    }
-
-    fn ours(text: &str) -> Vec<u8> {
-        let mut out = Vec::new();
-        write_json_string(text, &mut out);
-        out
-    }
-
-    #[test]
-    fn strings_are_escaped_as_serde_json_escapes_them() {
-        for b in 0..=0x7fu8 {
-            let one = char::from(b).to_string();
-            assert_eq!(ours(&one), serde_string(&one), "byte {b:#x}");
-            let long =
-                format!("ab{one}cdefghij\u{e9}k{one}{one}lmnopqrs{one}");
-            assert_eq!(ours(&long), serde_string(&long), "byte {b:#x}");
-        }
-        for text in
-            ["", "plain", "caf\u{e9} \u{2019}", "a\u{7f}\u{85}\u{2028}b"]
-        {
-            assert_eq!(ours(text), serde_string(text));
-        }
     }
 
     #[test]
