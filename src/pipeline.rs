@@ -1856,18 +1856,14 @@ fn add_to_summary(summary: &mut Summary, mapped: &Mapped, doc: &Document) {
         doc.text.len() as u64 + u64::from(!doc.text.is_empty());
     summary.lines_in += u64::from(mapped.line_count);
     summary.lines_out += doc.kept_lines.len() as u64;
-    *summary.encodings.entry(mapped.meta.encoding.to_string()).or_default() +=
-        1;
-    *summary
-        .encoding_methods
-        .entry(mapped.meta.encoding_method.to_string())
-        .or_default() += 1;
+    count(&mut summary.encodings, mapped.meta.encoding);
+    count(&mut summary.encoding_methods, mapped.meta.encoding_method);
     summary.lossy_documents += u64::from(mapped.meta.lossy);
     for r in &doc.removals {
         match r.stage {
             Stage::Fix => {
                 for step in r.reason.split(',') {
-                    *summary.fixes.entry(step.to_string()).or_default() += 1;
+                    count(&mut summary.fixes, step);
                 }
             }
             _ => {
@@ -1876,8 +1872,18 @@ fn add_to_summary(summary: &mut Summary, mapped: &Mapped, doc: &Document) {
                     "lexicon" => r.reason.as_str(),
                     other => other,
                 };
-                *summary.removed.entry(kind.to_string()).or_default() += 1;
+                count(&mut summary.removed, kind);
             }
+        }
+    }
+}
+
+/// Adds one to `key`'s count; the key is copied only the first time.
+fn count(counts: &mut BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
         }
     }
 }
