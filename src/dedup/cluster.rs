@@ -450,7 +450,8 @@ impl Deduper {
     ) -> (Vec<Link>, Vec<u32>) {
         let c = &self.config;
         let mut exact_first = vec![NONE; ps.len()];
-        let mut seen: HashMap<u64, u32> = HashMap::with_capacity(ps.len());
+        let mut seen: HashMap<u64, u32, MixState> =
+            HashMap::with_capacity_and_hasher(ps.len(), MixState);
         for (i, p) in ps.iter().enumerate() {
             let first = *seen.entry(p.fingerprint.exact).or_insert(i as u32);
             if first != i as u32 {
