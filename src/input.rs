@@ -303,14 +303,7 @@ pub(crate) fn read_unit(unit: &Unit, limit: u64) -> Result<Vec<u8>, Error> {
             // read to its end, still held to the limit.
             let cap = if len > 0 { len } else { limit + 1 };
             file.take(cap).read_to_end(&mut out).map_err(io)?;
-            if out.len() as u64 > limit {
-                return Err(Error::TooLarge {
-                    path: unit.path.clone(),
-                    len: out.len() as u64,
-                    limit,
-                });
-            }
-            Ok(out)
+            held_to(limit, unit, out)
         }
         UnitKind::JsonLinesGz => {
             let file = fs::File::open(&unit.path).map_err(io)?;
@@ -318,16 +311,21 @@ pub(crate) fn read_unit(unit: &Unit, limit: u64) -> Result<Vec<u8>, Error> {
             let mut gz =
                 flate2::read::MultiGzDecoder::new(file).take(limit + 1);
             gz.read_to_end(&mut out).map_err(io)?;
-            if out.len() as u64 > limit {
-                return Err(Error::TooLarge {
-                    path: unit.path.clone(),
-                    len: out.len() as u64,
-                    limit,
-                });
-            }
-            Ok(out)
+            held_to(limit, unit, out)
         }
     }
+}
+
+/// `bytes` read from `unit`, or the error for more than `limit` of them.
+fn held_to(limit: u64, unit: &Unit, bytes: Vec<u8>) -> Result<Vec<u8>, Error> {
+    if bytes.len() as u64 > limit {
+        return Err(Error::TooLarge {
+            path: unit.path.clone(),
+            len: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(bytes)
 }
 
 /// Asks the kernel to start reading the units' files (their first
