@@ -27,6 +27,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::decode::Decoder;
+use crate::dedup::cluster::MixState;
 use crate::dedup::store::{preview, PREVIEW_BYTES};
 use crate::dedup::{
     Clustering, DedupBuilder, Deduper, DuplicateAction, Fingerprint, Index,
@@ -1223,10 +1224,10 @@ impl Pipeline {
             return RepeatCounts::default();
         }
         let sources = source_ids(docs);
-        let mut counted: HashSet<(u32, u64, u64), KeyHashing> =
+        let mut counted: HashSet<(u32, u64, u64), MixState> =
             HashSet::default();
         let mut counts = RepeatCounts::default();
-        let mut seen: HashSet<u64, KeyHashing> = HashSet::default();
+        let mut seen: HashSet<u64, MixState> = HashSet::default();
         for (i, doc) in docs.iter().enumerate() {
             let story = if doc.story_key == 0 {
                 i as u64 | 1 << 63
@@ -1332,8 +1333,6 @@ impl Pipeline {
                 units
                     .par_iter()
                     .map(|&u| {
-                        // An input that cannot be read again keeps its
-                        // first blocks; the emit phase reports it.
                         let found = self.reread(
                             &inputs.units[u],
                             digests[u],
@@ -1595,52 +1594,10 @@ fn updated_index(
 }
 
 /// How many documents of each source (by id) contain each short line
-/// (by key).
-type RepeatCounts = HashMap<(u32, u64), u32, KeyHashing>;
-
-/// Hashing for maps keyed by line keys, which are already hashes: a
-/// multiply-rotate fold per word instead of SipHash, which was a tenth
-/// of the strip decision's time. Nothing iterates these maps, so the
-/// output does not depend on the hash.
-#[derive(Clone, Copy, Default)]
-struct KeyHashing;
-
-impl std::hash::BuildHasher for KeyHashing {
-    type Hasher = KeyHasher;
-    fn build_hasher(&self) -> KeyHasher {
-        KeyHasher(0)
-    }
-}
-
-struct KeyHasher(u64);
-
-impl KeyHasher {
-    fn fold(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word)
-            .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl std::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        // The high bits are the well-mixed ones; hashbrown reads the top
-        // seven for its tags and the low ones for the bucket.
-        self.0.rotate_left(26)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.fold(u64::from_le_bytes(word));
-        }
-    }
-    fn write_u32(&mut self, x: u32) {
-        self.fold(u64::from(x));
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.fold(x);
-    }
-}
+/// (by key). Nothing iterates these maps in an order that shows, so the
+/// output does not depend on the hash; SipHash was a tenth of the strip
+/// decision's time.
+type RepeatCounts = HashMap<(u32, u64), u32, MixState>;
 
 const STORY_LINE_BYTES: usize = 200;
 const REPEAT_LINE_BYTES: usize = 400;

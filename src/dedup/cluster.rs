@@ -145,9 +145,12 @@ impl PairSet {
     }
 }
 
-/// Hashes a `u64` key with [`mix64`] (pair keys need no DoS defence).
+/// Hashing for keys that are ids or hashes already (pair keys here, line
+/// keys in the pipeline), which need no DoS defence: a key's words are
+/// folded together and the result goes through [`mix64`]. A key of one
+/// `u64` hashes to `mix64` of itself.
 #[derive(Clone, Copy, Default)]
-struct MixState;
+pub(crate) struct MixState;
 
 impl std::hash::BuildHasher for MixState {
     type Hasher = MixHasher;
@@ -156,7 +159,7 @@ impl std::hash::BuildHasher for MixState {
     }
 }
 
-struct MixHasher(u64);
+pub(crate) struct MixHasher(u64);
 
 impl std::hash::Hasher for MixHasher {
     fn finish(&self) -> u64 {
@@ -167,8 +170,11 @@ impl std::hash::Hasher for MixHasher {
             self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
     }
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
+    }
     fn write_u64(&mut self, x: u64) {
-        self.0 = x;
+        self.0 = self.0.rotate_left(29) ^ x;
     }
 }
 
