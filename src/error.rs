@@ -77,9 +77,10 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
-    /// The input changed while the run was using it: its documents are
-    /// read twice (analysed, then re-read to be written, so that no text
-    /// is held in memory) and the second read differed from the first.
+    /// The input changed while the run was using it: its documents were
+    /// read twice (analysed, then, being past the text a run holds in
+    /// memory, read again to be written) and the second read differed
+    /// from the first.
     Changed {
         /// The input's path.
         path: PathBuf,

@@ -63,6 +63,7 @@ struct Config {
     paragraphs: ParagraphMode,
     threads: usize,
     max_input_bytes: u64,
+    hold_text_bytes: u64,
     index: Option<std::path::PathBuf>,
 }
 
@@ -76,6 +77,7 @@ impl Default for Config {
             paragraphs: ParagraphMode::Auto,
             threads: 0,
             max_input_bytes: 4 << 30,
+            hold_text_bytes: 2 << 30,
             index: None,
         }
     }
@@ -147,6 +149,16 @@ impl PipelineBuilder {
         self
     }
 
+    /// Fixed text kept in memory from the map phase for the emit phase
+    /// (default 2 GiB). Inputs past it, in input order, are read, decoded
+    /// and fixed again when their documents are written, and an input
+    /// that changed in between is reported instead of written; 0 keeps
+    /// no text, so memory grows with lines and paragraphs, not bytes.
+    pub fn hold_text_bytes(&mut self, bytes: u64) -> &mut PipelineBuilder {
+        self.config.hold_text_bytes = bytes;
+        self
+    }
+
     /// A near-duplicate index file (see [`crate::dedup::store`]): a run
     /// checks its paragraphs against the indexed ones (which act as
     /// representatives and are never removed), then adds its own to the
@@ -183,6 +195,7 @@ impl PipelineBuilder {
                 deduper,
                 paragraphs: c.paragraphs,
                 max_input_bytes: c.max_input_bytes,
+                hold_text_bytes: c.hold_text_bytes,
                 index: c.index.clone(),
                 pool,
             }),
@@ -199,6 +212,7 @@ struct Inner {
     deduper: Option<Deduper>,
     paragraphs: ParagraphMode,
     max_input_bytes: u64,
+    hold_text_bytes: u64,
     index: Option<std::path::PathBuf>,
     pool: rayon::ThreadPool,
 }
@@ -355,9 +369,134 @@ struct FixedText<'a> {
     /// unless fixing changed them.
     lines: Vec<Cow<'a, str>>,
     /// Lines changed by fixes (line index, steps, original).
-    fixes: Vec<(usize, String, String)>,
+    fixes: Cow<'a, [LineFix]>,
     /// The input ended with a line break.
     final_newline: bool,
+}
+
+/// A line that fixing changed: its index, the steps, its original text.
+type LineFix = (usize, String, String);
+
+/// The fixed text of documents, kept from the map phase for the emit
+/// phase (up to a budget) so that their inputs need not be read, decoded
+/// and fixed again. One block per map chunk, so that few large
+/// allocations hold it and the emit phase can free it as it goes.
+#[derive(Default)]
+struct HeldText {
+    blocks: Vec<String>,
+    /// Per block, the input after its last one.
+    block_ends: Vec<usize>,
+    /// Bytes held so far, against `budget`.
+    used: u64,
+    budget: u64,
+}
+
+/// Where one document's held text is, and what the emit phase needs
+/// besides its lines.
+struct Held {
+    block: u32,
+    start: usize,
+    len: usize,
+    fixes: Vec<LineFix>,
+    final_newline: bool,
+}
+
+/// A document's fixed text as a worker hands it over, to be held.
+struct HeldDoc {
+    /// The fixed lines joined by `\n` (no fixed line holds one).
+    text: String,
+    fixes: Vec<LineFix>,
+    final_newline: bool,
+}
+
+impl HeldDoc {
+    fn of(fixed: &FixedText<'_>) -> HeldDoc {
+        let len = fixed.lines.iter().map(|l| l.len() + 1).sum::<usize>();
+        let mut text = String::with_capacity(len);
+        for (i, line) in fixed.lines.iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            text.push_str(line);
+        }
+        HeldDoc {
+            text,
+            fixes: fixed.fixes.to_vec(),
+            final_newline: fixed.final_newline,
+        }
+    }
+}
+
+impl HeldText {
+    fn new(budget: u64) -> HeldText {
+        HeldText { budget, ..HeldText::default() }
+    }
+
+    /// Holds the text of one input's documents if all of it fits in the
+    /// budget (an input is held whole or read again whole), returning
+    /// where each went.
+    fn hold(&mut self, unit: usize, docs: Vec<HeldDoc>) -> Option<Vec<Held>> {
+        if self.budget == 0 {
+            return None;
+        }
+        let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
+        if self.used + bytes as u64 > self.budget {
+            self.budget = 0; // Keep input order: hold nothing after this.
+            return None;
+        }
+        self.used += bytes as u64;
+        let block = self.blocks.len() - 1;
+        self.block_ends[block] = unit + 1;
+        let text = &mut self.blocks[block];
+        Some(
+            docs.into_iter()
+                .map(|d| {
+                    let start = text.len();
+                    text.push_str(&d.text);
+                    Held {
+                        block: block as u32,
+                        start,
+                        len: d.text.len(),
+                        fixes: d.fixes,
+                        final_newline: d.final_newline,
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// Starts a block for the next map chunk, sized for the text it may
+    /// hold of `bytes`.
+    fn start_block(&mut self, bytes: usize) {
+        let room = self.budget.saturating_sub(self.used);
+        let capacity = (bytes as u64).min(room) as usize;
+        self.blocks.push(String::with_capacity(capacity));
+        self.block_ends.push(0);
+    }
+
+    fn fixed<'a>(&'a self, held: &'a Held) -> FixedText<'a> {
+        let text = &self.blocks[held.block as usize]
+            [held.start..held.start + held.len];
+        FixedText {
+            lines: text.split('\n').map(Cow::Borrowed).collect(),
+            fixes: Cow::Borrowed(&held.fixes),
+            final_newline: held.final_newline,
+        }
+    }
+
+    /// How many inputs, from the first, are held.
+    fn units(&self) -> usize {
+        self.block_ends.iter().copied().max().unwrap_or(0)
+    }
+
+    /// Frees the blocks of inputs before `unit`.
+    fn release_before(&mut self, unit: usize) {
+        for (block, &end) in self.blocks.iter_mut().zip(&self.block_ends) {
+            if end <= unit && block.capacity() > 0 {
+                *block = String::new();
+            }
+        }
+    }
 }
 
 /// The strip facts of one line, packed into 16 bytes: they live from the
@@ -408,9 +547,9 @@ struct Candidate {
     fingerprint: Fingerprint,
 }
 
-/// One document after the map phase: what the global phase needs and no
-/// text (the emit phase reads the input again), so memory grows with
-/// lines and paragraphs, not with bytes.
+/// One document after the map phase: what the global phase needs, and
+/// where its text is held, if it is (else the emit phase reads the input
+/// again).
 struct Mapped {
     meta: DocMeta,
     /// Where the document is written, when not at its name.
@@ -433,6 +572,8 @@ struct Mapped {
     /// Paragraphs as if nothing were stripped; those with a stripped line
     /// are dropped (lines) or found again (blocks) in the global phase.
     candidates: Vec<Candidate>,
+    /// The fixed text, when held.
+    held: Option<Held>,
 }
 
 /// Lines a document loses to the strip stage (0-based, ascending).
@@ -446,9 +587,10 @@ struct MappedUnit {
     items: Vec<Item>,
 }
 
-/// One document or failure of an input, in input order.
+/// One document or failure of an input, in input order; a document comes
+/// with its fixed text when text is being held.
 enum Item {
-    Doc(Box<Mapped>),
+    Doc(Box<Mapped>, Option<HeldDoc>),
     Failed(Error),
 }
 
@@ -553,10 +695,11 @@ impl Pipeline {
     /// sink and counted, never fatal. Errors only when a sink fails or
     /// the run is cancelled.
     ///
-    /// Inputs are read twice: once to analyse them, once (after the
-    /// global decisions) to write them, so no text is held between the
-    /// phases. An input that changed in between is reported as
-    /// [`Error::Changed`].
+    /// The fixed text of the first inputs, up to
+    /// [`PipelineBuilder::hold_text_bytes`], is held between the phases;
+    /// inputs past it are read twice, once to analyse them and once
+    /// (after the global decisions) to write them, and one that changed
+    /// in between is reported as [`Error::Changed`].
     pub fn run(
         &self,
         inputs: &Inputs,
@@ -599,20 +742,42 @@ impl Pipeline {
                     .collect()
             })
         };
+        let mut held = HeldText::new(inner.hold_text_bytes);
         let mut collect = |mapped: Vec<MappedUnit>| {
             let first_doc = docs.len();
+            let text_bytes = mapped
+                .iter()
+                .flat_map(|u| &u.items)
+                .map(|item| match item {
+                    Item::Doc(_, Some(h)) => h.text.len(),
+                    _ => 0,
+                })
+                .sum();
+            held.start_block(text_bytes);
             for unit in mapped {
+                let u = layout.starts.len();
                 layout.starts.push(layout.slots.len());
                 digests.push(unit.digest);
                 unit_bytes.push(unit.bytes);
+                let unit_first_doc = docs.len();
+                let mut texts = Vec::new();
                 for item in unit.items {
                     layout.slots.push(match item {
-                        Item::Doc(d) => {
+                        Item::Doc(d, text) => {
+                            texts.extend(text);
                             docs.push(*d);
                             Slot::Doc(docs.len() - 1)
                         }
                         Item::Failed(e) => Slot::Failed(Box::new(e)),
                     });
+                }
+                let unit_docs = &mut docs[unit_first_doc..];
+                if texts.len() == unit_docs.len() {
+                    if let Some(places) = held.hold(u, texts) {
+                        for (d, place) in unit_docs.iter_mut().zip(places) {
+                            d.held = Some(place);
+                        }
+                    }
                 }
             }
             rehome(&mut docs[first_doc..]);
@@ -659,7 +824,7 @@ impl Pipeline {
         drop(repeats);
         release_free_memory();
         self.find_split_blocks(
-            inputs, &layout, &digests, &mut docs, &verdicts,
+            inputs, &layout, &digests, &mut docs, &verdicts, &held,
         );
         let prior = match (&inner.index, &inner.deduper) {
             (Some(path), Some(_)) => Some(Index::read(path).map_err(|e| {
@@ -704,7 +869,7 @@ impl Pipeline {
         // Filled in the emit phase: only the wanted paragraphs have one.
         let mut previews: HashMap<usize, String> = HashMap::new();
 
-        // Phase 3: emit, reading each input again.
+        // Phase 3: emit, from the held text or reading inputs again.
         let mut summary = Summary {
             threads: inner.pool.current_num_threads(),
             ..Summary::default()
@@ -717,13 +882,6 @@ impl Pipeline {
         const CHUNK_UNITS: usize = 256;
         const CHUNK_BYTES: u64 = 64 << 20;
         let emit_reads = ReadPace::default();
-        let plan = EmitPlan {
-            docs: &docs,
-            verdicts: &verdicts,
-            dropped: &dropped,
-            wanted: &wanted,
-            reads: &emit_reads,
-        };
         // Chunks of inputs, cut at a count or a size so that the text in
         // flight stays bounded.
         let mut chunks = Vec::new();
@@ -743,7 +901,9 @@ impl Pipeline {
         // The pool builds the next chunk while this thread hands the last
         // one to the sink (which need not be `Send`); the channel holds
         // one chunk, so at most three are alive at once.
-        let (timers_ref, plan_ref) = (&timers, &plan);
+        let (docs_ref, verdicts_ref) = (&docs, &verdicts);
+        let (dropped_ref, wanted_ref) = (&dropped, &wanted);
+        let (timers_ref, reads_ref) = (&timers, &emit_reads);
         let (digests_ref, layout_ref) = (&digests, &layout);
         let unit_bytes_ref = &unit_bytes;
         let sink_failed = AtomicBool::new(false);
@@ -751,16 +911,33 @@ impl Pipeline {
         std::thread::scope(|scope| -> io::Result<()> {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             scope.spawn(move || {
+                let mut held = held;
+                // Held inputs are a prefix: only those after it are read.
+                let held_units = held.units();
                 let mut prefetch = PrefetchPlan::new(chunks.len());
                 for (k, range) in chunks.iter().enumerate() {
                     if cancelled() || sink_failed_ref.load(Ordering::Relaxed) {
                         break;
                     }
-                    let mark = plan_ref.reads.mark();
-                    if prefetch.before(k) {
-                        let next = &inputs.units[chunks[k + 1].clone()];
+                    let mark = reads_ref.mark();
+                    let read_next = chunks
+                        .get(k + 1)
+                        .is_some_and(|next| next.end > held_units);
+                    if read_next && prefetch.before(k) {
+                        let next = &chunks[k + 1];
+                        let next = next.start.max(held_units)..next.end;
+                        let next = &inputs.units[next];
                         scope.spawn(move || crate::input::prefetch(next));
                     }
+                    let plan = EmitPlan {
+                        docs: docs_ref,
+                        verdicts: verdicts_ref,
+                        dropped: dropped_ref,
+                        wanted: wanted_ref,
+                        held: &held,
+                        reads: reads_ref,
+                    };
+                    let plan_ref = &plan;
                     let built: Vec<Vec<Emitted>> = inner.pool.install(|| {
                         range
                             .clone()
@@ -778,7 +955,10 @@ impl Pipeline {
                             })
                             .collect()
                     });
-                    prefetch.after(k, plan_ref.reads.cold_since(mark));
+                    prefetch.after(k, reads_ref.cold_since(mark));
+                    // The documents built own their text: what was held
+                    // for them can go.
+                    held.release_before(range.end);
                     if tx.send((range.clone(), built)).is_err() {
                         break;
                     }
@@ -888,9 +1068,11 @@ impl Pipeline {
             .map(|source| match source {
                 Ok(s) => {
                     let fixed = self.fixed_text(&s.text, timers, true);
-                    Item::Doc(Box::new(
-                        self.analyse(s.meta, s.out_path, &fixed, timers),
-                    ))
+                    let mapped =
+                        self.analyse(s.meta, s.out_path, &fixed, timers);
+                    let held = (self.inner.hold_text_bytes > 0)
+                        .then(|| HeldDoc::of(&fixed));
+                    Item::Doc(Box::new(mapped), held)
                 }
                 Err(e) => Item::Failed(e),
             })
@@ -898,17 +1080,36 @@ impl Pipeline {
         MappedUnit { digest: Some(digest), bytes: bytes.len() as u64, items }
     }
 
-    /// Reads an input again and hands each slot's fixed text, as the map
-    /// phase saw it, to `each` (`None` for failed slots).
+    /// Hands each slot's fixed text, as the map phase saw it, to `each`
+    /// (`None` for failed slots): the held text, or else the input read,
+    /// decoded and fixed again.
+    #[allow(clippy::too_many_arguments)]
     fn reread<R: Send>(
         &self,
         unit: &Unit,
         digest: Option<u64>,
         slots: &[Slot],
         docs: &[Mapped],
+        held: &HeldText,
         reads: &ReadPace,
         each: impl Fn(&Slot, Option<&FixedText<'_>>) -> R + Sync,
     ) -> Result<Vec<R>, Error> {
+        let all_held = slots.iter().all(|slot| match slot {
+            Slot::Doc(i) => docs[*i].held.is_some(),
+            Slot::Failed(_) => true,
+        });
+        if all_held {
+            return Ok(slots
+                .par_iter()
+                .map(|slot| match slot {
+                    Slot::Doc(i) => {
+                        let place = docs[*i].held.as_ref().expect("held");
+                        each(slot, Some(&held.fixed(place)))
+                    }
+                    Slot::Failed(_) => each(slot, None),
+                })
+                .collect());
+        }
         let timers = Timers::default();
         let bytes = reads.read(unit, self.inner.max_input_bytes)?;
         if Some(xxhash_rust::xxh3::xxh3_64(&bytes)) != digest {
@@ -966,7 +1167,10 @@ impl Pipeline {
                 .collect();
             Some(Ok((doc, previews)))
         };
-        match self.reread(unit, digest, slots, plan.docs, plan.reads, build) {
+        let text = plan.held;
+        match self
+            .reread(unit, digest, slots, plan.docs, text, plan.reads, build)
+        {
             Ok(built) => built,
             Err(e) => {
                 // The same failure for each of its documents.
@@ -1052,7 +1256,7 @@ impl Pipeline {
         let final_newline = text.ends_with('\n')
             || normalise_breaks && raw_lines.last() == Some(&"");
         let mut lines = Vec::new();
-        let mut fixes = Vec::new();
+        let mut fixes: Vec<LineFix> = Vec::new();
         timers.time(FIX, text.len(), || {
             let mut steps = Vec::new();
             for (i, &line) in raw_lines.iter().enumerate() {
@@ -1087,7 +1291,7 @@ impl Pipeline {
         if raw_lines.len() > 1 && raw_lines.last() == Some(&"") {
             lines.pop();
         }
-        FixedText { lines, fixes, final_newline }
+        FixedText { lines, fixes: Cow::Owned(fixes), final_newline }
     }
 
     /// The facts the global phase needs about one document's lines.
@@ -1112,6 +1316,7 @@ impl Pipeline {
             story_key: 0,
             blocks: false,
             candidates: Vec::new(),
+            held: None,
         };
         if let Some(s) = &inner.stripper {
             timers.time(STRIP, bytes, || {
@@ -1307,6 +1512,7 @@ impl Pipeline {
         digests: &[Option<u64>],
         docs: &mut [Mapped],
         verdicts: &[Verdicts],
+        held: &HeldText,
     ) {
         let split = |d: &Mapped, v: &Verdicts| {
             d.blocks
@@ -1338,6 +1544,7 @@ impl Pipeline {
                             digests[u],
                             layout.unit(u),
                             docs_read,
+                            held,
                             &ReadPace::default(),
                             |slot, fixed| {
                                 let (Slot::Doc(i), Some(fixed)) =
@@ -1463,6 +1670,8 @@ struct EmitPlan<'a> {
     dropped: &'a [Vec<(u32, u32, usize)>],
     /// (1-based line, paragraph) whose text the clusters or index show.
     wanted: &'a [Vec<(u32, usize)>],
+    /// The text held from the map phase.
+    held: &'a HeldText,
     /// The emit phase's reads.
     reads: &'a ReadPace,
 }

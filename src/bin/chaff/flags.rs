@@ -200,6 +200,11 @@ pub struct CleanOpts {
     #[arg(long, default_value_t = 4096, value_name = "MIB")]
     pub max_input_mib: u64,
 
+    /// Keep up to this many MiB of fixed text in memory between reading
+    /// and writing; inputs past it are read again (0: keep none).
+    #[arg(long, default_value_t = 2048, value_name = "MIB")]
+    pub hold_text_mib: u64,
+
     /// Print per-stage time and throughput to stderr at the end.
     #[arg(long)]
     pub stats: bool,
@@ -222,6 +227,7 @@ impl CleanOpts {
             .fix(self.fix.options())
             .threads(self.threads)
             .max_input_bytes(self.max_input_mib.saturating_mul(1 << 20))
+            .hold_text_bytes(self.hold_text_mib.saturating_mul(1 << 20))
             .paragraphs(match self.paragraphs {
                 ParagraphArg::Auto => ParagraphMode::Auto,
                 ParagraphArg::Line => ParagraphMode::Line,
