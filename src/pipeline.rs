@@ -38,7 +38,9 @@ use crate::error::{BuildError, Error};
 use crate::fix::{FixOptions, Fixer};
 use crate::input::{read_unit, url_host, Inputs, Record, Unit, UnitKind};
 use crate::report::{ErrorRecord, StageTime, Summary};
-use crate::sink::{ClusterMember, ClusterRecord, Sink};
+use crate::sink::{
+    ClusterMember, ClusterRecord, Prerender, Prerendered, Sink,
+};
 use crate::strip::{LexiconHit, LineFeatures, Reason, StripBuilder, Stripper};
 
 /// How a document is cut into paragraphs for near-duplicate detection.
@@ -619,7 +621,11 @@ impl Layout {
 }
 
 /// What the emit phase makes of one document slot.
-type Emitted = Option<Result<(Document, Vec<(usize, String)>), Error>>;
+type Emitted = Option<Result<Built, Error>>;
+
+/// A document built by the emit phase, its records rendered ahead for the
+/// sink, and the previews of its wanted paragraphs (paragraph, text).
+type Built = (Document, Prerendered, Vec<(usize, String)>);
 
 impl Pipeline {
     /// A builder with every stage on.
@@ -882,6 +888,7 @@ impl Pipeline {
         const CHUNK_UNITS: usize = 256;
         const CHUNK_BYTES: u64 = 64 << 20;
         let emit_reads = ReadPace::default();
+        let prerender = sink.prerender();
         // Chunks of inputs, cut at a count or a size so that the text in
         // flight stays bounded.
         let mut chunks = Vec::new();
@@ -935,6 +942,7 @@ impl Pipeline {
                         dropped: dropped_ref,
                         wanted: wanted_ref,
                         held: &held,
+                        prerender,
                         reads: reads_ref,
                     };
                     let plan_ref = &plan;
@@ -1025,12 +1033,12 @@ impl Pipeline {
                         sink.error(e)?;
                         continue;
                     }
-                    (Slot::Doc(i), Some(Ok((doc, texts)))) => {
+                    (Slot::Doc(i), Some(Ok((doc, rendered, texts)))) => {
                         for (k, text) in texts {
                             previews.insert(k, text);
                         }
                         add_to_summary(summary, &docs[*i], &doc);
-                        sink.document(&doc)?;
+                        sink.rendered_document(&doc, &rendered)?;
                         continue;
                     }
                     (Slot::Doc(_), Some(Err(e))) => e,
@@ -1165,7 +1173,8 @@ impl Pipeline {
                     (k, preview(text, PREVIEW_BYTES).to_string())
                 })
                 .collect();
-            Some(Ok((doc, previews)))
+            let rendered = Prerendered::render(&doc, plan.prerender);
+            Some(Ok((doc, rendered, previews)))
         };
         let text = plan.held;
         match self
@@ -1672,6 +1681,8 @@ struct EmitPlan<'a> {
     wanted: &'a [Vec<(u32, usize)>],
     /// The text held from the map phase.
     held: &'a HeldText,
+    /// The records to render for the sink.
+    prerender: Prerender,
     /// The emit phase's reads.
     reads: &'a ReadPace,
 }

@@ -51,6 +51,22 @@ pub trait Sink {
     /// A cleaned document.
     fn document(&mut self, doc: &Document) -> io::Result<()>;
 
+    /// The records a batch run should render ahead for this sink, on its
+    /// worker threads (none unless a sink asks).
+    fn prerender(&self) -> Prerender {
+        Prerender::default()
+    }
+
+    /// A cleaned document with the records [`Sink::prerender`] asked for
+    /// (a batch run calls this instead of [`Sink::document`]).
+    fn rendered_document(
+        &mut self,
+        doc: &Document,
+        _rendered: &Prerendered,
+    ) -> io::Result<()> {
+        self.document(doc)
+    }
+
     /// An input that failed; the run goes on.
     fn error(&mut self, _err: &Error) -> io::Result<()> {
         Ok(())
@@ -70,6 +86,16 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         (**self).document(doc)
     }
+    fn prerender(&self) -> Prerender {
+        (**self).prerender()
+    }
+    fn rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &Prerendered,
+    ) -> io::Result<()> {
+        (**self).rendered_document(doc, rendered)
+    }
     fn error(&mut self, err: &Error) -> io::Result<()> {
         (**self).error(err)
     }
@@ -85,11 +111,67 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         (**self).document(doc)
     }
+    fn prerender(&self) -> Prerender {
+        (**self).prerender()
+    }
+    fn rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &Prerendered,
+    ) -> io::Result<()> {
+        (**self).rendered_document(doc, rendered)
+    }
     fn error(&mut self, err: &Error) -> io::Result<()> {
         (**self).error(err)
     }
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         (**self).finish(summary)
+    }
+}
+
+/// Records a batch run can render ahead, on its worker threads, for the
+/// sinks that write them, so that the one thread feeding the sinks only
+/// copies bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Prerender {
+    /// The document's JSON Lines record, as [`JsonLinesFile`] writes it.
+    pub record: bool,
+    /// The records of its removed and changed lines, as [`RemovedFile`]
+    /// writes them.
+    pub removals: bool,
+}
+
+impl Prerender {
+    /// Both sets of records.
+    pub fn union(self, other: Prerender) -> Prerender {
+        Prerender {
+            record: self.record || other.record,
+            removals: self.removals || other.removals,
+        }
+    }
+}
+
+/// The records rendered ahead for one document (empty where not asked
+/// for, or where there is nothing to write).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Prerendered {
+    /// See [`Prerender::record`].
+    pub record: Vec<u8>,
+    /// See [`Prerender::removals`].
+    pub removals: Vec<u8>,
+}
+
+impl Prerendered {
+    /// Renders what `what` asks for.
+    pub fn render(doc: &Document, what: Prerender) -> Prerendered {
+        let mut rendered = Prerendered::default();
+        if what.record {
+            write_doc_record(&mut rendered.record, &DocRecord::of(doc));
+        }
+        if what.removals {
+            write_removal_records(&mut rendered.removals, doc);
+        }
+        rendered
     }
 }
 
@@ -143,6 +225,20 @@ impl Sink for Fanout {
     }
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         self.sinks.iter_mut().try_for_each(|s| s.document(doc))
+    }
+    fn prerender(&self) -> Prerender {
+        self.sinks
+            .iter()
+            .fold(Prerender::default(), |all, s| all.union(s.prerender()))
+    }
+    fn rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &Prerendered,
+    ) -> io::Result<()> {
+        self.sinks
+            .iter_mut()
+            .try_for_each(|s| s.rendered_document(doc, rendered))
     }
     fn error(&mut self, err: &Error) -> io::Result<()> {
         self.sinks.iter_mut().try_for_each(|s| s.error(err))
@@ -386,6 +482,23 @@ struct DocRecord<'a> {
     lines_removed: usize,
 }
 
+impl DocRecord<'_> {
+    fn of(doc: &Document) -> DocRecord<'_> {
+        DocRecord {
+            id: doc.meta.id.as_deref().unwrap_or(&doc.meta.name),
+            text: &doc.text,
+            source: &doc.meta.source,
+            url: doc.meta.url.as_deref(),
+            encoding: doc.meta.encoding,
+            lines_removed: doc
+                .removals
+                .iter()
+                .filter(|r| r.replacement.is_none())
+                .count(),
+        }
+    }
+}
+
 /// Writes documents as JSON Lines records to a file, committed at the
 /// end of the run.
 pub struct JsonLinesFile {
@@ -415,23 +528,25 @@ fn write_json_line(
 impl Sink for JsonLinesFile {
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         let file = self.file.as_mut().expect("not written after finish");
-        let lines_removed =
-            doc.removals.iter().filter(|r| r.replacement.is_none()).count();
         self.line.clear();
-        write_doc_record(
-            &mut self.line,
-            &DocRecord {
-                id: doc.meta.id.as_deref().unwrap_or(&doc.meta.name),
-                text: &doc.text,
-                source: &doc.meta.source,
-                url: doc.meta.url.as_deref(),
-                encoding: doc.meta.encoding,
-                lines_removed,
-            },
-        );
+        write_doc_record(&mut self.line, &DocRecord::of(doc));
         let written = file.write_all(&self.line);
         release_if_huge(&mut self.line);
         written
+    }
+    fn prerender(&self) -> Prerender {
+        Prerender { record: true, removals: false }
+    }
+    fn rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &Prerendered,
+    ) -> io::Result<()> {
+        if rendered.record.is_empty() {
+            return self.document(doc);
+        }
+        let file = self.file.as_mut().expect("not written after finish");
+        file.write_all(&rendered.record)
     }
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         self.file.take().map_or(Ok(()), AtomicFile::commit)
@@ -643,26 +758,45 @@ impl RemovedFile {
     }
 }
 
+/// Appends the records of `doc`'s removed and changed lines.
+fn write_removal_records(out: &mut Vec<u8>, doc: &Document) {
+    for r in &doc.removals {
+        write_removal_record(
+            out,
+            &RemovalRecord {
+                doc: &doc.meta.name,
+                line: r.line,
+                stage: r.stage,
+                reason: &r.reason,
+                text: &r.original,
+                replacement: r.replacement.as_deref(),
+            },
+        );
+    }
+}
+
 impl Sink for RemovedFile {
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         let file = self.file.as_mut().expect("not written after finish");
         self.lines.clear();
-        for r in &doc.removals {
-            write_removal_record(
-                &mut self.lines,
-                &RemovalRecord {
-                    doc: &doc.meta.name,
-                    line: r.line,
-                    stage: r.stage,
-                    reason: &r.reason,
-                    text: &r.original,
-                    replacement: r.replacement.as_deref(),
-                },
-            );
-        }
+        write_removal_records(&mut self.lines, doc);
         let written = file.write_all(&self.lines);
         release_if_huge(&mut self.lines);
         written
+    }
+    fn prerender(&self) -> Prerender {
+        Prerender { record: false, removals: true }
+    }
+    fn rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &Prerendered,
+    ) -> io::Result<()> {
+        if rendered.removals.is_empty() {
+            return self.document(doc);
+        }
+        let file = self.file.as_mut().expect("not written after finish");
+        file.write_all(&rendered.removals)
     }
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         self.file.take().map_or(Ok(()), AtomicFile::commit)
@@ -832,5 +966,50 @@ mod tests {
         let finished = sink.finish(&Summary::default());
         let err = queued.and(finished).unwrap_err();
         assert!(err.to_string().contains("taken"), "{err}");
+    }
+
+    #[test]
+    fn records_rendered_ahead_are_the_records_written_in_place() {
+        use crate::document::{Removal, Stage};
+        let mut docs = Vec::new();
+        for (k, s) in awkward_strings().into_iter().enumerate() {
+            let mut d = doc(&format!("{k}.txt"), &s);
+            d.meta.name = format!("{k}\u{2028}.txt");
+            d.meta.source = s.clone();
+            if k % 2 == 0 {
+                d.removals.push(Removal {
+                    line: 3,
+                    stage: Stage::Strip,
+                    reason: "lexicon:cookie".into(),
+                    original: s.clone(),
+                    replacement: None,
+                });
+            }
+            docs.push(d);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let run = |rendered_ahead: bool| {
+            let tag = if rendered_ahead { "ahead" } else { "in-place" };
+            let records = dir.path().join(format!("{tag}.jsonl"));
+            let removed = dir.path().join(format!("{tag}.removed.jsonl"));
+            let mut sink = Fanout::new();
+            sink.push(JsonLinesFile::create(&records).unwrap());
+            sink.push(RemovedFile::create(&removed).unwrap());
+            let what = sink.prerender();
+            assert_eq!(what, Prerender { record: true, removals: true });
+            for d in &docs {
+                if rendered_ahead {
+                    let rendered = Prerendered::render(d, what);
+                    sink.rendered_document(d, &rendered).unwrap();
+                } else {
+                    sink.document(d).unwrap();
+                }
+            }
+            sink.finish(&Summary::default()).unwrap();
+            (fs::read(records).unwrap(), fs::read(removed).unwrap())
+        };
+        let (ahead, in_place) = (run(true), run(false));
+        assert!(!ahead.0.is_empty() && !ahead.1.is_empty());
+        assert_eq!(ahead, in_place);
     }
 }

@@ -249,6 +249,16 @@ impl<S: Sink> Sink for ErrorReporter<S> {
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         self.inner.document(doc)
     }
+    fn prerender(&self) -> sink::Prerender {
+        self.inner.prerender()
+    }
+    fn rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &sink::Prerendered,
+    ) -> io::Result<()> {
+        self.inner.rendered_document(doc, rendered)
+    }
     fn error(&mut self, err: &Error) -> io::Result<()> {
         self.failed += 1;
         let msg = err.to_string().replace(|c: char| c.is_control(), "?");
