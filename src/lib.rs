@@ -67,4 +67,4 @@ pub mod strip;
 pub use document::{DocMeta, Document, Removal, Stage};
 pub use error::{BuildError, Error};
 pub use pipeline::{ParagraphMode, Pipeline, PipelineBuilder};
-pub use report::Summary;
+pub use report::{PhaseTime, Summary};

@@ -37,7 +37,7 @@ use crate::document::{DocMeta, Document, Removal, Stage};
 use crate::error::{BuildError, Error};
 use crate::fix::{FixOptions, Fixer};
 use crate::input::{read_unit, url_host, Inputs, Record, Unit, UnitKind};
-use crate::report::{ErrorRecord, StageTime, Summary};
+use crate::report::{ErrorRecord, PhaseTime, StageTime, Summary};
 use crate::sink::{
     ClusterMember, ClusterRecord, Prerender, Prerendered, Sink,
 };
@@ -712,6 +712,7 @@ impl Pipeline {
         sink: &mut dyn Sink,
     ) -> io::Result<Summary> {
         let started = Instant::now();
+        let mut phases = PhaseClock { last: started, phases: Vec::new() };
         let timers = Timers::default();
         let inner = &self.inner;
         let cancelled = || self.cancel.load(Ordering::Relaxed);
@@ -823,6 +824,7 @@ impl Pipeline {
         layout.starts.push(layout.slots.len());
         docs.shrink_to_fit();
         release_free_memory();
+        phases.end("map");
         // Phase 2: global.
         let repeats = self.count_repeats(&docs);
         let verdicts =
@@ -838,6 +840,7 @@ impl Pipeline {
             })?),
             _ => None,
         };
+        phases.end("global");
         let mut dedup = inner
             .pool
             .install(|| self.cluster(&mut docs, &verdicts, prior, &timers));
@@ -874,6 +877,7 @@ impl Pipeline {
         }
         // Filled in the emit phase: only the wanted paragraphs have one.
         let mut previews: HashMap<usize, String> = HashMap::new();
+        phases.end("cluster");
 
         // Phase 3: emit, from the held text or reading inputs again.
         let mut summary = Summary {
@@ -991,12 +995,15 @@ impl Pipeline {
         if cancelled() {
             return Err(interrupted());
         }
+        phases.end("emit");
         for (id, cluster) in dedup.clustering.clusters.iter().enumerate() {
             let record = cluster_record(id, cluster, &dedup, &docs, &previews);
             summary.clusters += 1;
             summary.duplicate_paragraphs += cluster.members.len() as u64 - 1;
             sink.cluster(&record)?;
         }
+        phases.end("write-clusters");
+        summary.phases = phases.phases;
         summary.stages = timers.report();
         summary.wall_seconds = started.elapsed().as_secs_f64();
         summary.measure_process();
@@ -1669,6 +1676,21 @@ impl Pipeline {
             d.sort_unstable();
         }
         dropped
+    }
+}
+
+/// Wall-clock time of each phase of a run, as it ends.
+struct PhaseClock {
+    last: Instant,
+    phases: Vec<PhaseTime>,
+}
+
+impl PhaseClock {
+    fn end(&mut self, name: &'static str) {
+        let now = Instant::now();
+        let wall_seconds = (now - self.last).as_secs_f64();
+        self.phases.push(PhaseTime { name, wall_seconds });
+        self.last = now;
     }
 }
 

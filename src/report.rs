@@ -15,6 +15,17 @@ pub struct StageTime {
     pub mb_per_s_per_core: f64,
 }
 
+/// Wall-clock time of one phase of a batch run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PhaseTime {
+    /// `map` (read and analyse every input), `global` (decide the
+    /// boilerplate), `cluster` (find near-duplicates), `emit` (build and
+    /// write the documents) or `write-clusters`.
+    pub name: &'static str,
+    /// Wall-clock seconds.
+    pub wall_seconds: f64,
+}
+
 /// One input that failed, for the report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ErrorRecord {
@@ -60,6 +71,8 @@ pub struct Summary {
     pub stages: BTreeMap<String, StageTime>,
     /// Wall-clock seconds of the whole run.
     pub wall_seconds: f64,
+    /// Wall-clock seconds per phase of a batch run, in run order.
+    pub phases: Vec<PhaseTime>,
     /// CPU seconds of the process (user + system), where known.
     pub cpu_seconds: Option<f64>,
     /// Peak resident memory in bytes, where known.

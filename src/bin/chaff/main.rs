@@ -318,6 +318,14 @@ fn print_stats(s: &Summary) {
             t.cpu_seconds, t.mb_per_s_per_core
         );
     }
+    if !s.phases.is_empty() {
+        let phases: Vec<String> = s
+            .phases
+            .iter()
+            .map(|p| format!("{} {:.2} s", p.name, p.wall_seconds))
+            .collect();
+        let _ = writeln!(err, "phases (wall): {}", phases.join(", "));
+    }
     let _ = writeln!(
         err,
         "wall {:.3} s, cpu {}, {:.1} documents/s, peak memory {}",
