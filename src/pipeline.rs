@@ -996,11 +996,25 @@ impl Pipeline {
             return Err(interrupted());
         }
         phases.end("emit");
-        for (id, cluster) in dedup.clustering.clusters.iter().enumerate() {
-            let record = cluster_record(id, cluster, &dedup, &docs, &previews);
-            summary.clusters += 1;
-            summary.duplicate_paragraphs += cluster.members.len() as u64 - 1;
-            sink.cluster(&record)?;
+        // Records are built by the pool, a bounded batch at a time.
+        const CLUSTER_BATCH: usize = 4096;
+        let clusters = &dedup.clustering.clusters;
+        for first in (0..clusters.len()).step_by(CLUSTER_BATCH) {
+            let ids = first..(first + CLUSTER_BATCH).min(clusters.len());
+            let records: Vec<ClusterRecord> = inner.pool.install(|| {
+                ids.into_par_iter()
+                    .map(|id| {
+                        let c = &clusters[id];
+                        cluster_record(id, c, &dedup, &docs, &previews)
+                    })
+                    .collect()
+            });
+            for record in &records {
+                summary.clusters += 1;
+                summary.duplicate_paragraphs +=
+                    record.members.len() as u64 - 1;
+                sink.cluster(record)?;
+            }
         }
         phases.end("write-clusters");
         summary.phases = phases.phases;

@@ -1,7 +1,7 @@
 //! Where results go: the [`Sink`] trait and ready-made sinks.
 //!
-//! The pipeline calls a sink from one thread, in input order: first every
-//! cluster, then each document or error, then [`Sink::finish`].
+//! The pipeline calls a sink from one thread, in input order: each
+//! document or error, then every cluster, then [`Sink::finish`].
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -806,19 +806,60 @@ impl Sink for RemovedFile {
 /// Writes the clusters as JSON Lines, committed at the end of the run.
 pub struct ClustersFile {
     file: Option<AtomicFile>,
+    /// One record's bytes, kept between records.
+    line: Vec<u8>,
 }
 
 impl ClustersFile {
     /// Starts writing `path`.
     pub fn create(path: impl Into<PathBuf>) -> io::Result<ClustersFile> {
-        Ok(ClustersFile { file: Some(AtomicFile::create(path)?) })
+        Ok(ClustersFile {
+            file: Some(AtomicFile::create(path)?),
+            line: Vec::new(),
+        })
     }
+}
+
+/// Appends a cluster's JSON Lines record, in serde_json's format (the
+/// similarity is written by serde_json itself).
+fn write_cluster_record(out: &mut Vec<u8>, c: &ClusterRecord) {
+    out.extend_from_slice(b"{\"id\":");
+    out.extend_from_slice(c.id.to_string().as_bytes());
+    out.extend_from_slice(b",\"members\":[");
+    for (k, m) in c.members.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"doc\":");
+        write_json_str(out, &m.doc);
+        out.extend_from_slice(b",\"line\":");
+        out.extend_from_slice(m.line.to_string().as_bytes());
+        out.extend_from_slice(b",\"source\":");
+        write_json_str(out, &m.source);
+        out.extend_from_slice(if m.representative {
+            b",\"representative\":true,\"distance\":"
+        } else {
+            b",\"representative\":false,\"distance\":"
+        });
+        out.extend_from_slice(m.distance.to_string().as_bytes());
+        out.extend_from_slice(b",\"similarity\":");
+        serde_json::to_writer(&mut *out, &m.similarity)
+            .expect("a Vec takes any write");
+        out.extend_from_slice(b",\"text\":");
+        write_json_str(out, &m.text);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}\n");
 }
 
 impl Sink for ClustersFile {
     fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
         let file = self.file.as_mut().expect("not written after finish");
-        write_json_line(file, cluster)
+        self.line.clear();
+        write_cluster_record(&mut self.line, cluster);
+        let written = file.write_all(&self.line);
+        release_if_huge(&mut self.line);
+        written
     }
     fn document(&mut self, _doc: &Document) -> io::Result<()> {
         Ok(())
@@ -926,6 +967,31 @@ mod tests {
                 theirs.push(b'\n');
                 assert_eq!(ours, theirs, "{s:?}");
             }
+        }
+    }
+
+    #[test]
+    fn hand_written_cluster_records_match_serde_json() {
+        let strings = awkward_strings();
+        for (k, s) in strings.iter().enumerate() {
+            let similarities = [0.0, 1.0, 0.956, 0.5, 0.001, 0.1 + 0.2, 0.07];
+            let members = (0..3)
+                .map(|m| ClusterMember {
+                    doc: s.clone(),
+                    line: (k * 7 + m) as u32,
+                    source: strings[(k + m) % strings.len()].clone(),
+                    representative: m == 0,
+                    distance: m as u32 * 3,
+                    similarity: similarities[(k + m) % similarities.len()],
+                    text: s.repeat(m + 1),
+                })
+                .collect();
+            let record = ClusterRecord { id: k * 1000, members };
+            let mut ours = Vec::new();
+            write_cluster_record(&mut ours, &record);
+            let mut theirs = serde_json::to_vec(&record).unwrap();
+            theirs.push(b'\n');
+            assert_eq!(ours, theirs, "{s:?}");
         }
     }
 
