@@ -686,7 +686,7 @@ impl Pipeline {
         let fixed = self.fixed_text(text, &timers, true);
         let mut docs = vec![self.analyse(meta, out_path, &fixed, &timers)];
         let verdicts =
-            self.decide(&mut docs, &RepeatCounts::default(), &timers);
+            self.decide(&mut docs, &[0], &RepeatCounts::default(), &timers);
         if docs[0].blocks {
             docs[0].candidates =
                 self.find_candidates(&fixed.lines, true, &verdicts[0]);
@@ -826,10 +826,12 @@ impl Pipeline {
         release_free_memory();
         phases.end("map");
         // Phase 2: global.
-        let repeats = self.count_repeats(&docs);
-        let verdicts =
-            inner.pool.install(|| self.decide(&mut docs, &repeats, &timers));
-        drop(repeats);
+        let sources = source_ids(&docs);
+        let repeats = self.count_repeats(&docs, &sources);
+        let verdicts = inner
+            .pool
+            .install(|| self.decide(&mut docs, &sources, &repeats, &timers));
+        drop((sources, repeats));
         release_free_memory();
         self.find_split_blocks(
             inputs, &layout, &digests, &mut docs, &verdicts, &held,
@@ -1454,35 +1456,49 @@ impl Pipeline {
     /// For each source, how many distinct documents contain each short
     /// line. Documents that share a long line are copies of one story
     /// and count once, so syndicated copies do not empty each other.
-    fn count_repeats(&self, docs: &[Mapped]) -> RepeatCounts {
+    fn count_repeats(&self, docs: &[Mapped], sources: &[u32]) -> RepeatCounts {
         if self.inner.stripper.is_none() {
             return RepeatCounts::default();
         }
-        let sources = source_ids(docs);
-        let mut counted: HashSet<(u32, u64, u64), MixState> =
-            HashSet::default();
-        let mut counts = RepeatCounts::default();
-        let mut seen: HashSet<u64, MixState> = HashSet::default();
-        for (i, doc) in docs.iter().enumerate() {
-            let story = if doc.story_key == 0 {
-                i as u64 | 1 << 63
-            } else {
-                doc.story_key
-            };
-            seen.clear();
-            for &key in &doc.repeat_keys {
-                if key == 0 {
-                    continue;
-                }
-                if seen.insert(key) && counted.insert((sources[i], key, story))
-                {
-                    *counts.entry((sources[i], key)).or_default() += 1;
-                }
-            }
+        let source_count = sources.iter().max().map_or(0, |&s| s as usize + 1);
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); source_count];
+        for (i, &source) in sources.iter().enumerate() {
+            members[source as usize].push(i as u32);
         }
-        // A line seen in one document only is no template.
-        counts.retain(|_, n| *n > 1);
-        counts
+        // Sources are counted apart, so the pool takes one at a time.
+        self.inner.pool.install(|| {
+            members
+                .par_iter()
+                .map(|members| {
+                    let mut counted: HashSet<(u64, u64), MixState> =
+                        HashSet::default();
+                    let mut counts: HashMap<u64, u32, MixState> =
+                        HashMap::default();
+                    let mut seen: HashSet<u64, MixState> = HashSet::default();
+                    for &i in members {
+                        let doc = &docs[i as usize];
+                        let story = if doc.story_key == 0 {
+                            i as u64 | 1 << 63
+                        } else {
+                            doc.story_key
+                        };
+                        seen.clear();
+                        for &key in &doc.repeat_keys {
+                            if key != 0
+                                && seen.insert(key)
+                                && counted.insert((key, story))
+                            {
+                                *counts.entry(key).or_default() += 1;
+                            }
+                        }
+                    }
+                    // A line seen in one document only is no template.
+                    counts.retain(|_, n| *n > 1);
+                    counts.shrink_to_fit();
+                    counts
+                })
+                .collect()
+        })
     }
 
     /// Decides each document's lines, using the repetition counts, and
@@ -1490,22 +1506,26 @@ impl Pipeline {
     fn decide(
         &self,
         docs: &mut [Mapped],
+        sources: &[u32],
         repeats: &RepeatCounts,
         timers: &Timers,
     ) -> Vec<Verdicts> {
         let Some(stripper) = &self.inner.stripper else {
             return docs.iter().map(|_| Vec::new()).collect();
         };
-        let sources = source_ids(docs);
         docs.par_iter_mut()
             .zip(sources)
             .map(|(doc, source)| {
                 timers.time(STRIP, 0, || {
+                    let repeats = repeats.get(*source as usize);
                     let counts: Vec<u32> = doc
                         .repeat_keys
                         .iter()
                         .map(|k| {
-                            repeats.get(&(source, *k)).copied().unwrap_or(0)
+                            repeats
+                                .and_then(|r| r.get(k))
+                                .copied()
+                                .unwrap_or(0)
                         })
                         .collect();
                     let mut hits = doc.lexicon.iter().peekable();
@@ -1849,11 +1869,11 @@ fn updated_index(
     Some(ix)
 }
 
-/// How many documents of each source (by id) contain each short line
-/// (by key). Nothing iterates these maps in an order that shows, so the
+/// Per source (by id), how many documents contain each short line (by
+/// key), where more than one does. Nothing iterates these maps in an order that shows, so the
 /// output does not depend on the hash; SipHash was a tenth of the strip
 /// decision's time.
-type RepeatCounts = HashMap<(u32, u64), u32, MixState>;
+type RepeatCounts = Vec<HashMap<u64, u32, MixState>>;
 
 const STORY_LINE_BYTES: usize = 200;
 const REPEAT_LINE_BYTES: usize = 400;
