@@ -1,5 +1,7 @@
 //! Documents and the audit records of what was changed or removed.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 /// The stage that changed or removed a span.
@@ -26,8 +28,9 @@ pub struct Removal {
     /// The stage that acted.
     pub stage: Stage,
     /// A reason code, e.g. `lexicon:subscribe`, `outside-main-region`,
-    /// `repeated-in-source:37`, `near-duplicate` or a fix plan.
-    pub reason: String,
+    /// `repeated-in-source:37`, `near-duplicate:4` or a fix plan (most
+    /// are constants, so not allocated for each line).
+    pub reason: Cow<'static, str>,
     /// The line before the stage acted (without its line break).
     pub original: String,
     /// The new text of a changed line; `None` when removed.

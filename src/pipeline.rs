@@ -1953,7 +1953,7 @@ fn build_document(
             removals.push(Removal {
                 line: line_no,
                 stage: Stage::Fix,
-                reason: plan.clone(),
+                reason: Cow::Owned(plan.clone()),
                 original: original.clone(),
                 replacement: Some(line.to_string()),
             });
@@ -1962,7 +1962,7 @@ fn build_document(
             removals.push(Removal {
                 line: line_no,
                 stage: Stage::Strip,
-                reason: reason.to_string(),
+                reason: reason_code(reason),
                 original: line.to_string(),
                 replacement: None,
             });
@@ -1977,7 +1977,7 @@ fn build_document(
                 removals.push(Removal {
                     line: line_no,
                     stage: Stage::Dedup,
-                    reason: format!("near-duplicate:{cluster}"),
+                    reason: Cow::Owned(format!("near-duplicate:{cluster}")),
                     original: line.to_string(),
                     replacement: None,
                 });
@@ -2000,7 +2000,7 @@ fn build_document(
         removals.push(Removal {
             line: n,
             stage: Stage::Strip,
-            reason: Reason::Blank.to_string(),
+            reason: reason_code(&Reason::Blank),
             original: String::new(),
             replacement: None,
         });
@@ -2017,6 +2017,18 @@ fn build_document(
             .clone()
             .unwrap_or_else(|| doc.meta.name.clone()),
         final_newline: fixed.final_newline,
+    }
+}
+
+/// A strip reason as a removal's code: the constant ones are not
+/// allocated, which shows when most of a corpus's lines are removed.
+fn reason_code(reason: &Reason) -> Cow<'static, str> {
+    match reason {
+        Reason::OutsideMainRegion => Cow::Borrowed("outside-main-region"),
+        Reason::RepeatedInDocument => Cow::Borrowed("repeated-in-document"),
+        Reason::CommentSection => Cow::Borrowed("comment-section"),
+        Reason::Blank => Cow::Borrowed("blank"),
+        other => Cow::Owned(other.to_string()),
     }
 }
 
@@ -2089,34 +2101,47 @@ fn add_to_summary(summary: &mut Summary, mapped: &Mapped, doc: &Document) {
         doc.text.len() as u64 + u64::from(!doc.text.is_empty());
     summary.lines_in += u64::from(mapped.line_count);
     summary.lines_out += doc.kept_lines.len() as u64;
-    count(&mut summary.encodings, mapped.meta.encoding);
-    count(&mut summary.encoding_methods, mapped.meta.encoding_method);
+    count(&mut summary.encodings, mapped.meta.encoding, 1);
+    count(&mut summary.encoding_methods, mapped.meta.encoding_method, 1);
     summary.lossy_documents += u64::from(mapped.meta.lossy);
+    // Removals come in runs of one reason: each run is counted at once.
+    let mut run: Option<(&str, u64)> = None;
     for r in &doc.removals {
         match r.stage {
             Stage::Fix => {
                 for step in r.reason.split(',') {
-                    count(&mut summary.fixes, step);
+                    count(&mut summary.fixes, step, 1);
                 }
             }
             _ => {
                 let kind = r.reason.split(':').next().unwrap_or(&r.reason);
                 let kind = match kind {
-                    "lexicon" => r.reason.as_str(),
+                    "lexicon" => &r.reason,
                     other => other,
                 };
-                count(&mut summary.removed, kind);
+                match &mut run {
+                    Some((last, n)) if *last == kind => *n += 1,
+                    _ => {
+                        if let Some((last, n)) = run {
+                            count(&mut summary.removed, last, n);
+                        }
+                        run = Some((kind, 1));
+                    }
+                }
             }
         }
     }
+    if let Some((last, n)) = run {
+        count(&mut summary.removed, last, n);
+    }
 }
 
-/// Adds one to `key`'s count; the key is copied only the first time.
-fn count(counts: &mut BTreeMap<String, u64>, key: &str) {
+/// Adds `n` to `key`'s count; the key is copied only the first time.
+fn count(counts: &mut BTreeMap<String, u64>, key: &str, n: u64) {
     match counts.get_mut(key) {
-        Some(n) => *n += 1,
+        Some(total) => *total += n,
         None => {
-            counts.insert(key.to_string(), 1);
+            counts.insert(key.to_string(), n);
         }
     }
 }
