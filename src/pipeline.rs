@@ -1047,6 +1047,9 @@ impl Pipeline {
         summary: &mut Summary,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
+        // Freeing the documents' many strings is left to the pool: this
+        // thread feeds every sink, so it is the emit phase's bottleneck.
+        let mut written = Vec::new();
         for (unit_slots, results) in slots.zip(built) {
             for (slot, result) in unit_slots.iter().zip(results) {
                 let failure = match (slot, result) {
@@ -1062,6 +1065,7 @@ impl Pipeline {
                         }
                         add_to_summary(summary, &docs[*i], &doc);
                         sink.rendered_document(&doc, &rendered)?;
+                        written.push((doc, rendered));
                         continue;
                     }
                     (Slot::Doc(_), Some(Err(e))) => e,
@@ -1074,6 +1078,7 @@ impl Pipeline {
                 sink.error(&failure)?;
             }
         }
+        self.inner.pool.spawn(move || drop(written));
         Ok(())
     }
 
@@ -2125,7 +2130,11 @@ fn error_record(err: &Error) -> ErrorRecord {
     ErrorRecord { path, kind: err.kind(), message: err.to_string() }
 }
 
-fn add_to_summary(summary: &mut Summary, mapped: &Mapped, doc: &Document) {
+fn add_to_summary<'a>(
+    summary: &mut Summary,
+    mapped: &Mapped,
+    doc: &'a Document,
+) {
     summary.documents += 1;
     summary.bytes_in += mapped.meta.bytes_in;
     summary.bytes_out +=
@@ -2135,13 +2144,22 @@ fn add_to_summary(summary: &mut Summary, mapped: &Mapped, doc: &Document) {
     count(&mut summary.encodings, mapped.meta.encoding, 1);
     count(&mut summary.encoding_methods, mapped.meta.encoding_method, 1);
     summary.lossy_documents += u64::from(mapped.meta.lossy);
-    // Removals come in runs of one reason: each run is counted at once.
-    let mut run: Option<(&str, u64)> = None;
+    // A document has few distinct reasons: they are tallied here first,
+    // so the summary's maps see each once.
+    let mut fixes: Vec<(&str, u64)> = Vec::new();
+    let mut removed: Vec<(&str, u64)> = Vec::new();
+    let tally = |tally: &mut Vec<(&'a str, u64)>, key: &'a str| match tally
+        .iter_mut()
+        .find(|(k, _)| *k == key)
+    {
+        Some((_, n)) => *n += 1,
+        None => tally.push((key, 1)),
+    };
     for r in &doc.removals {
         match r.stage {
             Stage::Fix => {
                 for step in r.reason.split(',') {
-                    count(&mut summary.fixes, step, 1);
+                    tally(&mut fixes, step);
                 }
             }
             _ => {
@@ -2150,20 +2168,15 @@ fn add_to_summary(summary: &mut Summary, mapped: &Mapped, doc: &Document) {
                     "lexicon" => &r.reason,
                     other => other,
                 };
-                match &mut run {
-                    Some((last, n)) if *last == kind => *n += 1,
-                    _ => {
-                        if let Some((last, n)) = run {
-                            count(&mut summary.removed, last, n);
-                        }
-                        run = Some((kind, 1));
-                    }
-                }
+                tally(&mut removed, kind);
             }
         }
     }
-    if let Some((last, n)) = run {
-        count(&mut summary.removed, last, n);
+    for (key, n) in fixes {
+        count(&mut summary.fixes, key, n);
+    }
+    for (key, n) in removed {
+        count(&mut summary.removed, key, n);
     }
 }
 
