@@ -147,51 +147,68 @@ impl Inputs {
                     .error(Error::Io { path: dir.to_path_buf(), source })
             }
         };
-        let mut names: Vec<_> = Vec::new();
+        // The type comes with the listing on most file systems: no call
+        // per file to learn it.
+        let mut names: Vec<(PathBuf, std::io::Result<fs::FileType>)> =
+            Vec::new();
         for entry in entries {
             match entry {
-                Ok(e) => names.push(e.path()),
+                Ok(e) => names.push((e.path(), e.file_type())),
                 Err(source) => {
                     self.error(Error::Io { path: dir.to_path_buf(), source })
                 }
             }
         }
         // Byte order of names, so every run and platform sees one order.
-        names.sort_by(|a, b| {
+        names.sort_by(|(a, _), (b, _)| {
             a.as_os_str()
                 .as_encoded_bytes()
                 .cmp(b.as_os_str().as_encoded_bytes())
         });
-        for path in names {
+        // Resolved once: an entry that is no link resolves to it plus its
+        // name.
+        let resolved_dir = if options.exclude.is_empty() {
+            None
+        } else {
+            fs::canonicalize(dir).ok()
+        };
+        for (path, file_type) in names {
             let hidden = path
                 .file_name()
                 .is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'));
             if hidden && !options.hidden {
                 continue;
             }
-            let link = match fs::symlink_metadata(&path) {
-                Ok(m) => m.file_type().is_symlink(),
+            let file_type = match file_type {
+                Ok(t) => t,
                 Err(source) => {
                     self.error(Error::Io { path, source });
                     continue;
                 }
             };
+            let link = file_type.is_symlink();
             if link && !options.follow_links {
                 continue;
             }
             if !options.exclude.is_empty() {
-                let canonical =
-                    fs::canonicalize(&path).unwrap_or(path.clone());
+                let canonical = match (&resolved_dir, path.file_name()) {
+                    (Some(d), Some(name)) if !link => d.join(name),
+                    _ => fs::canonicalize(&path).unwrap_or(path.clone()),
+                };
                 if options.exclude.iter().any(|e| canonical.starts_with(e)) {
                     continue;
                 }
             }
-            let meta = match fs::metadata(&path) {
-                Ok(m) => m,
-                Err(source) => {
-                    self.error(Error::Io { path, source });
-                    continue;
+            let meta = if link {
+                match fs::metadata(&path) {
+                    Ok(m) => m.file_type(),
+                    Err(source) => {
+                        self.error(Error::Io { path, source });
+                        continue;
+                    }
                 }
+            } else {
+                file_type
             };
             if meta.is_dir() {
                 let canonical = match fs::canonicalize(&path) {
@@ -378,5 +395,39 @@ mod tests {
         );
         assert_eq!(url_host("http://u@h.org:80/").unwrap(), "h.org");
         assert_eq!(url_host("nope"), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn excluded_paths_are_not_listed_even_through_links() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("in");
+        fs::create_dir_all(root.join("site/out")).unwrap();
+        for f in ["site/a.txt", "site/b.txt", "site/out/c.txt", "d.txt"] {
+            fs::write(root.join(f), "text").unwrap();
+        }
+        std::os::unix::fs::symlink(
+            root.join("site/out/c.txt"),
+            root.join("e"),
+        )
+        .unwrap();
+        let options = WalkOptions {
+            follow_links: true,
+            exclude: vec![
+                fs::canonicalize(root.join("site/out")).unwrap(),
+                fs::canonicalize(root.join("site/b.txt")).unwrap(),
+            ],
+            ..WalkOptions::default()
+        };
+        // Through a link to the root itself, too.
+        let linked_root = tmp.path().join("linked");
+        std::os::unix::fs::symlink(&root, &linked_root).unwrap();
+        for input in [&root, &linked_root] {
+            let inputs = Inputs::from_paths(&[input], &options);
+            let listed: Vec<&str> =
+                inputs.units.iter().map(|u| u.rel.as_str()).collect();
+            assert_eq!(listed, ["d.txt", "site/a.txt"]);
+            assert!(inputs.errors.is_empty(), "{:?}", inputs.errors);
+        }
     }
 }
