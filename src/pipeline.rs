@@ -1944,12 +1944,16 @@ fn build_document(
     stripped: &[(u32, Reason)],
     dropped: &[(u32, u32, usize)],
 ) -> Document {
-    let mut removals: Vec<Removal> = Vec::new();
+    // Sized up front: growing them was a tenth of the emit phase.
+    let mut removals: Vec<Removal> =
+        Vec::with_capacity(fixed.fixes.len() + stripped.len() + 1);
     let mut fixes = fixed.fixes.iter().peekable();
     let mut stripped = stripped.iter().peekable();
     let mut dropped = dropped.iter().peekable();
-    let mut text = String::new();
-    let mut kept_lines = Vec::new();
+    let mut text = String::with_capacity(
+        fixed.lines.iter().map(|l| l.len() + 1).sum::<usize>(),
+    );
+    let mut kept_lines = Vec::with_capacity(fixed.lines.len());
     let mut dup_until: Option<(u32, usize)> = None;
     for (i, line) in fixed.lines.iter().enumerate() {
         let line_no = i as u32 + 1;

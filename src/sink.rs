@@ -165,10 +165,20 @@ impl Prerendered {
     /// Renders what `what` asks for.
     pub fn render(doc: &Document, what: Prerender) -> Prerendered {
         let mut rendered = Prerendered::default();
+        // Sized for text that needs no escapes, to grow once at most.
+        let meta = doc.meta.name.len() + doc.meta.source.len() + 100;
         if what.record {
+            rendered.record.reserve(doc.text.len() + meta);
             write_doc_record(&mut rendered.record, &DocRecord::of(doc));
         }
-        if what.removals {
+        if what.removals && !doc.removals.is_empty() {
+            let per_line = doc.meta.name.len() + 80;
+            rendered.removals.reserve(
+                doc.removals
+                    .iter()
+                    .map(|r| r.original.len() + r.reason.len() + per_line)
+                    .sum(),
+            );
             write_removal_records(&mut rendered.removals, doc);
         }
         rendered
