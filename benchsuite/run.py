@@ -91,11 +91,16 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def timed(fn, repeats: int, budget: float):
+def timed(fn, repeats: int, budget: float, setup=None):
     """Run fn() up to `repeats` times (at least once; stop early once `budget` seconds
-    are spent). Returns (result of the last run, list of wall times)."""
+    are spent). `setup()`, if given, runs before each run and is not timed (it empties
+    an output folder, so that every tool writes into a new one and no tool's time
+    includes deleting the last run's files). Returns (result of the last run, list of
+    wall times)."""
     times, res, spent = [], None, 0.0
     for _ in range(max(1, repeats)):
+        if setup is not None:
+            setup()
         t0 = time.perf_counter()
         res = fn()
         dt = time.perf_counter() - t0
@@ -438,7 +443,8 @@ def task_strip(a, work: Path, out: Path, chaff: str):
         one = fresh(d / "one")
         py_strip_dir(fn, src, one)
         ro = d / "rep-out"
-        _, times = timed(lambda: py_strip_dir(fn, rep, fresh(ro)), a.repeats, a.peer_budget)
+        _, times = timed(lambda: py_strip_dir(fn, rep, ro), a.repeats, a.peer_budget,
+                         setup=lambda: fresh(ro))
         record(name, one, times, ro)
 
     for threads in (None, 1):
@@ -450,7 +456,8 @@ def task_strip(a, work: Path, out: Path, chaff: str):
             run_chaff([chaff, "clean", str(src), "--out", str(one), "--no-dedup", "--force", *extra])
             ro = d / "rep-out"
             _, times = timed(lambda: run_chaff([chaff, "clean", str(rep), "--out", str(ro), "--no-dedup",
-                                                "--force", *extra]), a.repeats, a.chaff_budget)
+                                                "--force", *extra]), a.repeats, a.chaff_budget,
+                             setup=lambda: fresh(ro))
             save_chaff_report(ro, f"strip{('-t' + str(threads)) if threads else ''}", out)
             record(name, one, times, ro)
         except Exception as e:  # noqa: BLE001
@@ -681,7 +688,7 @@ def task_neardup(a, work: Path, out: Path, chaff: str):
         try:
             _, times = timed(lambda: run_chaff([chaff, "clean", str(docs), "--no-strip", "--out", str(od),
                                                 "--clusters", str(cl), "--force", *extra]),
-                             a.repeats, a.chaff_budget)
+                             a.repeats, a.chaff_budget, setup=lambda: fresh(od))
             save_chaff_report(od, f"neardup{('-t' + str(threads)) if threads else ''}", out)
             record(name, cl, times)
         except Exception as e:  # noqa: BLE001
