@@ -433,14 +433,23 @@ pub(crate) fn lowercase_into<'b>(text: &str, buf: &'b mut String) -> &'b str {
     }
     let info = CharInfo::new();
     buf.clear();
-    for c in text.chars() {
-        if c.is_ascii() {
-            buf.push(c.to_ascii_lowercase());
-        } else {
-            info.lowercase(c, |l| buf.push(l));
-        }
+    buf.reserve(text.len());
+    let mut rest = text;
+    // A run of ASCII lowered in bulk, then one other character: a push
+    // per ASCII character cost more than the rest of the line.
+    loop {
+        let run = rest.bytes().position(|b| !b.is_ascii());
+        let run = run.unwrap_or(rest.len());
+        let start = buf.len();
+        buf.push_str(&rest[..run]);
+        buf[start..].make_ascii_lowercase();
+        let mut chars = rest[run..].chars();
+        let Some(c) = chars.next() else {
+            return buf;
+        };
+        info.lowercase(c, |l| buf.push(l));
+        rest = chars.as_str();
     }
-    buf
 }
 
 /// True when `text` holds an uppercase letter (`char::is_uppercase`).
@@ -553,6 +562,54 @@ pub(crate) fn is_cjk_particle(c: char) -> bool {
             | 'や'
             | 'か'
     )
+}
+
+/// Counts of a line's characters: all of them, Han and kana
+/// ([`is_cjk`]) and particles ([`is_cjk_particle`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CharCounts {
+    pub(crate) chars: u32,
+    pub(crate) cjk: u32,
+    pub(crate) particles: u32,
+}
+
+/// [`CharCounts`] of `text`, as its `chars()` give them, eight bytes at
+/// a time. A character is a byte that is no UTF-8 continuation
+/// (`10xxxxxx`); Han, kana and particles all lie in U+3001..=U+FAFF,
+/// whose lead bytes are E3 to EF, so only those characters are decoded
+/// (Hangul and punctuation went through the two checks a character).
+pub(crate) fn count_chars(text: &str) -> CharCounts {
+    let bytes = text.as_bytes();
+    let mut counts = CharCounts::default();
+    let mut i = 0;
+    while i < bytes.len() {
+        let len = (bytes.len() - i).min(8);
+        let x = match len {
+            8 => read_u64(&bytes[i..]),
+            _ => read_short(&bytes[i..]),
+        };
+        let continuation = x & !(x << 1) & HIGH;
+        counts.chars += len as u32 - continuation.count_ones();
+        // Lead bytes of three or four (`111xxxxx`), then E3 to EF.
+        let mut long = x & (x << 1) & (x << 2) & HIGH;
+        while long != 0 {
+            let at = i + long.trailing_zeros() as usize / 8;
+            long &= long - 1;
+            if !(0xe3..=0xef).contains(&bytes[at]) {
+                continue;
+            }
+            let (c, _) = super::chars::decode_at(text, at);
+            if is_cjk(c) {
+                counts.cjk += 1;
+                counts.particles += is_cjk_particle(c) as u32;
+            } else {
+                // The one particle that is no Han or kana.
+                counts.particles += (c == '、') as u32;
+            }
+        }
+        i += len;
+    }
+    counts
 }
 
 /// A listed language must account for this share of a document's words.
@@ -759,6 +816,59 @@ mod tests {
                 .map(|w| if w.len() > 12 { 0 } else { bits_reference(w) })
                 .collect();
             proptest::prop_assert_eq!(bits, want);
+        }
+    }
+
+    /// What [`count_chars`] skips holds no Han, kana or particle.
+    #[test]
+    fn cjk_and_particles_have_three_byte_leads_from_e3() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            if is_cjk(c) || is_cjk_particle(c) {
+                let mut utf8 = [0u8; 4];
+                let lead = c.encode_utf8(&mut utf8).as_bytes()[0];
+                assert!(c.len_utf8() == 3 && lead >= 0xe3, "{c:?}");
+                assert!(is_cjk(c) || c == '、', "{c:?}");
+            }
+        }
+    }
+
+    /// Counts as first taken: one char at a time.
+    fn count_chars_reference(text: &str) -> CharCounts {
+        CharCounts {
+            chars: text.chars().count() as u32,
+            cjk: text.chars().filter(|&c| is_cjk(c)).count() as u32,
+            particles: text.chars().filter(|&c| is_cjk_particle(c)).count()
+                as u32,
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn lowercase_into_is_to_lowercase(
+            line in crate::strip::tricky::line(),
+        ) {
+            let mut buf = String::from("left over");
+            proptest::prop_assert_eq!(
+                lowercase_into(&line, &mut buf),
+                line.to_lowercase()
+            );
+        }
+
+        #[test]
+        fn count_chars_matches_reference(
+            line in crate::strip::tricky::line(),
+            pad in 0usize..9,
+        ) {
+            // Every alignment of the line within the eight-byte reads.
+            let padded = format!("{}{line}", " ".repeat(pad));
+            for text in [line.as_str(), padded.as_str()] {
+                proptest::prop_assert_eq!(
+                    count_chars(text),
+                    count_chars_reference(text)
+                );
+            }
         }
     }
 

@@ -26,7 +26,7 @@ use regex_automata::hybrid::dfa::{Cache as LazyCache, DFA as LazyDfa};
 use regex_automata::Input;
 
 use super::chars::{decode_at, CharInfo};
-use super::lang::{has_uppercase, lowercase_into, FxBuild};
+use super::lang::{lowercase_into, read_short, read_u64, FxBuild, HIGH};
 
 /// A lexicon match: which kind of boilerplate, and whether it is strong
 /// enough to remove a line even inside the main region.
@@ -608,12 +608,42 @@ fn any_phrase(dfa: &DFA, hay: &[u8]) -> bool {
 /// non-ASCII character with a different lowercase. So English with curly
 /// quotes is not copied.
 fn lowercase<'a>(line: &'a str, scratch: &'a mut String) -> &'a str {
-    let info = CharInfo::new();
-    let lowers = |c: char| !c.is_ascii() && info.lowers(c);
-    match line.chars().any(lowers) && has_uppercase(line) {
+    match needs_lowering(line) {
         true => lowercase_into(line, scratch),
         false => line,
     }
+}
+
+/// True when `line` holds a non-ASCII character that
+/// `char::to_lowercase` changes and an uppercase letter of any script.
+/// Reads eight bytes at a time and decodes only the non-ASCII
+/// characters: decoding every character of every line showed.
+fn needs_lowering(line: &str) -> bool {
+    let info = CharInfo::new();
+    let bytes = line.as_bytes();
+    let (mut lowers, mut upper) = (false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let len = (bytes.len() - i).min(8);
+        let x = match len {
+            8 => read_u64(&bytes[i..]),
+            _ => read_short(&bytes[i..]),
+        };
+        // The lead bytes of non-ASCII characters are `11xxxxxx`.
+        let mut leads = x & (x << 1) & HIGH;
+        while leads != 0 {
+            let at = i + leads.trailing_zeros() as usize / 8;
+            leads &= leads - 1;
+            let (c, _) = decode_at(line, at);
+            lowers |= info.lowers(c);
+            upper |= info.is_uppercase(c);
+            if lowers && upper {
+                return true;
+            }
+        }
+        i += len;
+    }
+    lowers && bytes.iter().any(u8::is_ascii_uppercase)
 }
 
 /// Room for a label, a space and the last character pushed before the
@@ -792,6 +822,21 @@ mod tests {
             // Equal but for ASCII case, which the phrase scan ignores.
             let got = lowercase(&line, &mut scratch).to_ascii_lowercase();
             proptest::prop_assert_eq!(got, want.to_ascii_lowercase());
+        }
+
+        #[test]
+        fn needs_lowering_matches_reference(
+            line in crate::strip::tricky::line(),
+            pad in 0usize..9,
+        ) {
+            let padded = format!("{}{line}", "a".repeat(pad));
+            for text in [line.as_str(), padded.as_str()] {
+                let lowers = text
+                    .chars()
+                    .any(|c| !c.is_ascii() && !c.to_lowercase().eq([c]));
+                let want = lowers && text.chars().any(char::is_uppercase);
+                proptest::prop_assert_eq!(needs_lowering(text), want);
+            }
         }
 
         #[test]
