@@ -198,7 +198,7 @@ pub(crate) fn ascii_flags(x: u64, lo: u8, hi: u8) -> u64 {
 /// of every line is looked up, and hashing a `&str` through `Hasher`
 /// (byte by byte, plus a terminator) cost more than the rest of the
 /// line's features.
-struct StopTable {
+pub(crate) struct StopTable {
     keys: Vec<u128>,
     bits: Vec<u16>,
     shift: u32,
@@ -228,7 +228,7 @@ impl StopTable {
     }
 
     /// The list bits of an ASCII word as it stands in the text.
-    #[inline]
+    #[inline(always)]
     fn get_ascii(&self, word: &[u8]) -> u16 {
         if word.len() > MAX_STOPWORD {
             return 0;
@@ -364,7 +364,7 @@ const NON_ASCII: u8 = 2;
 /// at a time with bit tricks measured slower on news text, whose words
 /// are short.)
 #[inline]
-fn raw_words(line: &str, mut f: impl FnMut(Range<usize>, bool)) {
+pub(crate) fn raw_words(line: &str, mut f: impl FnMut(Range<usize>, bool)) {
     let info = CharInfo::new();
     let bytes = line.as_bytes();
     // The length of the word character at `i`, 0 for none.
@@ -496,19 +496,76 @@ pub(crate) fn for_each_word(line: &str, mut f: impl FnMut(&str)) {
 /// [`word_bits`] give, without making a string of ASCII words.
 #[inline]
 pub(crate) fn for_each_word_bits(line: &str, mut f: impl FnMut(u16)) {
-    let table = &*STOPWORDS;
-    let mut lowered = String::new();
-    raw_words(line, |range, ascii| {
-        if ascii {
-            return f(table.get_ascii(&line.as_bytes()[range]));
+    let table = stopwords();
+    raw_words(line, |range, ascii| f(table.range_bits(line, range, ascii)));
+}
+
+/// The table of every listed word.
+#[inline]
+pub(crate) fn stopwords() -> &'static StopTable {
+    &STOPWORDS
+}
+
+impl StopTable {
+    /// The list bits ([`word_bits`]) of the word `line[range]` once
+    /// lowercased (where it holds an uppercase letter); `ascii` says it
+    /// is all ASCII. Inlined into the loops over words, which left to
+    /// themselves called it: a call per word cost more than its lookup.
+    #[inline(always)]
+    pub(crate) fn range_bits(
+        &self,
+        line: &str,
+        range: Range<usize>,
+        ascii: bool,
+    ) -> u16 {
+        match ascii {
+            true => self.get_ascii(&line.as_bytes()[range]),
+            false => self.get_other(&line[range]),
         }
-        let word = &line[range];
-        if !has_uppercase(word) {
-            f(word_bits(word))
-        } else {
-            f(word_bits(lowercase_into(word, &mut lowered)))
+    }
+
+    /// [`StopTable::range_bits`] of a word that is not all ASCII:
+    /// lowercased into a buffer on the stack in the one pass that looks
+    /// for an uppercase letter, as a string per word cost more than the
+    /// rest of the word's work. ('Σ' lowercases by its neighbours, but
+    /// to 'σ' or 'ς', which no list holds, so either answers 0.)
+    #[inline(never)]
+    fn get_other(&self, word: &str) -> u16 {
+        // A character's lowercase takes at least one byte, and a
+        // character at most four.
+        if word.len() > 4 * MAX_STOPWORD {
+            return 0;
         }
-    });
+        let info = CharInfo::new();
+        let mut lowered = [0u8; MAX_STOPWORD + 4];
+        let mut len = 0;
+        let mut upper = false;
+        for c in word.chars() {
+            upper |= match c.is_ascii() {
+                true => c.is_ascii_uppercase(),
+                false => info.is_uppercase(c),
+            };
+            info.lowercase(c, |l| {
+                if len + l.len_utf8() <= lowered.len() {
+                    l.encode_utf8(&mut lowered[len..]);
+                }
+                len += l.len_utf8();
+            });
+            if len > MAX_STOPWORD {
+                // Too long once lowercased, and too long as it stands
+                // too, or whether it is lowercased decides.
+                return match word.len() > MAX_STOPWORD || has_uppercase(word) {
+                    true => 0,
+                    false => word_bits(word),
+                };
+            }
+        }
+        match (upper, len) {
+            (false, _) => word_bits(word),
+            (true, ..=MAX_STOPWORD) => self.get(pack(&lowered[..len])),
+            (true, _) => 0,
+        }
+    }
 }
 
 /// Han and kana: one character carries about a word. (Hangul is written
@@ -562,54 +619,6 @@ pub(crate) fn is_cjk_particle(c: char) -> bool {
             | 'や'
             | 'か'
     )
-}
-
-/// Counts of a line's characters: all of them, Han and kana
-/// ([`is_cjk`]) and particles ([`is_cjk_particle`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct CharCounts {
-    pub(crate) chars: u32,
-    pub(crate) cjk: u32,
-    pub(crate) particles: u32,
-}
-
-/// [`CharCounts`] of `text`, as its `chars()` give them, eight bytes at
-/// a time. A character is a byte that is no UTF-8 continuation
-/// (`10xxxxxx`); Han, kana and particles all lie in U+3001..=U+FAFF,
-/// whose lead bytes are E3 to EF, so only those characters are decoded
-/// (Hangul and punctuation went through the two checks a character).
-pub(crate) fn count_chars(text: &str) -> CharCounts {
-    let bytes = text.as_bytes();
-    let mut counts = CharCounts::default();
-    let mut i = 0;
-    while i < bytes.len() {
-        let len = (bytes.len() - i).min(8);
-        let x = match len {
-            8 => read_u64(&bytes[i..]),
-            _ => read_short(&bytes[i..]),
-        };
-        let continuation = x & !(x << 1) & HIGH;
-        counts.chars += len as u32 - continuation.count_ones();
-        // Lead bytes of three or four (`111xxxxx`), then E3 to EF.
-        let mut long = x & (x << 1) & (x << 2) & HIGH;
-        while long != 0 {
-            let at = i + long.trailing_zeros() as usize / 8;
-            long &= long - 1;
-            if !(0xe3..=0xef).contains(&bytes[at]) {
-                continue;
-            }
-            let (c, _) = super::chars::decode_at(text, at);
-            if is_cjk(c) {
-                counts.cjk += 1;
-                counts.particles += is_cjk_particle(c) as u32;
-            } else {
-                // The one particle that is no Han or kana.
-                counts.particles += (c == '、') as u32;
-            }
-        }
-        i += len;
-    }
-    counts
 }
 
 /// A listed language must account for this share of a document's words.
@@ -819,7 +828,8 @@ mod tests {
         }
     }
 
-    /// What [`count_chars`] skips holds no Han, kana or particle.
+    /// What [`super::scan::LineScan`] does not decode as possible Han, kana
+    /// or particles holds none.
     #[test]
     fn cjk_and_particles_have_three_byte_leads_from_e3() {
         for c in (0..=0x10ffff).filter_map(char::from_u32) {
@@ -829,16 +839,6 @@ mod tests {
                 assert!(c.len_utf8() == 3 && lead >= 0xe3, "{c:?}");
                 assert!(is_cjk(c) || c == '、', "{c:?}");
             }
-        }
-    }
-
-    /// Counts as first taken: one char at a time.
-    fn count_chars_reference(text: &str) -> CharCounts {
-        CharCounts {
-            chars: text.chars().count() as u32,
-            cjk: text.chars().filter(|&c| is_cjk(c)).count() as u32,
-            particles: text.chars().filter(|&c| is_cjk_particle(c)).count()
-                as u32,
         }
     }
 
@@ -854,21 +854,6 @@ mod tests {
                 lowercase_into(&line, &mut buf),
                 line.to_lowercase()
             );
-        }
-
-        #[test]
-        fn count_chars_matches_reference(
-            line in crate::strip::tricky::line(),
-            pad in 0usize..9,
-        ) {
-            // Every alignment of the line within the eight-byte reads.
-            let padded = format!("{}{line}", " ".repeat(pad));
-            for text in [line.as_str(), padded.as_str()] {
-                proptest::prop_assert_eq!(
-                    count_chars(text),
-                    count_chars_reference(text)
-                );
-            }
         }
     }
 

@@ -26,7 +26,7 @@ use regex_automata::hybrid::dfa::{Cache as LazyCache, DFA as LazyDfa};
 use regex_automata::Input;
 
 use super::chars::{decode_at, CharInfo};
-use super::lang::{lowercase_into, read_short, read_u64, FxBuild, HIGH};
+use super::lang::{lowercase_into, FxBuild};
 
 /// A lexicon match: which kind of boilerplate, and whether it is strong
 /// enough to remove a line even inside the main region.
@@ -519,9 +519,39 @@ fn max_words(name: &str, strong: bool) -> u32 {
 
 /// The lexicon entry a trimmed line with `words` words matches.
 /// `scratch` holds the lowercased line where it needs one.
+#[cfg(test)]
 pub(crate) fn find(
     line: &str,
     words: u32,
+    scratch: &mut String,
+) -> Option<LexiconHit> {
+    let mut scan = super::scan::LineScan::default();
+    scan.scan(line);
+    find_cased(line, words, scan.case(line), scratch)
+}
+
+/// What the phrase scan must do about a line's case, which the caller
+/// knows from its own pass over the line. The phrases, matched ignoring
+/// ASCII case, match as they always did (on the line, or on
+/// `str::to_lowercase` of it where it holds an uppercase letter), and
+/// the line is lowercased only when that changes more than ASCII
+/// letters: so English with curly quotes is not copied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Case {
+    /// The line is ASCII.
+    Ascii,
+    /// Lowercasing would change no more than ASCII letters.
+    AsIs,
+    /// The phrases must see the line lowercased: it holds a non-ASCII
+    /// character with another lowercase, and an uppercase letter.
+    Lower,
+}
+
+/// [`find`] of a line whose [`Case`] is known.
+pub(crate) fn find_cased(
+    line: &str,
+    words: u32,
+    case: Case,
     scratch: &mut String,
 ) -> Option<LexiconHit> {
     if words > 100 {
@@ -553,9 +583,9 @@ pub(crate) fn find(
         }
     }
     // ASCII letters match either case; other letters need lowering.
-    let hay = match line.is_ascii() {
-        true => line,
-        false => lowercase(line, scratch),
+    let hay = match case {
+        Case::Lower => lowercase_into(line, scratch),
+        Case::Ascii | Case::AsIs => line,
     };
     if !any_phrase(&lex.phrase_occurs, hay.as_bytes()) {
         return None;
@@ -599,51 +629,6 @@ fn any_phrase(dfa: &DFA, hay: &[u8]) -> bool {
     }
     let common = first.len().min(second.len());
     walk(a, &first[common..]) || walk(b, &second[common..])
-}
-
-/// A text that the phrases, matched ignoring ASCII case, match as they
-/// always did (on the line, or on `str::to_lowercase` of it where it
-/// holds an uppercase letter): lowercased into `scratch` only when that
-/// changes more than ASCII letters, that is when the line also holds a
-/// non-ASCII character with a different lowercase. So English with curly
-/// quotes is not copied.
-fn lowercase<'a>(line: &'a str, scratch: &'a mut String) -> &'a str {
-    match needs_lowering(line) {
-        true => lowercase_into(line, scratch),
-        false => line,
-    }
-}
-
-/// True when `line` holds a non-ASCII character that
-/// `char::to_lowercase` changes and an uppercase letter of any script.
-/// Reads eight bytes at a time and decodes only the non-ASCII
-/// characters: decoding every character of every line showed.
-fn needs_lowering(line: &str) -> bool {
-    let info = CharInfo::new();
-    let bytes = line.as_bytes();
-    let (mut lowers, mut upper) = (false, false);
-    let mut i = 0;
-    while i < bytes.len() {
-        let len = (bytes.len() - i).min(8);
-        let x = match len {
-            8 => read_u64(&bytes[i..]),
-            _ => read_short(&bytes[i..]),
-        };
-        // The lead bytes of non-ASCII characters are `11xxxxxx`.
-        let mut leads = x & (x << 1) & HIGH;
-        while leads != 0 {
-            let at = i + leads.trailing_zeros() as usize / 8;
-            leads &= leads - 1;
-            let (c, _) = decode_at(line, at);
-            lowers |= info.lowers(c);
-            upper |= info.is_uppercase(c);
-            if lowers && upper {
-                return true;
-            }
-        }
-        i += len;
-    }
-    lowers && bytes.iter().any(u8::is_ascii_uppercase)
 }
 
 /// Room for a label, a space and the last character pushed before the
@@ -818,25 +803,18 @@ mod tests {
                 true => line.to_lowercase(),
                 false => line.clone(),
             };
+            let mut scan = crate::strip::scan::LineScan::default();
+            scan.scan(&line);
             let mut scratch = String::new();
+            let hay = match scan.case(&line) {
+                Case::Lower => lowercase_into(&line, &mut scratch),
+                Case::Ascii | Case::AsIs => &line,
+            };
             // Equal but for ASCII case, which the phrase scan ignores.
-            let got = lowercase(&line, &mut scratch).to_ascii_lowercase();
-            proptest::prop_assert_eq!(got, want.to_ascii_lowercase());
-        }
-
-        #[test]
-        fn needs_lowering_matches_reference(
-            line in crate::strip::tricky::line(),
-            pad in 0usize..9,
-        ) {
-            let padded = format!("{}{line}", "a".repeat(pad));
-            for text in [line.as_str(), padded.as_str()] {
-                let lowers = text
-                    .chars()
-                    .any(|c| !c.is_ascii() && !c.to_lowercase().eq([c]));
-                let want = lowers && text.chars().any(char::is_uppercase);
-                proptest::prop_assert_eq!(needs_lowering(text), want);
-            }
+            proptest::prop_assert_eq!(
+                hay.to_ascii_lowercase(),
+                want.to_ascii_lowercase()
+            );
         }
 
         #[test]

@@ -11,6 +11,7 @@
 mod chars;
 mod lang;
 mod lexicon;
+mod scan;
 #[cfg(test)]
 mod tricky;
 
@@ -256,7 +257,7 @@ impl Stripper {
     /// Computes the features of one line seen without its document:
     /// stopwords of every supported language count.
     pub fn features(&self, line: &str) -> LineFeatures {
-        line_features(line, &mut String::new(), |bits| bits != 0).0
+        line_features(line, &mut Scratch::default(), |bits| bits != 0).0
     }
 
     /// Computes the features of every line of one document: detects the
@@ -273,7 +274,7 @@ impl Stripper {
         let (mut words, mut chars, mut cjk) = (0u32, 0u32, 0u32);
         let mut seen: HashSet<u64, lang::FxBuild> =
             HashSet::with_hasher(lang::FxBuild);
-        let mut scratch = String::new();
+        let mut scratch = Scratch::default();
         let mut features: Vec<LineFeatures> = lines
             .iter()
             .zip(hits.iter_mut())
@@ -434,35 +435,42 @@ impl Stripper {
     }
 }
 
+/// Room that [`line_features`] reuses from line to line.
+#[derive(Default)]
+struct Scratch {
+    scan: scan::LineScan,
+    /// The lexicon's lowercased line.
+    line: String,
+}
+
 /// Computes one line's features; `is_stop` sees the list bits of each
 /// word ([`lang::word_bits`]) and says whether it is a stopword. Lines
 /// mostly in Han or kana count their particles instead. Also returns
-/// the line's Han/kana count. `scratch` is room for the lexicon's
-/// lowercased line.
+/// the line's Han/kana count.
 fn line_features(
     line: &str,
-    scratch: &mut String,
+    scratch: &mut Scratch,
     mut is_stop: impl FnMut(u16) -> bool,
 ) -> (LineFeatures, u32) {
     let trimmed = trim(line);
     if trimmed.is_empty() {
         return (LineFeatures::default(), 0);
     }
-    let lang::CharCounts { chars, cjk, particles } = if trimmed.is_ascii() {
-        lang::CharCounts { chars: trimmed.len() as u32, cjk: 0, particles: 0 }
-    } else {
-        lang::count_chars(trimmed)
-    };
+    let scan = &mut scratch.scan;
+    scan.scan(trimmed);
+    let scan::CharCounts { chars, cjk, particles } = scan.counts;
+    let table = lang::stopwords();
     let mut words = 0u32;
     let mut stopwords = 0u32;
-    lang::for_each_word_bits(trimmed, |bits| {
+    scan.for_each_word(|range, ascii| {
         words += 1;
-        stopwords += is_stop(bits) as u32;
+        stopwords += is_stop(table.range_bits(trimmed, range, ascii)) as u32;
     });
     if cjk * 2 > chars {
         words = words.max(cjk / 2);
         stopwords = particles * 2;
     }
+    let case = scan.case(trimmed);
     let truncated = ends_truncated(trimmed);
     let f = LineFeatures {
         chars,
@@ -471,7 +479,7 @@ fn line_features(
         sentence_end: !truncated && ends_like_sentence(trimmed),
         truncated,
         repeats_earlier: false,
-        lexicon: lexicon::find(trimmed, words, scratch),
+        lexicon: lexicon::find_cased(trimmed, words, case, &mut scratch.line),
     };
     (f, cjk)
 }
@@ -551,27 +559,24 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
             8 => lang::read_u64(&bytes[i..]),
             _ => lang::read_short(&bytes[i..]),
         };
-        // The bytes before the first digit or non-ASCII byte go at
-        // once; only that byte takes the slow way.
-        let special = (x & lang::HIGH) | lang::ascii_flags(x, b'0', b'9');
-        let plain = match special {
-            0 => len,
-            _ => special.trailing_zeros() as usize / 8,
-        };
-        if plain > 0 {
+        if x & lang::HIGH == 0 && lang::ascii_flags(x, b'0', b'9') == 0 {
             j = write_plain_chunk(
                 x,
-                plain as u32,
+                len as u32,
                 norm.as_mut_slice(),
                 j,
                 &mut after_hash,
             );
-            i += plain;
+            i += len;
             continue;
         }
-        let b = bytes[i];
-        if b.is_ascii() {
-            i += 1;
+        // The ASCII bytes before the first other one, byte by byte: a
+        // read of the eight bytes again after each cost more.
+        let ascii = match x & lang::HIGH {
+            0 => len,
+            high => high.trailing_zeros() as usize / 8,
+        };
+        for &b in &bytes[i..i + ascii] {
             let key = ASCII_KEY[b as usize];
             let out = key as u8;
             let joins = key & KEY_DIGIT != 0 && after_hash;
@@ -580,6 +585,9 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
                 j += 1;
                 after_hash = out == b'#';
             }
+        }
+        i += ascii;
+        if ascii == len {
             continue;
         }
         let (c, len) = chars::decode_at(line, i);
@@ -934,7 +942,8 @@ mod tests {
 
         #[test]
         fn char_counts_match_reference(line in tricky::line()) {
-            let (f, cjk) = line_features(&line, &mut String::new(), |_| false);
+            let (f, cjk) =
+                line_features(&line, &mut Scratch::default(), |_| false);
             let trimmed = line.trim();
             let chars = trimmed.chars().count() as u32;
             let want_cjk =

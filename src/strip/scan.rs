@@ -1,0 +1,314 @@
+//! One pass over a line for the features that read every byte.
+//!
+//! Words, character counts and the lexicon's need to lowercase a line
+//! used to take a walk over the line each, byte by byte or character by
+//! character. Here the bytes are classified sixteen at a time into
+//! bitmaps (a bit per byte), each non-ASCII character is decoded once
+//! for everything that asks about it, and the words are read off the
+//! bitmap as runs of set bits.
+
+use std::ops::Range;
+
+use super::chars::{decode_at, CharInfo};
+use super::lang::{is_cjk, is_cjk_particle};
+use super::lexicon::Case;
+
+/// Counts of a line's characters: all of them, Han and kana
+/// ([`is_cjk`]) and particles ([`is_cjk_particle`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CharCounts {
+    pub(crate) chars: u32,
+    pub(crate) cjk: u32,
+    pub(crate) particles: u32,
+}
+
+/// What one pass over a line found. Kept from line to line, so that its
+/// bitmaps are allocated once per document.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LineScan {
+    /// A bit per byte (bit `i % 64` of entry `i / 64`): the byte belongs
+    /// to a word, being an ASCII letter, digit, `'` or `_`, or a byte of
+    /// an alphanumeric non-ASCII character. A zero entry follows the
+    /// line's, so that every run of ones ends.
+    word: Vec<u64>,
+    /// A bit per byte: the byte is not ASCII.
+    non_ascii: Vec<u64>,
+    /// A bit per byte: the byte continues a character (`10xxxxxx`).
+    continuation: Vec<u64>,
+    /// The line's characters, Han and kana, and particles.
+    pub(crate) counts: CharCounts,
+    /// The line holds a non-ASCII byte.
+    any_non_ascii: bool,
+    /// A non-ASCII character of the line has another lowercase.
+    lowers: bool,
+    /// A non-ASCII character of the line is uppercase.
+    upper: bool,
+}
+
+impl LineScan {
+    /// Scans `line`, forgetting the line before.
+    pub(crate) fn scan(&mut self, line: &str) {
+        let bytes = line.as_bytes();
+        let blocks = bytes.len().div_ceil(64);
+        for bits in
+            [&mut self.word, &mut self.non_ascii, &mut self.continuation]
+        {
+            bits.clear();
+            bits.resize(blocks + 1, 0);
+        }
+        let mut continuations = 0u32;
+        let mut any_non_ascii = 0;
+        let mut padded = [0u8; 64];
+        for (k, chunk) in bytes.chunks(64).enumerate() {
+            let block: &[u8; 64] = match chunk.try_into() {
+                Ok(whole) => whole,
+                Err(_) => {
+                    // The last block; zero bytes are in no class.
+                    padded[..chunk.len()].copy_from_slice(chunk);
+                    &padded
+                }
+            };
+            let b = classify_block(block);
+            self.word[k] = b.word;
+            self.non_ascii[k] = b.non_ascii;
+            self.continuation[k] = b.continuation;
+            continuations += b.continuation.count_ones();
+            any_non_ascii |= b.non_ascii;
+        }
+        self.counts = CharCounts {
+            chars: bytes.len() as u32 - continuations,
+            cjk: 0,
+            particles: 0,
+        };
+        self.any_non_ascii = any_non_ascii != 0;
+        (self.lowers, self.upper) = (false, false);
+        if self.any_non_ascii {
+            self.scan_non_ascii(line);
+        }
+    }
+
+    /// Decodes each non-ASCII character once: marks the alphanumeric
+    /// ones as word bytes, counts Han, kana and particles, and notes
+    /// what lowercasing the line would change.
+    fn scan_non_ascii(&mut self, line: &str) {
+        let info = CharInfo::new();
+        let bytes = line.as_bytes();
+        for k in 0..self.non_ascii.len() {
+            // Lead bytes are `11xxxxxx`: non-ASCII bytes but for
+            // continuations.
+            let mut leads = self.non_ascii[k] & !self.continuation[k];
+            while leads != 0 {
+                let at = k * 64 + leads.trailing_zeros() as usize;
+                leads &= leads - 1;
+                let (c, len) = decode_at(line, at);
+                if info.is_alphanumeric(c) {
+                    for i in at..at + len {
+                        self.word[i / 64] |= 1 << (i % 64);
+                    }
+                }
+                if (0xe3..=0xef).contains(&bytes[at]) {
+                    if is_cjk(c) {
+                        self.counts.cjk += 1;
+                        self.counts.particles += is_cjk_particle(c) as u32;
+                    } else {
+                        // The one particle that is no Han or kana.
+                        self.counts.particles += (c == '、') as u32;
+                    }
+                }
+                self.lowers |= info.lowers(c);
+                self.upper |= info.is_uppercase(c);
+            }
+        }
+    }
+
+    /// What the lexicon's phrase scan must do about the case of `line`,
+    /// the line scanned.
+    pub(crate) fn case(&self, line: &str) -> Case {
+        let upper =
+            || self.upper || line.bytes().any(|b| b.is_ascii_uppercase());
+        match self.any_non_ascii {
+            false => Case::Ascii,
+            true if self.lowers && upper() => Case::Lower,
+            true => Case::AsIs,
+        }
+    }
+
+    /// Calls `f` with each word of the line (a run of letters, digits,
+    /// `_` and `'`) and whether it is all ASCII, as
+    /// [`super::lang::for_each_word_bits`] splits it.
+    pub(crate) fn for_each_word(&self, mut f: impl FnMut(Range<usize>, bool)) {
+        // The edges of words: where a bit differs from the one before it,
+        // a word starts (the bit is set) or ends (it is clear). The zero
+        // entry at the end closes the last word.
+        let mut start = 0;
+        let mut carry = 0;
+        for (k, &bits) in self.word.iter().enumerate() {
+            let mut edges = bits ^ (bits << 1 | carry);
+            carry = bits >> 63;
+            while edges != 0 {
+                let at = edges.trailing_zeros() as usize;
+                edges &= edges - 1;
+                let at_bit = bits >> at & 1;
+                let at = k * 64 + at;
+                if at_bit == 1 {
+                    start = at;
+                    continue;
+                }
+                let ascii =
+                    !self.any_non_ascii || !any_in(&self.non_ascii, start, at);
+                f(start..at, ascii);
+            }
+        }
+    }
+}
+
+/// 64 bytes classified, a bit per byte (bit `i` for byte `i`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Block {
+    /// ASCII letters, digits, `'` and `_`.
+    word: u64,
+    /// Bytes from 0x80.
+    non_ascii: u64,
+    /// Bytes from 0x80 to 0xbf.
+    continuation: u64,
+}
+
+#[cfg(target_arch = "x86_64")]
+use classify_block_sse2 as classify_block;
+
+#[cfg(not(target_arch = "x86_64"))]
+use classify_block_bytes as classify_block;
+
+/// [`classify_block_bytes`] sixteen bytes at a time (SSE2 is part of
+/// x86-64). Compares are signed: bytes from 0x80 are negative, so no
+/// letter, digit, `'` or `_`; continuations are those below -64.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn classify_block_sse2(bytes: &[u8; 64]) -> Block {
+    use std::arch::x86_64::*;
+    let mut block = Block::default();
+    for (i, sixteen) in bytes.chunks_exact(16).enumerate() {
+        // SAFETY: every x86-64 CPU has SSE2 (the build enables it), and
+        // the unaligned load reads the sixteen bytes of `sixteen`.
+        let (word, non_ascii, continuation) = unsafe {
+            let splat = |b: u8| _mm_set1_epi8(b as i8);
+            let within = |x, lo: u8, hi: u8| {
+                _mm_and_si128(
+                    _mm_cmpgt_epi8(x, splat(lo - 1)),
+                    _mm_cmplt_epi8(x, splat(hi + 1)),
+                )
+            };
+            let x = _mm_loadu_si128(sixteen.as_ptr().cast());
+            let letter = within(_mm_or_si128(x, splat(0x20)), b'a', b'z');
+            let digit = within(x, b'0', b'9');
+            let quote = _mm_cmpeq_epi8(x, splat(b'\''));
+            let underscore = _mm_cmpeq_epi8(x, splat(b'_'));
+            let word = _mm_or_si128(
+                _mm_or_si128(letter, digit),
+                _mm_or_si128(quote, underscore),
+            );
+            let continuation = _mm_cmplt_epi8(x, splat(0xc0));
+            (
+                _mm_movemask_epi8(word),
+                _mm_movemask_epi8(x),
+                _mm_movemask_epi8(continuation),
+            )
+        };
+        block.word |= u64::from(word as u16) << (16 * i);
+        block.non_ascii |= u64::from(non_ascii as u16) << (16 * i);
+        block.continuation |= u64::from(continuation as u16) << (16 * i);
+    }
+    block
+}
+
+/// Classifies 64 bytes one at a time.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn classify_block_bytes(bytes: &[u8; 64]) -> Block {
+    let mut block = Block::default();
+    for (i, &b) in bytes.iter().enumerate() {
+        let word = b.is_ascii_alphanumeric() || b == b'\'' || b == b'_';
+        block.word |= (word as u64) << i;
+        block.non_ascii |= ((b >= 0x80) as u64) << i;
+        block.continuation |= ((b & 0xc0 == 0x80) as u64) << i;
+    }
+    block
+}
+
+/// True when a bit in `start..end` (not empty) is set.
+#[inline]
+fn any_in(bits: &[u64], start: usize, end: usize) -> bool {
+    let (first, last) = (start / 64, (end - 1) / 64);
+    let head = !0u64 << (start % 64);
+    let tail = !0u64 >> (63 - (end - 1) % 64);
+    if first == last {
+        return bits[first] & head & tail != 0;
+    }
+    bits[first] & head != 0
+        || bits[first + 1..last].iter().any(|&b| b != 0)
+        || bits[last] & tail != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strip::lang;
+    use proptest::prelude::ProptestConfig;
+
+    #[test]
+    fn blocks_classify_alike() {
+        let mut block = [0u8; 64];
+        for b in 0..=255u8 {
+            for (i, x) in block.iter_mut().enumerate() {
+                *x = b.wrapping_add((i as u8).wrapping_mul(37));
+            }
+            assert_eq!(
+                classify_block(&block),
+                classify_block_bytes(&block),
+                "{block:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn scan_matches_the_walks(
+            pieces in proptest::collection::vec(
+                crate::strip::tricky::line(),
+                1..6,
+            ),
+        ) {
+            // Long enough to cross blocks of 64.
+            let line = pieces.concat();
+            let mut scan = LineScan::default();
+            scan.scan("left over from a line before: Σ 国");
+            scan.scan(&line);
+            let mut got = Vec::new();
+            scan.for_each_word(|r, ascii| got.push((r, ascii)));
+            let mut want = Vec::new();
+            lang::raw_words(&line, |r, ascii| want.push((r, ascii)));
+            proptest::prop_assert_eq!(got, want);
+            let counts = CharCounts {
+                chars: line.chars().count() as u32,
+                cjk: line.chars().filter(|&c| lang::is_cjk(c)).count() as u32,
+                particles: line
+                    .chars()
+                    .filter(|&c| lang::is_cjk_particle(c))
+                    .count() as u32,
+            };
+            proptest::prop_assert_eq!(scan.counts, counts);
+            let lowers = line
+                .chars()
+                .any(|c| !c.is_ascii() && !c.to_lowercase().eq([c]));
+            let case = match line.is_ascii() {
+                true => Case::Ascii,
+                false if lowers && line.chars().any(char::is_uppercase) => {
+                    Case::Lower
+                }
+                false => Case::AsIs,
+            };
+            proptest::prop_assert_eq!(scan.case(&line), case);
+        }
+    }
+}
