@@ -541,16 +541,27 @@ impl StopTable {
         let mut len = 0;
         let mut upper = false;
         for c in word.chars() {
-            upper |= match c.is_ascii() {
-                true => c.is_ascii_uppercase(),
-                false => info.is_uppercase(c),
-            };
-            info.lowercase(c, |l| {
+            let mut push = |l: char| {
                 if len + l.len_utf8() <= lowered.len() {
                     l.encode_utf8(&mut lowered[len..]);
                 }
                 len += l.len_utf8();
-            });
+            };
+            // One lookup answers both questions for most characters.
+            match info.props(c) {
+                Some(p) => {
+                    upper |= p.is_uppercase();
+                    match (p.lowers(), p.single_lower()) {
+                        (false, _) => push(c),
+                        (true, Some(l)) => push(l),
+                        (true, None) => c.to_lowercase().for_each(push),
+                    }
+                }
+                None => {
+                    upper |= c.is_uppercase();
+                    c.to_lowercase().for_each(push);
+                }
+            }
             if len > MAX_STOPWORD {
                 // Too long once lowercased, and too long as it stands
                 // too, or whether it is lowercased decides.

@@ -582,14 +582,21 @@ pub(crate) fn find_cased(
             return Some(LexiconHit { name, strong: false });
         }
     }
-    // ASCII letters match either case; other letters need lowering.
+    // ASCII letters match either case; other letters need lowering,
+    // which is written out only for the few lines a phrase occurs in.
+    let occurs = match case {
+        Case::Lower => any_phrase_lowered(&lex.phrase_occurs, line),
+        Case::Ascii | Case::AsIs => {
+            any_phrase(&lex.phrase_occurs, line.as_bytes())
+        }
+    };
+    if !occurs {
+        return None;
+    }
     let hay = match case {
         Case::Lower => lowercase_into(line, scratch),
         Case::Ascii | Case::AsIs => line,
     };
-    if !any_phrase(&lex.phrase_occurs, hay.as_bytes()) {
-        return None;
-    }
     for m in lex.phrases.find_iter(hay) {
         let (name, strong) = lex.phrase_kind[m.pattern().as_usize()];
         if words <= max_words(name, strong) {
@@ -629,6 +636,42 @@ fn any_phrase(dfa: &DFA, hay: &[u8]) -> bool {
     }
     let common = first.len().min(second.len());
     walk(a, &first[common..]) || walk(b, &second[common..])
+}
+
+/// [`any_phrase`] of `line` lowercased, lowering each character as the
+/// walk meets it rather than writing the line out first. ('Σ' lowers
+/// by its neighbours, to 'σ' or 'ς'; no phrase holds either, or starts
+/// within a character, so which one makes no difference.)
+fn any_phrase_lowered(dfa: &DFA, line: &str) -> bool {
+    let info = CharInfo::new();
+    let mut sid = dfa.start_state(Anchored::No).expect("unanchored is built");
+    let bytes = line.as_bytes();
+    let mut utf8 = [0u8; 4];
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) {
+                return true;
+            }
+            i += 1;
+            continue;
+        }
+        let (c, len) = decode_at(line, i);
+        i += len;
+        let mut found = false;
+        info.lowercase(c, |l| {
+            for &x in l.encode_utf8(&mut utf8).as_bytes() {
+                sid = dfa.next_state(Anchored::No, sid, x);
+                found |= dfa.is_special(sid);
+            }
+        });
+        if found {
+            return true;
+        }
+    }
+    false
 }
 
 /// Room for a label, a space and the last character pushed before the
@@ -828,6 +871,20 @@ mod tests {
                     Some(anchored.set.is_match(hay))
                 );
             }
+        }
+
+        #[test]
+        fn any_phrase_lowered_is_any_phrase_of_lowercase(
+            pieces in proptest::collection::vec(crate::strip::tricky::line(), 1..8),
+        ) {
+            let lex = &*LEXICON;
+            let line = pieces.concat();
+            let mut scratch = String::new();
+            let lowered = lowercase_into(&line, &mut scratch);
+            proptest::prop_assert_eq!(
+                any_phrase_lowered(&lex.phrase_occurs, &line),
+                any_phrase(&lex.phrase_occurs, lowered.as_bytes())
+            );
         }
 
         #[test]

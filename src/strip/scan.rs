@@ -102,9 +102,12 @@ impl LineScan {
                 leads &= leads - 1;
                 let (c, len) = decode_at(line, at);
                 if info.is_alphanumeric(c) {
-                    for i in at..at + len {
-                        self.word[i / 64] |= 1 << (i % 64);
-                    }
+                    // The character's bytes, which may cross into the
+                    // next entry.
+                    let bits = (1u128 << len) - 1;
+                    let bits = bits << (at % 64);
+                    self.word[at / 64] |= bits as u64;
+                    self.word[at / 64 + 1] |= (bits >> 64) as u64;
                 }
                 if (0xe3..=0xef).contains(&bytes[at]) {
                     if is_cjk(c) {
