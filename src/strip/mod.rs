@@ -606,7 +606,14 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
             }
             Some(p) if p.is_whitespace() && !p.is_alphabetic() => {}
             Some(_) => {
-                norm[j..j + len].copy_from_slice(&bytes[i..i + len]);
+                // Four bytes where the line has them (`norm` has room):
+                // a copy of `len` bytes called memcpy.
+                match bytes.get(i..i + 4) {
+                    Some(four) => norm[j..j + 4].copy_from_slice(four),
+                    None => {
+                        norm[j..j + len].copy_from_slice(&bytes[i..i + len])
+                    }
+                }
                 j += len;
             }
             None => {

@@ -104,10 +104,12 @@ impl LineScan {
                 if info.is_alphanumeric(c) {
                     // The character's bytes, which may cross into the
                     // next entry.
-                    let bits = (1u128 << len) - 1;
-                    let bits = bits << (at % 64);
-                    self.word[at / 64] |= bits as u64;
-                    self.word[at / 64 + 1] |= (bits >> 64) as u64;
+                    let bits = (1u64 << len) - 1;
+                    let shift = at % 64;
+                    self.word[at / 64] |= bits << shift;
+                    if shift + len > 64 {
+                        self.word[at / 64 + 1] |= bits >> (64 - shift);
+                    }
                 }
                 if (0xe3..=0xef).contains(&bytes[at]) {
                     if is_cjk(c) {
