@@ -152,6 +152,12 @@ pub(crate) struct Props {
 }
 
 impl Props {
+    /// `char::is_alphanumeric`.
+    #[inline]
+    pub(crate) fn is_alphanumeric(self) -> bool {
+        self.flags & ALPHANUMERIC != 0
+    }
+
     /// `char::is_alphabetic`.
     #[inline]
     pub(crate) fn is_alphabetic(self) -> bool {
@@ -216,6 +222,7 @@ mod tests {
                 assert_eq!(p.is_alphabetic(), c.is_alphabetic(), "{c:?}");
                 assert_eq!(p.is_whitespace(), c.is_whitespace(), "{c:?}");
                 assert_eq!(p.is_uppercase(), c.is_uppercase(), "{c:?}");
+                assert_eq!(p.is_alphanumeric(), c.is_alphanumeric(), "{c:?}");
                 assert_eq!(p.lowers(), !c.to_lowercase().eq([c]), "{c:?}");
                 if let Some(l) = p.single_lower() {
                     assert!(c.to_lowercase().eq([l]), "{c:?}");

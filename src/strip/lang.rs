@@ -202,10 +202,11 @@ pub(crate) struct StopTable {
     keys: Vec<u128>,
     bits: Vec<u16>,
     shift: u32,
-    /// By first byte, the lengths of the listed words that start with
-    /// it, as bits: most words are on no list, and most of those are
-    /// ruled out by this one lookup before packing and probing.
-    lengths: [u16; 256],
+    /// By the first byte and length of an ASCII listed word, its last
+    /// byte's low five bits, as bits: most words are on no list, and
+    /// most of those are ruled out by this one lookup before packing
+    /// and probing (by first byte and length alone, fewer than half).
+    ascii_ends: [[u32; MAX_STOPWORD + 1]; 128],
 }
 
 impl StopTable {
@@ -217,13 +218,16 @@ impl StopTable {
             keys: vec![0; slots],
             bits: vec![0; slots],
             shift: 64 - slots.trailing_zeros(),
-            lengths: [0; 256],
+            ascii_ends: [[0; MAX_STOPWORD + 1]; 128],
         }
     }
 
     /// Adds a listed word (lowercase, at most [`MAX_STOPWORD`] bytes).
     fn add_word(&mut self, word: &[u8], bits: u16) {
-        self.lengths[word[0] as usize] |= 1 << word.len();
+        if word.is_ascii() {
+            let last = word[word.len() - 1];
+            self.ascii_ends[word[0] as usize][word.len()] |= 1 << (last & 31);
+        }
         self.add(pack(word), bits);
     }
 
@@ -233,8 +237,9 @@ impl StopTable {
         if word.len() > MAX_STOPWORD {
             return 0;
         }
-        let first = word[0].to_ascii_lowercase();
-        match self.lengths[first as usize] >> word.len() & 1 {
+        let first = word[0].to_ascii_lowercase() & 0x7f;
+        let last = word[word.len() - 1].to_ascii_lowercase();
+        match self.ascii_ends[first as usize][word.len()] >> (last & 31) & 1 {
             0 => 0,
             _ => self.get(pack_ascii_lowercase(word)),
         }

@@ -101,7 +101,19 @@ impl LineScan {
                 let at = k * 64 + leads.trailing_zeros() as usize;
                 leads &= leads - 1;
                 let (c, len) = decode_at(line, at);
-                if info.is_alphanumeric(c) {
+                // One table lookup for the three questions (beyond the
+                // Basic Multilingual Plane, std answers each).
+                let (alphanumeric, lowers, upper) = match info.props(c) {
+                    Some(p) => {
+                        (p.is_alphanumeric(), p.lowers(), p.is_uppercase())
+                    }
+                    None => (
+                        info.is_alphanumeric(c),
+                        info.lowers(c),
+                        info.is_uppercase(c),
+                    ),
+                };
+                if alphanumeric {
                     // The character's bytes, which may cross into the
                     // next entry.
                     let bits = (1u64 << len) - 1;
@@ -120,8 +132,8 @@ impl LineScan {
                         self.counts.particles += (c == '、') as u32;
                     }
                 }
-                self.lowers |= info.lowers(c);
-                self.upper |= info.is_uppercase(c);
+                self.lowers |= lowers;
+                self.upper |= upper;
             }
         }
     }
