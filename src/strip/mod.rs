@@ -552,7 +552,30 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
     let (mut i, mut j) = (0, 0);
     // Whether the last byte written is `#`, which a digit then joins.
     let mut after_hash = false;
+    // Where sixteen bytes at once are worth trying again: past the
+    // digit or other character that stopped the last try.
+    let mut try_sixteen = 0;
     while i < bytes.len() {
+        if let (true, Some(sixteen)) = (i >= try_sixteen, bytes.get(i..i + 16))
+        {
+            let sixteen = sixteen.try_into().expect("16 bytes");
+            match scan::plain16(sixteen) {
+                Ok((lowered, spaces)) => {
+                    j = write_plain16(
+                        lowered,
+                        spaces,
+                        norm,
+                        j,
+                        &mut after_hash,
+                    );
+                    i += 16;
+                    continue;
+                }
+                Err(special) => {
+                    try_sixteen = i + special.trailing_zeros() as usize + 1;
+                }
+            }
+        }
         // Eight bytes, or the line's last few, at once.
         let len = (bytes.len() - i).min(8);
         let x = match len {
@@ -673,6 +696,44 @@ fn write_plain_chunk(
         rest = rest.wrapping_shr(skip);
         spaces = spaces.wrapping_shr(skip);
         left -= stretch + 1;
+    }
+    if j > start {
+        *after_hash = out[j - 1] == b'#';
+    }
+    j
+}
+
+/// [`write_plain_chunk`] of sixteen bytes, given lowercased, with
+/// their whitespace as bits (`out` has room for sixteen bytes past any
+/// stretch).
+#[inline]
+fn write_plain16(
+    lowered: u128,
+    spaces: u32,
+    out: &mut [u8],
+    mut j: usize,
+    after_hash: &mut bool,
+) -> usize {
+    let start = j;
+    let mut rest = lowered;
+    // A stop past the last byte, so that every stretch ends.
+    let mut spaces = spaces | 1 << 16;
+    let mut left = 16;
+    loop {
+        // Bytes before the next whitespace.
+        let stretch = spaces.trailing_zeros();
+        out[j..j + 16].copy_from_slice(&rest.to_le_bytes());
+        if stretch >= left {
+            j += left as usize;
+            break;
+        }
+        j += stretch as usize;
+        left -= stretch + 1;
+        if left == 0 {
+            break;
+        }
+        rest >>= 8 * (stretch + 1);
+        spaces >>= stretch + 1;
     }
     if j > start {
         *after_hash = out[j - 1] == b'#';

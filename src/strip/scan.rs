@@ -10,7 +10,7 @@
 use std::ops::Range;
 
 use super::chars::{decode_at, CharInfo};
-use super::lang::{is_cjk, is_cjk_particle};
+use super::lang::{ascii_flags, is_cjk, is_cjk_particle, read_u64, HIGH};
 use super::lexicon::Case;
 
 /// Counts of a line's characters: all of them, Han and kana
@@ -251,6 +251,74 @@ fn classify_block_bytes(bytes: &[u8; 64]) -> Block {
     block
 }
 
+/// Sixteen bytes as the repeat key reads them when they are all ASCII
+/// and hold no digit: lowercased (as a little-endian number), with
+/// their whitespace as bits. Otherwise the bytes that are not ASCII or
+/// are digits, as bits.
+pub(crate) type Plain16 = Result<(u128, u32), u32>;
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use plain16_sse2 as plain16;
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) use plain16_swar as plain16;
+
+/// [`Plain16`] of sixteen bytes with SSE2 (part of x86-64).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn plain16_sse2(sixteen: &[u8; 16]) -> Plain16 {
+    use std::arch::x86_64::*;
+    let mut lowered = [0u8; 16];
+    // SAFETY: every x86-64 CPU has SSE2 (the build enables it), and the
+    // unaligned load and store are of the sixteen bytes of `sixteen`
+    // and `lowered`.
+    let spaces = unsafe {
+        let splat = |b: u8| _mm_set1_epi8(b as i8);
+        let within = |x, lo: u8, hi: u8| {
+            _mm_and_si128(
+                _mm_cmpgt_epi8(x, splat(lo - 1)),
+                _mm_cmplt_epi8(x, splat(hi + 1)),
+            )
+        };
+        let x = _mm_loadu_si128(sixteen.as_ptr().cast());
+        let special = _mm_or_si128(x, within(x, b'0', b'9'));
+        let special = _mm_movemask_epi8(special) as u32;
+        if special != 0 {
+            return Err(special);
+        }
+        let upper = within(x, b'A', b'Z');
+        let lower = _mm_or_si128(x, _mm_and_si128(upper, splat(0x20)));
+        _mm_storeu_si128(lowered.as_mut_ptr().cast(), lower);
+        let space = _mm_or_si128(
+            within(x, b'\t', b'\r'),
+            _mm_cmpeq_epi8(x, splat(b' ')),
+        );
+        _mm_movemask_epi8(space) as u32
+    };
+    Ok((u128::from_le_bytes(lowered), spaces))
+}
+
+/// [`Plain16`] of sixteen bytes, eight at a time with word arithmetic.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+pub(crate) fn plain16_swar(sixteen: &[u8; 16]) -> Plain16 {
+    // The high bits of the bytes gathered into the low eight bits.
+    let gather =
+        |x: u64| ((x & HIGH) >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+    let halves = [read_u64(&sixteen[..8]), read_u64(&sixteen[8..])];
+    let bits = |f: &dyn Fn(u64) -> u64| {
+        (gather(f(halves[0])) | gather(f(halves[1])) << 8) as u32
+    };
+    let special = bits(&|x| x & HIGH | ascii_flags(x, b'0', b'9'));
+    if special != 0 {
+        return Err(special);
+    }
+    let lower = |x: u64| x | ascii_flags(x, b'A', b'Z') >> 2;
+    let lowered = lower(halves[0]) as u128 | (lower(halves[1]) as u128) << 64;
+    let spaces =
+        bits(&|x| ascii_flags(x, b'\t', b'\r') | ascii_flags(x, b' ', b' '));
+    Ok((lowered, spaces))
+}
+
 /// True when a bit in `start..end` (not empty) is set.
 #[inline]
 fn any_in(bits: &[u64], start: usize, end: usize) -> bool {
@@ -283,6 +351,27 @@ mod tests {
                 classify_block_bytes(&block),
                 "{block:?}"
             );
+        }
+    }
+
+    #[test]
+    fn plain16_alike() {
+        let mut block = [0u8; 16];
+        for b in 0..=255u8 {
+            for step in [1u8, 7, 37, 101] {
+                for (i, x) in block.iter_mut().enumerate() {
+                    *x = b.wrapping_add((i as u8).wrapping_mul(step));
+                }
+                assert_eq!(plain16(&block), plain16_swar(&block), "{block:?}");
+                // Plain text too, which the steps seldom make.
+                let mut plain = block.map(|x| x & 0x7f);
+                for x in plain.iter_mut().filter(|x| x.is_ascii_digit()) {
+                    *x = b' ';
+                }
+                let got = plain16(&plain);
+                assert!(got.is_ok(), "{plain:?}");
+                assert_eq!(got, plain16_swar(&plain), "{plain:?}");
+            }
         }
     }
 
