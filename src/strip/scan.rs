@@ -10,7 +10,9 @@
 use std::ops::Range;
 
 use super::chars::{decode_at, CharInfo};
-use super::lang::{ascii_flags, is_cjk, is_cjk_particle, read_u64, HIGH};
+use super::lang::{
+    ascii_flags, is_cjk, is_cjk_particle, read_short, read_u64, HIGH,
+};
 use super::lexicon::Case;
 
 /// Counts of a line's characters: all of them, Han and kana
@@ -35,6 +37,8 @@ pub(crate) struct LineScan {
     non_ascii: Vec<u64>,
     /// A bit per byte: the byte continues a character (`10xxxxxx`).
     continuation: Vec<u64>,
+    /// The entries of 64 bytes the line fills, before the zero one.
+    blocks: usize,
     /// The line's characters, Han and kana, and particles.
     pub(crate) counts: CharCounts,
     /// The line holds a non-ASCII byte.
@@ -49,32 +53,36 @@ impl LineScan {
     /// Scans `line`, forgetting the line before.
     pub(crate) fn scan(&mut self, line: &str) {
         let bytes = line.as_bytes();
-        let blocks = bytes.len().div_ceil(64);
+        self.blocks = bytes.len().div_ceil(64);
+        // The entries in use; longer lines before left more, which are
+        // never read. Each is written below, the zero at the end too.
+        let used = self.blocks + 1;
         for bits in
             [&mut self.word, &mut self.non_ascii, &mut self.continuation]
         {
-            bits.clear();
-            bits.resize(blocks + 1, 0);
+            if bits.len() < used {
+                bits.resize(used, 0);
+            }
         }
         let mut continuations = 0u32;
         let mut any_non_ascii = 0;
-        let mut padded = [0u8; 64];
         for (k, chunk) in bytes.chunks(64).enumerate() {
-            let block: &[u8; 64] = match chunk.try_into() {
-                Ok(whole) => whole,
-                Err(_) => {
-                    // The last block; zero bytes are in no class.
-                    padded[..chunk.len()].copy_from_slice(chunk);
-                    &padded
-                }
+            let block = match chunk.try_into() {
+                Ok(whole) => classify64(whole),
+                // The last block, sixteen bytes at a time, so a short
+                // line costs what it holds (most lines of scraped pages
+                // are a few words).
+                Err(_) => classify_short(chunk),
             };
-            let b = classify_block(block);
-            self.word[k] = b.word;
-            self.non_ascii[k] = b.non_ascii;
-            self.continuation[k] = b.continuation;
-            continuations += b.continuation.count_ones();
-            any_non_ascii |= b.non_ascii;
+            self.word[k] = block.word;
+            self.non_ascii[k] = block.non_ascii;
+            self.continuation[k] = block.continuation;
+            continuations += block.continuation.count_ones();
+            any_non_ascii |= block.non_ascii;
         }
+        self.word[self.blocks] = 0;
+        self.non_ascii[self.blocks] = 0;
+        self.continuation[self.blocks] = 0;
         self.counts = CharCounts {
             chars: bytes.len() as u32 - continuations,
             cjk: 0,
@@ -93,7 +101,7 @@ impl LineScan {
     fn scan_non_ascii(&mut self, line: &str) {
         let info = CharInfo::new();
         let bytes = line.as_bytes();
-        for k in 0..self.non_ascii.len() {
+        for k in 0..self.blocks {
             // Lead bytes are `11xxxxxx`: non-ASCII bytes but for
             // continuations.
             let mut leads = self.non_ascii[k] & !self.continuation[k];
@@ -159,7 +167,7 @@ impl LineScan {
         // entry at the end closes the last word.
         let mut start = 0;
         let mut carry = 0;
-        for (k, &bits) in self.word.iter().enumerate() {
+        for (k, &bits) in self.word[..=self.blocks].iter().enumerate() {
             let mut edges = bits ^ (bits << 1 | carry);
             carry = bits >> 63;
             while edges != 0 {
@@ -179,74 +187,114 @@ impl LineScan {
     }
 }
 
-/// 64 bytes classified, a bit per byte (bit `i` for byte `i`).
+/// Bytes classified, a bit per byte (bit `i` for byte `i`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Block {
+struct Block<T> {
     /// ASCII letters, digits, `'` and `_`.
-    word: u64,
+    word: T,
     /// Bytes from 0x80.
-    non_ascii: u64,
+    non_ascii: T,
     /// Bytes from 0x80 to 0xbf.
-    continuation: u64,
+    continuation: T,
 }
 
-#[cfg(target_arch = "x86_64")]
-use classify_block_sse2 as classify_block;
-
-#[cfg(not(target_arch = "x86_64"))]
-use classify_block_bytes as classify_block;
-
-/// [`classify_block_bytes`] sixteen bytes at a time (SSE2 is part of
-/// x86-64). Compares are signed: bytes from 0x80 are negative, so no
-/// letter, digit, `'` or `_`; continuations are those below -64.
-#[cfg(target_arch = "x86_64")]
+/// [`classify16`] of 64 bytes.
 #[inline(always)]
-fn classify_block_sse2(bytes: &[u8; 64]) -> Block {
-    use std::arch::x86_64::*;
+fn classify64(bytes: &[u8; 64]) -> Block<u64> {
     let mut block = Block::default();
-    for (i, sixteen) in bytes.chunks_exact(16).enumerate() {
-        // SAFETY: every x86-64 CPU has SSE2 (the build enables it), and
-        // the unaligned load reads the sixteen bytes of `sixteen`.
-        let (word, non_ascii, continuation) = unsafe {
-            let splat = |b: u8| _mm_set1_epi8(b as i8);
-            let within = |x, lo: u8, hi: u8| {
-                _mm_and_si128(
-                    _mm_cmpgt_epi8(x, splat(lo - 1)),
-                    _mm_cmplt_epi8(x, splat(hi + 1)),
-                )
-            };
-            let x = _mm_loadu_si128(sixteen.as_ptr().cast());
-            let letter = within(_mm_or_si128(x, splat(0x20)), b'a', b'z');
-            let digit = within(x, b'0', b'9');
-            let quote = _mm_cmpeq_epi8(x, splat(b'\''));
-            let underscore = _mm_cmpeq_epi8(x, splat(b'_'));
-            let word = _mm_or_si128(
-                _mm_or_si128(letter, digit),
-                _mm_or_si128(quote, underscore),
-            );
-            let continuation = _mm_cmplt_epi8(x, splat(0xc0));
-            (
-                _mm_movemask_epi8(word),
-                _mm_movemask_epi8(x),
-                _mm_movemask_epi8(continuation),
-            )
-        };
-        block.word |= u64::from(word as u16) << (16 * i);
-        block.non_ascii |= u64::from(non_ascii as u16) << (16 * i);
-        block.continuation |= u64::from(continuation as u16) << (16 * i);
+    for (g, sixteen) in bytes.chunks_exact(16).enumerate() {
+        let bits = classify16(sixteen.try_into().expect("16 bytes"));
+        block.word |= u64::from(bits.word) << (16 * g);
+        block.non_ascii |= u64::from(bits.non_ascii) << (16 * g);
+        block.continuation |= u64::from(bits.continuation) << (16 * g);
     }
     block
 }
 
-/// Classifies 64 bytes one at a time.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn classify_block_bytes(bytes: &[u8; 64]) -> Block {
+/// [`classify16`] of fewer than 64 bytes, as if zeros followed.
+#[inline]
+fn classify_short(bytes: &[u8]) -> Block<u64> {
     let mut block = Block::default();
-    for (i, &b) in bytes.iter().enumerate() {
+    for (g, group) in bytes.chunks(16).enumerate() {
+        let bits = match group.try_into() {
+            Ok(whole) => classify16(whole),
+            // Zero bytes are in no class.
+            Err(_) => classify16(&pad16(group)),
+        };
+        block.word |= u64::from(bits.word) << (16 * g);
+        block.non_ascii |= u64::from(bits.non_ascii) << (16 * g);
+        block.continuation |= u64::from(bits.continuation) << (16 * g);
+    }
+    block
+}
+
+/// The first bytes of a line's last group, padded with zeros: read as
+/// two numbers, since a copy of variable length called memcpy.
+#[inline]
+fn pad16(group: &[u8]) -> [u8; 16] {
+    let low = read_short(&group[..group.len().min(8)]);
+    let high = match group.get(8..) {
+        Some(rest) => read_short(rest),
+        None => 0,
+    };
+    (low as u128 | (high as u128) << 64).to_le_bytes()
+}
+
+#[cfg(target_arch = "x86_64")]
+use classify16_sse2 as classify16;
+
+#[cfg(not(target_arch = "x86_64"))]
+use classify16_bytes as classify16;
+
+/// [`classify16_bytes`] with SSE2 (part of x86-64). Compares are
+/// signed: bytes from 0x80 are negative, so no letter, digit, `'` or
+/// `_`; continuations are those below -64.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn classify16_sse2(sixteen: &[u8; 16]) -> Block<u16> {
+    use std::arch::x86_64::*;
+    // SAFETY: every x86-64 CPU has SSE2 (the build enables it), and the
+    // unaligned load reads the sixteen bytes of `sixteen`.
+    let (word, non_ascii, continuation) = unsafe {
+        let splat = |b: u8| _mm_set1_epi8(b as i8);
+        let within = |x, lo: u8, hi: u8| {
+            _mm_and_si128(
+                _mm_cmpgt_epi8(x, splat(lo - 1)),
+                _mm_cmplt_epi8(x, splat(hi + 1)),
+            )
+        };
+        let x = _mm_loadu_si128(sixteen.as_ptr().cast());
+        let letter = within(_mm_or_si128(x, splat(0x20)), b'a', b'z');
+        let digit = within(x, b'0', b'9');
+        let quote = _mm_cmpeq_epi8(x, splat(b'\''));
+        let underscore = _mm_cmpeq_epi8(x, splat(b'_'));
+        let word = _mm_or_si128(
+            _mm_or_si128(letter, digit),
+            _mm_or_si128(quote, underscore),
+        );
+        let continuation = _mm_cmplt_epi8(x, splat(0xc0));
+        (
+            _mm_movemask_epi8(word),
+            _mm_movemask_epi8(x),
+            _mm_movemask_epi8(continuation),
+        )
+    };
+    Block {
+        word: word as u16,
+        non_ascii: non_ascii as u16,
+        continuation: continuation as u16,
+    }
+}
+
+/// Classifies sixteen bytes one at a time.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn classify16_bytes(sixteen: &[u8; 16]) -> Block<u16> {
+    let mut block = Block::default();
+    for (i, &b) in sixteen.iter().enumerate() {
         let word = b.is_ascii_alphanumeric() || b == b'\'' || b == b'_';
-        block.word |= (word as u64) << i;
-        block.non_ascii |= ((b >= 0x80) as u64) << i;
-        block.continuation |= ((b & 0xc0 == 0x80) as u64) << i;
+        block.word |= (word as u16) << i;
+        block.non_ascii |= ((b >= 0x80) as u16) << i;
+        block.continuation |= ((b & 0xc0 == 0x80) as u16) << i;
     }
     block
 }
@@ -341,14 +389,14 @@ mod tests {
 
     #[test]
     fn blocks_classify_alike() {
-        let mut block = [0u8; 64];
+        let mut block = [0u8; 16];
         for b in 0..=255u8 {
             for (i, x) in block.iter_mut().enumerate() {
                 *x = b.wrapping_add((i as u8).wrapping_mul(37));
             }
             assert_eq!(
-                classify_block(&block),
-                classify_block_bytes(&block),
+                classify16(&block),
+                classify16_bytes(&block),
                 "{block:?}"
             );
         }
@@ -388,7 +436,8 @@ mod tests {
             // Long enough to cross blocks of 64.
             let line = pieces.concat();
             let mut scan = LineScan::default();
-            scan.scan("left over from a line before: Σ 国");
+            // A longer line before leaves entries past this one's.
+            scan.scan(&"left over from a line before: Σ 国 ".repeat(9));
             scan.scan(&line);
             let mut got = Vec::new();
             scan.for_each_word(|r, ascii| got.push((r, ascii)));
