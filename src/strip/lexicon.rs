@@ -527,7 +527,8 @@ pub(crate) fn find(
 ) -> Option<LexiconHit> {
     let mut scan = super::scan::LineScan::default();
     scan.scan(line);
-    find_cased(line, words, scan.case(line), scratch)
+    let alnum = scan.ascii_alnum as usize;
+    find_cased(line, words, scan.case(line), alnum, scratch)
 }
 
 /// What the phrase scan must do about a line's case, which the caller
@@ -547,11 +548,13 @@ pub(crate) enum Case {
     Lower,
 }
 
-/// [`find`] of a line whose [`Case`] is known.
+/// [`find`] of a line whose [`Case`] and number of ASCII letters and
+/// digits are known.
 pub(crate) fn find_cased(
     line: &str,
     words: u32,
     case: Case,
+    ascii_alnum: usize,
     scratch: &mut String,
 ) -> Option<LexiconHit> {
     if words > 100 {
@@ -575,7 +578,10 @@ pub(crate) fn find_cased(
             return Some(LexiconHit { name: PATTERNS[i].0, strong: true });
         }
     }
-    if line.len() <= MAX_LABEL * 2 {
+    // A label keeps every letter and digit, so a line with more than a
+    // label holds is none (most lines: each would be normalised).
+    let label_cap = (lex.longest_label + 1).min(MAX_LABEL);
+    if line.len() <= MAX_LABEL * 2 && ascii_alnum <= label_cap {
         let mut buf = LabelBuf::default();
         let normalised = label(line, lex.longest_label, &mut buf);
         if let Some(name) = normalised.and_then(|l| lex.labels.get(l)) {
@@ -734,7 +740,8 @@ fn label<'b>(
     let info = CharInfo::new();
     let bytes = line.as_bytes();
     // The end trims one space at most; past that a line is too long for
-    // any label, and the old cap of MAX_LABEL still holds.
+    // any label, and the old cap of MAX_LABEL still holds. (`find_cased`
+    // counts on this cap.)
     let cap = (longest + 1).min(MAX_LABEL);
     // Whether the last byte written is a letter or digit's, so that a
     // separator writes a space.
@@ -837,6 +844,10 @@ mod tests {
             );
             if let Some(l) = got {
                 proptest::prop_assert_eq!(Some(l), want);
+                // What lets `find_cased` skip lines with more letters.
+                let alnum = line.bytes().filter(u8::is_ascii_alphanumeric);
+                let cap = (lex.longest_label + 1).min(MAX_LABEL);
+                proptest::prop_assert!(alnum.count() <= cap);
             }
         }
 

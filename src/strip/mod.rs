@@ -263,6 +263,9 @@ impl Stripper {
     /// Computes the features of every line of one document: detects the
     /// document's language first, so that only its stopwords count, and
     /// marks long lines that repeat an earlier line.
+    // Never inlined: a call per document costs nothing, and profiles
+    // then show the stage's own cost.
+    #[inline(never)]
     pub fn document_features<S: AsRef<str>>(
         &self,
         lines: &[S],
@@ -479,7 +482,13 @@ fn line_features(
         sentence_end: !truncated && ends_like_sentence(trimmed),
         truncated,
         repeats_earlier: false,
-        lexicon: lexicon::find_cased(trimmed, words, case, &mut scratch.line),
+        lexicon: lexicon::find_cased(
+            trimmed,
+            words,
+            case,
+            scan.ascii_alnum as usize,
+            &mut scratch.line,
+        ),
     };
     (f, cjk)
 }

@@ -41,6 +41,8 @@ pub(crate) struct LineScan {
     blocks: usize,
     /// The line's characters, Han and kana, and particles.
     pub(crate) counts: CharCounts,
+    /// The line's ASCII letters and digits.
+    pub(crate) ascii_alnum: u32,
     /// The line holds a non-ASCII byte.
     any_non_ascii: bool,
     /// A non-ASCII character of the line has another lowercase.
@@ -66,6 +68,7 @@ impl LineScan {
         }
         let mut continuations = 0u32;
         let mut any_non_ascii = 0;
+        self.ascii_alnum = 0;
         for (k, chunk) in bytes.chunks(64).enumerate() {
             let block = match chunk.try_into() {
                 Ok(whole) => classify64(whole),
@@ -79,6 +82,7 @@ impl LineScan {
             self.continuation[k] = block.continuation;
             continuations += block.continuation.count_ones();
             any_non_ascii |= block.non_ascii;
+            self.ascii_alnum += block.alnum.count_ones();
         }
         self.word[self.blocks] = 0;
         self.non_ascii[self.blocks] = 0;
@@ -196,6 +200,8 @@ struct Block<T> {
     non_ascii: T,
     /// Bytes from 0x80 to 0xbf.
     continuation: T,
+    /// ASCII letters and digits.
+    alnum: T,
 }
 
 /// [`classify16`] of 64 bytes.
@@ -207,6 +213,7 @@ fn classify64(bytes: &[u8; 64]) -> Block<u64> {
         block.word |= u64::from(bits.word) << (16 * g);
         block.non_ascii |= u64::from(bits.non_ascii) << (16 * g);
         block.continuation |= u64::from(bits.continuation) << (16 * g);
+        block.alnum |= u64::from(bits.alnum) << (16 * g);
     }
     block
 }
@@ -224,6 +231,7 @@ fn classify_short(bytes: &[u8]) -> Block<u64> {
         block.word |= u64::from(bits.word) << (16 * g);
         block.non_ascii |= u64::from(bits.non_ascii) << (16 * g);
         block.continuation |= u64::from(bits.continuation) << (16 * g);
+        block.alnum |= u64::from(bits.alnum) << (16 * g);
     }
     block
 }
@@ -255,7 +263,7 @@ fn classify16_sse2(sixteen: &[u8; 16]) -> Block<u16> {
     use std::arch::x86_64::*;
     // SAFETY: every x86-64 CPU has SSE2 (the build enables it), and the
     // unaligned load reads the sixteen bytes of `sixteen`.
-    let (word, non_ascii, continuation) = unsafe {
+    let (word, non_ascii, continuation, alnum) = unsafe {
         let splat = |b: u8| _mm_set1_epi8(b as i8);
         let within = |x, lo: u8, hi: u8| {
             _mm_and_si128(
@@ -268,21 +276,21 @@ fn classify16_sse2(sixteen: &[u8; 16]) -> Block<u16> {
         let digit = within(x, b'0', b'9');
         let quote = _mm_cmpeq_epi8(x, splat(b'\''));
         let underscore = _mm_cmpeq_epi8(x, splat(b'_'));
-        let word = _mm_or_si128(
-            _mm_or_si128(letter, digit),
-            _mm_or_si128(quote, underscore),
-        );
+        let alnum = _mm_or_si128(letter, digit);
+        let word = _mm_or_si128(alnum, _mm_or_si128(quote, underscore));
         let continuation = _mm_cmplt_epi8(x, splat(0xc0));
         (
             _mm_movemask_epi8(word),
             _mm_movemask_epi8(x),
             _mm_movemask_epi8(continuation),
+            _mm_movemask_epi8(alnum),
         )
     };
     Block {
         word: word as u16,
         non_ascii: non_ascii as u16,
         continuation: continuation as u16,
+        alnum: alnum as u16,
     }
 }
 
@@ -295,6 +303,7 @@ fn classify16_bytes(sixteen: &[u8; 16]) -> Block<u16> {
         block.word |= (word as u16) << i;
         block.non_ascii |= ((b >= 0x80) as u16) << i;
         block.continuation |= ((b & 0xc0 == 0x80) as u16) << i;
+        block.alnum |= (b.is_ascii_alphanumeric() as u16) << i;
     }
     block
 }
@@ -453,6 +462,8 @@ mod tests {
                     .count() as u32,
             };
             proptest::prop_assert_eq!(scan.counts, counts);
+            let alnum = line.bytes().filter(u8::is_ascii_alphanumeric).count();
+            proptest::prop_assert_eq!(scan.ascii_alnum as usize, alnum);
             let lowers = line
                 .chars()
                 .any(|c| !c.is_ascii() && !c.to_lowercase().eq([c]));
