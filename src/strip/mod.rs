@@ -571,7 +571,7 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
             match scan::plain16(sixteen) {
                 Ok((lowered, spaces)) => {
                     j = write_plain16(
-                        lowered,
+                        &lowered,
                         spaces,
                         norm,
                         j,
@@ -712,37 +712,29 @@ fn write_plain_chunk(
     j
 }
 
-/// [`write_plain_chunk`] of sixteen bytes, given lowercased, with
-/// their whitespace as bits (`out` has room for sixteen bytes past any
-/// stretch).
+/// [`write_plain_chunk`] of sixteen bytes, given lowercased (with
+/// sixteen bytes after them), with their whitespace as bits: each
+/// stretch between whitespace is stored as sixteen bytes read from
+/// where it starts (`out` has room for sixteen bytes past any
+/// stretch), which shifting one 128-bit number measured slower.
 #[inline]
 fn write_plain16(
-    lowered: u128,
+    lowered: &[u8; 32],
     spaces: u32,
     out: &mut [u8],
     mut j: usize,
     after_hash: &mut bool,
 ) -> usize {
     let start = j;
-    let mut rest = lowered;
     // A stop past the last byte, so that every stretch ends.
-    let mut spaces = spaces | 1 << 16;
-    let mut left = 16;
-    loop {
+    let spaces = spaces | 1 << 16;
+    let mut at = 0;
+    while at <= 16 {
         // Bytes before the next whitespace.
-        let stretch = spaces.trailing_zeros();
-        out[j..j + 16].copy_from_slice(&rest.to_le_bytes());
-        if stretch >= left {
-            j += left as usize;
-            break;
-        }
-        j += stretch as usize;
-        left -= stretch + 1;
-        if left == 0 {
-            break;
-        }
-        rest >>= 8 * (stretch + 1);
-        spaces >>= stretch + 1;
+        let stretch = (spaces >> at).trailing_zeros() as usize;
+        out[j..j + 16].copy_from_slice(&lowered[at..at + 16]);
+        j += stretch;
+        at += stretch + 1;
     }
     if j > start {
         *after_hash = out[j - 1] == b'#';

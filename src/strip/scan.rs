@@ -309,10 +309,11 @@ fn classify16_bytes(sixteen: &[u8; 16]) -> Block<u16> {
 }
 
 /// Sixteen bytes as the repeat key reads them when they are all ASCII
-/// and hold no digit: lowercased (as a little-endian number), with
-/// their whitespace as bits. Otherwise the bytes that are not ASCII or
-/// are digits, as bits.
-pub(crate) type Plain16 = Result<(u128, u32), u32>;
+/// and hold no digit: lowercased (sixteen zeros after them, so that
+/// sixteen bytes can be read from any of them), with their whitespace
+/// as bits. Otherwise the bytes that are not ASCII or are digits, as
+/// bits.
+pub(crate) type Plain16 = Result<([u8; 32], u32), u32>;
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) use plain16_sse2 as plain16;
@@ -325,7 +326,7 @@ pub(crate) use plain16_swar as plain16;
 #[inline(always)]
 pub(crate) fn plain16_sse2(sixteen: &[u8; 16]) -> Plain16 {
     use std::arch::x86_64::*;
-    let mut lowered = [0u8; 16];
+    let mut lowered = [0u8; 32];
     // SAFETY: every x86-64 CPU has SSE2 (the build enables it), and the
     // unaligned load and store are of the sixteen bytes of `sixteen`
     // and `lowered`.
@@ -352,7 +353,7 @@ pub(crate) fn plain16_sse2(sixteen: &[u8; 16]) -> Plain16 {
         );
         _mm_movemask_epi8(space) as u32
     };
-    Ok((u128::from_le_bytes(lowered), spaces))
+    Ok((lowered, spaces))
 }
 
 /// [`Plain16`] of sixteen bytes, eight at a time with word arithmetic.
@@ -370,7 +371,9 @@ pub(crate) fn plain16_swar(sixteen: &[u8; 16]) -> Plain16 {
         return Err(special);
     }
     let lower = |x: u64| x | ascii_flags(x, b'A', b'Z') >> 2;
-    let lowered = lower(halves[0]) as u128 | (lower(halves[1]) as u128) << 64;
+    let mut lowered = [0u8; 32];
+    lowered[..8].copy_from_slice(&lower(halves[0]).to_le_bytes());
+    lowered[8..16].copy_from_slice(&lower(halves[1]).to_le_bytes());
     let spaces =
         bits(&|x| ascii_flags(x, b'\t', b'\r') | ascii_flags(x, b' ', b' '));
     Ok((lowered, spaces))
