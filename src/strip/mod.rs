@@ -991,6 +991,23 @@ mod tests {
         }
     }
 
+    #[test]
+    fn repeat_key_matches_reference_for_every_cut() {
+        // Every length and alignment of plain text, which goes sixteen
+        // or eight bytes at a time.
+        let text = "Read More  About US\tand\x0bThe Menu, (or) [not] x1 ab";
+        for start in 0..text.len() {
+            for end in start..=text.len() {
+                let line = &text[start..end];
+                assert_eq!(
+                    Stripper::repeat_key(line),
+                    repeat_key_reference(line),
+                    "{line:?}"
+                );
+            }
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
