@@ -127,7 +127,8 @@ impl CharInfo {
 /// The character that starts at byte `i` of `text`, a non-ASCII byte
 /// on a character boundary, and its length in bytes: decoded by hand,
 /// as `text[i..].chars().next()` checks the boundary and the end anew.
-#[inline]
+/// Always inlined: the callers' loops, left to themselves, called it.
+#[inline(always)]
 pub(crate) fn decode_at(text: &str, i: usize) -> (char, usize) {
     let b = text.as_bytes();
     debug_assert!(b[i] >= 0x80 && text.is_char_boundary(i));
@@ -151,6 +152,12 @@ pub(crate) struct Props {
 }
 
 impl Props {
+    /// `char::is_alphanumeric`.
+    #[inline]
+    pub(crate) fn is_alphanumeric(self) -> bool {
+        self.flags & ALPHANUMERIC != 0
+    }
+
     /// `char::is_alphabetic`.
     #[inline]
     pub(crate) fn is_alphabetic(self) -> bool {
@@ -161,6 +168,12 @@ impl Props {
     #[inline]
     pub(crate) fn is_whitespace(self) -> bool {
         self.flags & WHITESPACE != 0
+    }
+
+    /// `char::is_uppercase`.
+    #[inline]
+    pub(crate) fn is_uppercase(self) -> bool {
+        self.flags & UPPERCASE != 0
     }
 
     /// True when `char::to_lowercase` does not give the character alone.
@@ -208,6 +221,8 @@ mod tests {
             if let Some(p) = info.props(c) {
                 assert_eq!(p.is_alphabetic(), c.is_alphabetic(), "{c:?}");
                 assert_eq!(p.is_whitespace(), c.is_whitespace(), "{c:?}");
+                assert_eq!(p.is_uppercase(), c.is_uppercase(), "{c:?}");
+                assert_eq!(p.is_alphanumeric(), c.is_alphanumeric(), "{c:?}");
                 assert_eq!(p.lowers(), !c.to_lowercase().eq([c]), "{c:?}");
                 if let Some(l) = p.single_lower() {
                     assert!(c.to_lowercase().eq([l]), "{c:?}");

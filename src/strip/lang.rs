@@ -198,14 +198,15 @@ pub(crate) fn ascii_flags(x: u64, lo: u8, hi: u8) -> u64 {
 /// of every line is looked up, and hashing a `&str` through `Hasher`
 /// (byte by byte, plus a terminator) cost more than the rest of the
 /// line's features.
-struct StopTable {
+pub(crate) struct StopTable {
     keys: Vec<u128>,
     bits: Vec<u16>,
     shift: u32,
-    /// By first byte, the lengths of the listed words that start with
-    /// it, as bits: most words are on no list, and most of those are
-    /// ruled out by this one lookup before packing and probing.
-    lengths: [u16; 256],
+    /// By the first byte and length of an ASCII listed word, its last
+    /// byte's low five bits, as bits: most words are on no list, and
+    /// most of those are ruled out by this one lookup before packing
+    /// and probing (by first byte and length alone, fewer than half).
+    ascii_ends: [[u32; MAX_STOPWORD + 1]; 128],
 }
 
 impl StopTable {
@@ -217,24 +218,28 @@ impl StopTable {
             keys: vec![0; slots],
             bits: vec![0; slots],
             shift: 64 - slots.trailing_zeros(),
-            lengths: [0; 256],
+            ascii_ends: [[0; MAX_STOPWORD + 1]; 128],
         }
     }
 
     /// Adds a listed word (lowercase, at most [`MAX_STOPWORD`] bytes).
     fn add_word(&mut self, word: &[u8], bits: u16) {
-        self.lengths[word[0] as usize] |= 1 << word.len();
+        if word.is_ascii() {
+            let last = word[word.len() - 1];
+            self.ascii_ends[word[0] as usize][word.len()] |= 1 << (last & 31);
+        }
         self.add(pack(word), bits);
     }
 
     /// The list bits of an ASCII word as it stands in the text.
-    #[inline]
+    #[inline(always)]
     fn get_ascii(&self, word: &[u8]) -> u16 {
         if word.len() > MAX_STOPWORD {
             return 0;
         }
-        let first = word[0].to_ascii_lowercase();
-        match self.lengths[first as usize] >> word.len() & 1 {
+        let first = word[0].to_ascii_lowercase() & 0x7f;
+        let last = word[word.len() - 1].to_ascii_lowercase();
+        match self.ascii_ends[first as usize][word.len()] >> (last & 31) & 1 {
             0 => 0,
             _ => self.get(pack_ascii_lowercase(word)),
         }
@@ -364,7 +369,7 @@ const NON_ASCII: u8 = 2;
 /// at a time with bit tricks measured slower on news text, whose words
 /// are short.)
 #[inline]
-fn raw_words(line: &str, mut f: impl FnMut(Range<usize>, bool)) {
+pub(crate) fn raw_words(line: &str, mut f: impl FnMut(Range<usize>, bool)) {
     let info = CharInfo::new();
     let bytes = line.as_bytes();
     // The length of the word character at `i`, 0 for none.
@@ -433,14 +438,23 @@ pub(crate) fn lowercase_into<'b>(text: &str, buf: &'b mut String) -> &'b str {
     }
     let info = CharInfo::new();
     buf.clear();
-    for c in text.chars() {
-        if c.is_ascii() {
-            buf.push(c.to_ascii_lowercase());
-        } else {
-            info.lowercase(c, |l| buf.push(l));
-        }
+    buf.reserve(text.len());
+    let mut rest = text;
+    // A run of ASCII lowered in bulk, then one other character: a push
+    // per ASCII character cost more than the rest of the line.
+    loop {
+        let run = rest.bytes().position(|b| !b.is_ascii());
+        let run = run.unwrap_or(rest.len());
+        let start = buf.len();
+        buf.push_str(&rest[..run]);
+        buf[start..].make_ascii_lowercase();
+        let mut chars = rest[run..].chars();
+        let Some(c) = chars.next() else {
+            return buf;
+        };
+        info.lowercase(c, |l| buf.push(l));
+        rest = chars.as_str();
     }
-    buf
 }
 
 /// True when `text` holds an uppercase letter (`char::is_uppercase`).
@@ -487,19 +501,87 @@ pub(crate) fn for_each_word(line: &str, mut f: impl FnMut(&str)) {
 /// [`word_bits`] give, without making a string of ASCII words.
 #[inline]
 pub(crate) fn for_each_word_bits(line: &str, mut f: impl FnMut(u16)) {
-    let table = &*STOPWORDS;
-    let mut lowered = String::new();
-    raw_words(line, |range, ascii| {
-        if ascii {
-            return f(table.get_ascii(&line.as_bytes()[range]));
+    let table = stopwords();
+    raw_words(line, |range, ascii| f(table.range_bits(line, range, ascii)));
+}
+
+/// The table of every listed word.
+#[inline]
+pub(crate) fn stopwords() -> &'static StopTable {
+    &STOPWORDS
+}
+
+impl StopTable {
+    /// The list bits ([`word_bits`]) of the word `line[range]` once
+    /// lowercased (where it holds an uppercase letter); `ascii` says it
+    /// is all ASCII. Inlined into the loops over words, which left to
+    /// themselves called it: a call per word cost more than its lookup.
+    #[inline(always)]
+    pub(crate) fn range_bits(
+        &self,
+        line: &str,
+        range: Range<usize>,
+        ascii: bool,
+    ) -> u16 {
+        match ascii {
+            true => self.get_ascii(&line.as_bytes()[range]),
+            false => self.get_other(&line[range]),
         }
-        let word = &line[range];
-        if !has_uppercase(word) {
-            f(word_bits(word))
-        } else {
-            f(word_bits(lowercase_into(word, &mut lowered)))
+    }
+
+    /// [`StopTable::range_bits`] of a word that is not all ASCII:
+    /// lowercased into a buffer on the stack in the one pass that looks
+    /// for an uppercase letter, as a string per word cost more than the
+    /// rest of the word's work. ('Σ' lowercases by its neighbours, but
+    /// to 'σ' or 'ς', which no list holds, so either answers 0.)
+    #[inline(never)]
+    fn get_other(&self, word: &str) -> u16 {
+        // A character's lowercase takes at least one byte, and a
+        // character at most four.
+        if word.len() > 4 * MAX_STOPWORD {
+            return 0;
         }
-    });
+        let info = CharInfo::new();
+        let mut lowered = [0u8; MAX_STOPWORD + 4];
+        let mut len = 0;
+        let mut upper = false;
+        for c in word.chars() {
+            let mut push = |l: char| {
+                if len + l.len_utf8() <= lowered.len() {
+                    l.encode_utf8(&mut lowered[len..]);
+                }
+                len += l.len_utf8();
+            };
+            // One lookup answers both questions for most characters.
+            match info.props(c) {
+                Some(p) => {
+                    upper |= p.is_uppercase();
+                    match (p.lowers(), p.single_lower()) {
+                        (false, _) => push(c),
+                        (true, Some(l)) => push(l),
+                        (true, None) => c.to_lowercase().for_each(push),
+                    }
+                }
+                None => {
+                    upper |= c.is_uppercase();
+                    c.to_lowercase().for_each(push);
+                }
+            }
+            if len > MAX_STOPWORD {
+                // Too long once lowercased, and too long as it stands
+                // too, or whether it is lowercased decides.
+                return match word.len() > MAX_STOPWORD || has_uppercase(word) {
+                    true => 0,
+                    false => word_bits(word),
+                };
+            }
+        }
+        match (upper, len) {
+            (false, _) => word_bits(word),
+            (true, ..=MAX_STOPWORD) => self.get(pack(&lowered[..len])),
+            (true, _) => 0,
+        }
+    }
 }
 
 /// Han and kana: one character carries about a word. (Hangul is written
@@ -759,6 +841,35 @@ mod tests {
                 .map(|w| if w.len() > 12 { 0 } else { bits_reference(w) })
                 .collect();
             proptest::prop_assert_eq!(bits, want);
+        }
+    }
+
+    /// What [`super::scan::LineScan`] does not decode as possible Han, kana
+    /// or particles holds none.
+    #[test]
+    fn cjk_and_particles_have_three_byte_leads_from_e3() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            if is_cjk(c) || is_cjk_particle(c) {
+                let mut utf8 = [0u8; 4];
+                let lead = c.encode_utf8(&mut utf8).as_bytes()[0];
+                assert!(c.len_utf8() == 3 && lead >= 0xe3, "{c:?}");
+                assert!(is_cjk(c) || c == '、', "{c:?}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn lowercase_into_is_to_lowercase(
+            line in crate::strip::tricky::line(),
+        ) {
+            let mut buf = String::from("left over");
+            proptest::prop_assert_eq!(
+                lowercase_into(&line, &mut buf),
+                line.to_lowercase()
+            );
         }
     }
 

@@ -26,7 +26,7 @@ use regex_automata::hybrid::dfa::{Cache as LazyCache, DFA as LazyDfa};
 use regex_automata::Input;
 
 use super::chars::{decode_at, CharInfo};
-use super::lang::{has_uppercase, lowercase_into, FxBuild};
+use super::lang::{lowercase_into, FxBuild};
 
 /// A lexicon match: which kind of boilerplate, and whether it is strong
 /// enough to remove a line even inside the main region.
@@ -519,9 +519,42 @@ fn max_words(name: &str, strong: bool) -> u32 {
 
 /// The lexicon entry a trimmed line with `words` words matches.
 /// `scratch` holds the lowercased line where it needs one.
+#[cfg(test)]
 pub(crate) fn find(
     line: &str,
     words: u32,
+    scratch: &mut String,
+) -> Option<LexiconHit> {
+    let mut scan = super::scan::LineScan::default();
+    scan.scan(line);
+    let alnum = scan.ascii_alnum as usize;
+    find_cased(line, words, scan.case(line), alnum, scratch)
+}
+
+/// What the phrase scan must do about a line's case, which the caller
+/// knows from its own pass over the line. The phrases, matched ignoring
+/// ASCII case, match as they always did (on the line, or on
+/// `str::to_lowercase` of it where it holds an uppercase letter), and
+/// the line is lowercased only when that changes more than ASCII
+/// letters: so English with curly quotes is not copied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Case {
+    /// The line is ASCII.
+    Ascii,
+    /// Lowercasing would change no more than ASCII letters.
+    AsIs,
+    /// The phrases must see the line lowercased: it holds a non-ASCII
+    /// character with another lowercase, and an uppercase letter.
+    Lower,
+}
+
+/// [`find`] of a line whose [`Case`] and number of ASCII letters and
+/// digits are known.
+pub(crate) fn find_cased(
+    line: &str,
+    words: u32,
+    case: Case,
+    ascii_alnum: usize,
     scratch: &mut String,
 ) -> Option<LexiconHit> {
     if words > 100 {
@@ -545,21 +578,31 @@ pub(crate) fn find(
             return Some(LexiconHit { name: PATTERNS[i].0, strong: true });
         }
     }
-    if line.len() <= MAX_LABEL * 2 {
+    // A label keeps every letter and digit, so a line with more than a
+    // label holds is none (most lines: each would be normalised).
+    let label_cap = (lex.longest_label + 1).min(MAX_LABEL);
+    if line.len() <= MAX_LABEL * 2 && ascii_alnum <= label_cap {
         let mut buf = LabelBuf::default();
         let normalised = label(line, lex.longest_label, &mut buf);
         if let Some(name) = normalised.and_then(|l| lex.labels.get(l)) {
             return Some(LexiconHit { name, strong: false });
         }
     }
-    // ASCII letters match either case; other letters need lowering.
-    let hay = match line.is_ascii() {
-        true => line,
-        false => lowercase(line, scratch),
+    // ASCII letters match either case; other letters need lowering,
+    // which is written out only for the few lines a phrase occurs in.
+    let occurs = match case {
+        Case::Lower => any_phrase_lowered(&lex.phrase_occurs, line),
+        Case::Ascii | Case::AsIs => {
+            any_phrase(&lex.phrase_occurs, line.as_bytes())
+        }
     };
-    if !any_phrase(&lex.phrase_occurs, hay.as_bytes()) {
+    if !occurs {
         return None;
     }
+    let hay = match case {
+        Case::Lower => lowercase_into(line, scratch),
+        Case::Ascii | Case::AsIs => line,
+    };
     for m in lex.phrases.find_iter(hay) {
         let (name, strong) = lex.phrase_kind[m.pattern().as_usize()];
         if words <= max_words(name, strong) {
@@ -601,19 +644,40 @@ fn any_phrase(dfa: &DFA, hay: &[u8]) -> bool {
     walk(a, &first[common..]) || walk(b, &second[common..])
 }
 
-/// A text that the phrases, matched ignoring ASCII case, match as they
-/// always did (on the line, or on `str::to_lowercase` of it where it
-/// holds an uppercase letter): lowercased into `scratch` only when that
-/// changes more than ASCII letters, that is when the line also holds a
-/// non-ASCII character with a different lowercase. So English with curly
-/// quotes is not copied.
-fn lowercase<'a>(line: &'a str, scratch: &'a mut String) -> &'a str {
+/// [`any_phrase`] of `line` lowercased, lowering each character as the
+/// walk meets it rather than writing the line out first. ('Σ' lowers
+/// by its neighbours, to 'σ' or 'ς'; no phrase holds either, or starts
+/// within a character, so which one makes no difference.)
+fn any_phrase_lowered(dfa: &DFA, line: &str) -> bool {
     let info = CharInfo::new();
-    let lowers = |c: char| !c.is_ascii() && info.lowers(c);
-    match line.chars().any(lowers) && has_uppercase(line) {
-        true => lowercase_into(line, scratch),
-        false => line,
+    let mut sid = dfa.start_state(Anchored::No).expect("unanchored is built");
+    let bytes = line.as_bytes();
+    let mut utf8 = [0u8; 4];
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) {
+                return true;
+            }
+            i += 1;
+            continue;
+        }
+        let (c, len) = decode_at(line, i);
+        i += len;
+        let mut found = false;
+        info.lowercase(c, |l| {
+            for &x in l.encode_utf8(&mut utf8).as_bytes() {
+                sid = dfa.next_state(Anchored::No, sid, x);
+                found |= dfa.is_special(sid);
+            }
+        });
+        if found {
+            return true;
+        }
     }
+    false
 }
 
 /// Room for a label, a space and the last character pushed before the
@@ -676,7 +740,8 @@ fn label<'b>(
     let info = CharInfo::new();
     let bytes = line.as_bytes();
     // The end trims one space at most; past that a line is too long for
-    // any label, and the old cap of MAX_LABEL still holds.
+    // any label, and the old cap of MAX_LABEL still holds. (`find_cased`
+    // counts on this cap.)
     let cap = (longest + 1).min(MAX_LABEL);
     // Whether the last byte written is a letter or digit's, so that a
     // separator writes a space.
@@ -779,6 +844,10 @@ mod tests {
             );
             if let Some(l) = got {
                 proptest::prop_assert_eq!(Some(l), want);
+                // What lets `find_cased` skip lines with more letters.
+                let alnum = line.bytes().filter(u8::is_ascii_alphanumeric);
+                let cap = (lex.longest_label + 1).min(MAX_LABEL);
+                proptest::prop_assert!(alnum.count() <= cap);
             }
         }
 
@@ -788,10 +857,18 @@ mod tests {
                 true => line.to_lowercase(),
                 false => line.clone(),
             };
+            let mut scan = crate::strip::scan::LineScan::default();
+            scan.scan(&line);
             let mut scratch = String::new();
+            let hay = match scan.case(&line) {
+                Case::Lower => lowercase_into(&line, &mut scratch),
+                Case::Ascii | Case::AsIs => &line,
+            };
             // Equal but for ASCII case, which the phrase scan ignores.
-            let got = lowercase(&line, &mut scratch).to_ascii_lowercase();
-            proptest::prop_assert_eq!(got, want.to_ascii_lowercase());
+            proptest::prop_assert_eq!(
+                hay.to_ascii_lowercase(),
+                want.to_ascii_lowercase()
+            );
         }
 
         #[test]
@@ -805,6 +882,20 @@ mod tests {
                     Some(anchored.set.is_match(hay))
                 );
             }
+        }
+
+        #[test]
+        fn any_phrase_lowered_is_any_phrase_of_lowercase(
+            pieces in proptest::collection::vec(crate::strip::tricky::line(), 1..8),
+        ) {
+            let lex = &*LEXICON;
+            let line = pieces.concat();
+            let mut scratch = String::new();
+            let lowered = lowercase_into(&line, &mut scratch);
+            proptest::prop_assert_eq!(
+                any_phrase_lowered(&lex.phrase_occurs, &line),
+                any_phrase(&lex.phrase_occurs, lowered.as_bytes())
+            );
         }
 
         #[test]
