@@ -8,7 +8,7 @@
 //! *set* of its normalised words, hashed with xxh3 under a fixed seed, so a
 //! fingerprint never changes between runs, machines or versions (a saved
 //! `--index` depends on that; `golden_values` pins them), and the bit votes
-//! are counted eight lanes at a time (see [`simhash`]).
+//! are counted for all 64 bits at once (see [`simhash`]).
 //!
 //! Everything in this file is part of the index file format: changing a
 //! seed, the normalisation or a mixer changes fingerprints and needs a new
@@ -704,68 +704,68 @@ fn unicode_words(run: &str, f: &mut impl FnMut(&str)) {
     }
 }
 
-/// `SPREAD[b]` has byte `i` set to bit `i` of `b`.
-const SPREAD: [u64; 256] = {
-    let mut t = [0u64; 256];
-    let mut b = 0;
-    while b < 256 {
-        let mut i = 0;
-        while i < 8 {
-            if b >> i & 1 == 1 {
-                t[b] |= 1 << (8 * i);
-            }
-            i += 1;
-        }
-        b += 1;
-    }
-    t
-};
+/// One carry-save adder over 64 bit positions at once: the sum bits and
+/// the carry bits of `a + b + c` in every position.
+#[inline(always)]
+fn carry_save(a: u64, b: u64, c: u64) -> (u64, u64) {
+    let ab = a ^ b;
+    (ab ^ c, (a & b) | (ab & c))
+}
 
 /// Simhash of a set of feature hashes: bit `i` is set when more than half
 /// of the features have bit `i` set (the sign of the ±1 vote).
 ///
-/// The votes of up to 15 features are first added bit-sliced (four
-/// `u64` planes, plane `j` holding bit `j` of all 64 counts: a few word
-/// operations a feature), then moved to byte-wide counters with one
-/// table look-up and one add per plane byte: eight counters sit in each
-/// `u64` lane and are flushed before they can overflow (every 255
-/// features). This is what makes fingerprinting run at hundreds of MB/s
-/// rather than tens.
+/// The 64 vote counts are kept bit-sliced: `planes[j]` holds bit `j` of
+/// every count, so one word operation works on all 64 of them. Features
+/// go in eight at a time through a tree of carry-save adders (the ones,
+/// twos and fours planes absorb them, and only the eights ripple into
+/// the planes above: under six word operations a feature), and the
+/// counts are compared with half the features plane by plane, without
+/// ever being unpacked. This is what makes fingerprinting run at
+/// hundreds of MB/s rather than tens.
 pub fn simhash(features: &[u64]) -> u64 {
-    let mut counts = [0u32; 64];
-    for chunk in features.chunks(255) {
-        let mut lanes = [0u64; 8];
-        for group in chunk.chunks(15) {
-            let mut planes = [0u64; 4];
-            for &h in group {
-                // Adds one to the count of every bit set in `h`.
-                let mut carry = h;
-                for plane in planes.iter_mut() {
-                    let next = *plane & carry;
-                    *plane ^= carry;
-                    carry = next;
-                }
-            }
-            for (j, plane) in planes.iter().enumerate() {
-                for (p, lane) in lanes.iter_mut().enumerate() {
-                    *lane += SPREAD[(plane >> (8 * p)) as usize & 0xff] << j;
-                }
-            }
-        }
-        for (p, lane) in lanes.iter().enumerate() {
-            for i in 0..8 {
-                counts[8 * p + i] += (lane >> (8 * i)) as u32 & 0xff;
-            }
+    let n = features.len();
+    // Every count is at most `n`, which fits in `width` bits: no carry
+    // ever leaves the planes in use.
+    let width = (usize::BITS - n.leading_zeros()) as usize;
+    let mut planes = [0u64; usize::BITS as usize];
+    let mut eights = features.chunks_exact(8);
+    for f in &mut eights {
+        let (ones, twos_a) = carry_save(planes[0], f[0], f[1]);
+        let (ones, twos_b) = carry_save(ones, f[2], f[3]);
+        let (twos, fours_a) = carry_save(planes[1], twos_a, twos_b);
+        let (ones, twos_a) = carry_save(ones, f[4], f[5]);
+        let (ones, twos_b) = carry_save(ones, f[6], f[7]);
+        let (twos, fours_b) = carry_save(twos, twos_a, twos_b);
+        let (fours, mut carry) = carry_save(planes[2], fours_a, fours_b);
+        (planes[0], planes[1], planes[2]) = (ones, twos, fours);
+        for plane in &mut planes[3..width] {
+            let next = *plane & carry;
+            *plane ^= carry;
+            carry = next;
         }
     }
-    let n = features.len() as u32;
-    counts.iter().enumerate().fold(0u64, |acc, (bit, &c)| {
-        if 2 * c > n {
-            acc | 1 << bit
-        } else {
-            acc
+    for &h in eights.remainder() {
+        let mut carry = h;
+        for plane in &mut planes[..width] {
+            let next = *plane & carry;
+            *plane ^= carry;
+            carry = next;
         }
-    })
+    }
+    // count > n / 2, decided from the top plane down: `above` holds the
+    // counts known to be larger, `equal` those equal so far.
+    let half = n >> 1;
+    let (mut above, mut equal) = (0u64, !0u64);
+    for (j, &plane) in planes[..width].iter().enumerate().rev() {
+        if half >> j & 1 == 1 {
+            equal &= plane;
+        } else {
+            above |= equal & plane;
+            equal &= !plane;
+        }
+    }
+    above
 }
 
 #[cfg(test)]
@@ -807,9 +807,10 @@ mod tests {
     }
 
     #[test]
-    fn lane_counting_equals_the_plain_vote() {
+    fn bit_sliced_counting_equals_the_plain_vote() {
         let mut x = 1u64;
-        for n in [0usize, 1, 2, 7, 14, 15, 16, 31, 254, 255, 256, 600] {
+        let sizes = [0usize, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64];
+        for n in sizes.into_iter().chain([65, 254, 255, 256, 600, 4097]) {
             let f: Vec<u64> = (0..n)
                 .map(|_| {
                     x = mix64(x);
