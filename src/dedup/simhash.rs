@@ -106,6 +106,12 @@ impl WordSet {
         WordSet { storage: Arc::new(keys.into()), start: 0, len }
     }
 
+    /// A shared allocation of `keys`, keys appended to one buffer (see
+    /// [`PendingFingerprint::with_words`]).
+    pub(crate) fn storage_of(keys: &[u16]) -> Arc<Box<[u16]>> {
+        Arc::new(keys.into())
+    }
+
     /// Moves the keys of all `sets` into one new allocation that they
     /// share (made by the calling thread), freeing what each held alone.
     pub fn share_storage(sets: &mut [&mut WordSet]) {
@@ -154,17 +160,84 @@ impl std::fmt::Debug for WordSet {
     }
 }
 
+thread_local! {
+    // Reused across paragraphs: no allocation but the result's.
+    static SCRATCH: std::cell::RefCell<Scratch> =
+        std::cell::RefCell::default();
+}
+
 /// Fingerprints the text of one paragraph given as pieces (its lines;
 /// a piece boundary is a word boundary). `None` when it has no words.
 pub(crate) fn fingerprint<'a>(
     pieces: impl IntoIterator<Item = &'a str>,
 ) -> Option<Fingerprint> {
+    SCRATCH.with_borrow_mut(|scratch| {
+        let mut keys = std::mem::take(&mut scratch.keys);
+        keys.clear();
+        let found = fingerprint_into(pieces, scratch, &mut keys);
+        let fingerprint = found.map(|pending| Fingerprint {
+            simhash: pending.simhash,
+            exact: pending.exact,
+            words: WordSet::from_sorted_keys(&keys),
+        });
+        scratch.keys = keys;
+        fingerprint
+    })
+}
+
+/// Calls `f` with an empty buffer for [`fingerprint_appending`], kept
+/// by the thread (so it does not grow again for every document).
+pub(crate) fn with_key_buffer<R>(f: impl FnOnce(&mut Vec<u16>) -> R) -> R {
     thread_local! {
-        // Reused across paragraphs: no allocation but the result's.
-        static SCRATCH: std::cell::RefCell<Scratch> =
+        static KEYS: std::cell::RefCell<Vec<u16>> =
             std::cell::RefCell::default();
     }
-    SCRATCH.with_borrow_mut(|scratch| fingerprint_into(pieces, scratch))
+    KEYS.with_borrow_mut(|keys| {
+        keys.clear();
+        let result = f(keys);
+        // A huge document's buffer is not kept for the thread's life.
+        if keys.capacity() > 1 << 20 {
+            *keys = Vec::new();
+        }
+        result
+    })
+}
+
+/// [`fingerprint`], with the word set's keys appended to `keys` rather
+/// than put in an allocation of their own: a document's paragraphs put
+/// theirs in one buffer, and [`PendingFingerprint::with_words`] makes
+/// their sets share it (two allocations a document, not two a
+/// paragraph).
+pub(crate) fn fingerprint_appending<'a>(
+    pieces: impl IntoIterator<Item = &'a str>,
+    keys: &mut Vec<u16>,
+) -> Option<PendingFingerprint> {
+    SCRATCH.with_borrow_mut(|scratch| fingerprint_into(pieces, scratch, keys))
+}
+
+/// A fingerprint whose word set is still a stretch of a key buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PendingFingerprint {
+    simhash: u64,
+    exact: u64,
+    start: u32,
+    len: u32,
+}
+
+impl PendingFingerprint {
+    /// The fingerprint, its words in `storage`: the buffer the keys were
+    /// appended to (see [`WordSet::storage_of`]).
+    pub(crate) fn with_words(&self, storage: &Arc<Box<[u16]>>) -> Fingerprint {
+        debug_assert!(
+            self.start as usize + self.len as usize <= storage.len()
+        );
+        let words = WordSet {
+            storage: Arc::clone(storage),
+            start: self.start,
+            len: self.len,
+        };
+        Fingerprint { simhash: self.simhash, exact: self.exact, words }
+    }
 }
 
 /// What fingerprinting needs besides its result, kept between paragraphs.
@@ -179,11 +252,13 @@ struct Scratch {
     keys: Vec<u16>,
 }
 
+/// Fingerprints `pieces`, appending the word set's keys to `keys`.
 fn fingerprint_into<'a>(
     pieces: impl IntoIterator<Item = &'a str>,
     scratch: &mut Scratch,
-) -> Option<Fingerprint> {
-    let Scratch { words, hashes, distinct, firsts, keys } = scratch;
+    keys: &mut Vec<u16>,
+) -> Option<PendingFingerprint> {
+    let Scratch { words, hashes, distinct, firsts, keys: _ } = scratch;
     hashes.clear();
     let mut hashing = Hashing { exact: 0x243f_6a88_85a3_08d3, hashes };
     for piece in pieces {
@@ -193,6 +268,7 @@ fn fingerprint_into<'a>(
     if hashes.is_empty() {
         return None;
     }
+    let start = keys.len();
     let simhash = if distinct.collect(hashes, firsts, keys) {
         simhash(firsts)
     } else {
@@ -201,12 +277,13 @@ fn fingerprint_into<'a>(
         // only this sort gives the fingerprints of earlier versions.
         hashes.sort_unstable_by_key(|&h| word_key(h));
         hashes.dedup_by_key(|h| word_key(*h));
-        keys.clear();
+        keys.truncate(start);
         keys.extend(hashes.iter().map(|&h| h as u16));
         simhash(hashes)
     };
-    let words = WordSet::from_sorted_keys(keys);
-    Some(Fingerprint { simhash, exact, words })
+    let len = u32::try_from(keys.len() - start).expect("2^16 keys at most");
+    let start = u32::try_from(start).expect("fewer than 2^32 keys a buffer");
+    Some(PendingFingerprint { simhash, exact, start, len })
 }
 
 /// The fixed-seed hash of a normalised word.
@@ -289,9 +366,10 @@ impl Default for DistinctKeys {
 }
 
 impl DistinctKeys {
-    /// Puts the distinct keys, ascending, into `keys` and the first hash
-    /// with each into `firsts`. Returns `false` (the two lists then
-    /// meaningless) when two different hashes share a key.
+    /// Appends the distinct keys, ascending, to `keys` and puts the first
+    /// hash with each into `firsts`. Returns `false` (what was appended
+    /// and `firsts` then meaningless) when two different hashes share a
+    /// key.
     fn collect(
         &mut self,
         hashes: &[u64],
@@ -311,7 +389,6 @@ impl DistinctKeys {
             unique &= first == h;
             self.first[k] = first;
         }
-        keys.clear();
         firsts.clear();
         for (block, summary) in self.seen_words.iter_mut().enumerate() {
             let mut nonzero = std::mem::take(summary);
@@ -1058,6 +1135,31 @@ mod tests {
         // Both ways were taken: paragraphs whose words all have keys of
         // their own, and paragraphs with two words on one key.
         assert!(unique > 50 && shared > 50, "{unique} {shared}");
+    }
+
+    #[test]
+    fn sets_sharing_a_buffer_equal_sets_made_alone() {
+        let mut vocabulary: Vec<String> =
+            (0..5000).map(|i| format!("w{i} ")).collect();
+        vocabulary.extend(PARTS.iter().map(|p| p.to_string()));
+        let parts: Vec<&str> = vocabulary.iter().map(String::as_str).collect();
+        let mut x = 9u64;
+        let texts: Vec<String> = (0..200)
+            .map(|round| {
+                random_text(&mut x, [0, 3, 60, 700][round % 4], &parts)
+            })
+            .collect();
+        let (pending, storage) = with_key_buffer(|keys| {
+            let pending: Vec<Option<PendingFingerprint>> = texts
+                .iter()
+                .map(|t| fingerprint_appending(t.split('\n'), keys))
+                .collect();
+            (pending, WordSet::storage_of(keys))
+        });
+        for (text, pending) in texts.iter().zip(pending) {
+            let shared = pending.map(|p| p.with_words(&storage));
+            assert_eq!(shared, fingerprint(text.split('\n')), "{text:?}");
+        }
     }
 
     #[test]
