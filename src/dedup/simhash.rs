@@ -440,8 +440,8 @@ struct Words {
     in_run: Vec<u64>,
     /// Bit `i` set when byte `i` is non-ASCII.
     non_ascii: Vec<u64>,
-    /// The word being built on the non-ASCII paths.
-    word: String,
+    /// The run being lowercased on the simple non-ASCII path.
+    word: Vec<u8>,
 }
 
 impl Words {
@@ -470,9 +470,10 @@ impl Words {
                 // Cut at ASCII bytes, so both ends are char boundaries.
                 let run = &text[start..end];
                 // Through `dyn`: one copy of the sink on these rarer paths.
-                let f: &mut dyn FnMut(&str) = &mut |w| sink.word(w.as_bytes());
-                if !simple_words(run, &mut self.word, &mut &mut *f) {
-                    unicode_words(run, &mut &mut *f);
+                let f: &mut dyn FnMut(&[u8]) = &mut |w| sink.word(w);
+                if !simple_words(run.as_bytes(), &mut self.word, &mut &mut *f)
+                {
+                    unicode_words(run, &mut |w: &str| f(w.as_bytes()));
                 }
             } else {
                 sink.word(&self.lowered[start..end]);
@@ -646,58 +647,84 @@ fn any_in(bits: &[u64], start: usize, end: usize) -> bool {
         || bits[last] & tail != 0
 }
 
-/// How [`simple_words`] treats a non-ASCII character: `Some(Some(c))`
-/// a letter whose lowercase form is `c`, `Some(None)` a separator, `None`
-/// one it does not know.
+/// The words of a run (ASCII letters and digits and non-ASCII text, as
+/// UTF-8) when all its non-ASCII characters are simple: the words NFKC
+/// and [`unicode_words`] would give, without the normalisation tables
+/// (most non-ASCII text in news is curly quotes, dashes and a few
+/// accented or Cyrillic words). Returns `false`, having called nothing,
+/// otherwise.
 ///
-/// Only characters whose normalised form is certain without looking at
-/// their neighbours: Latin-1 and basic Cyrillic letters and precomposed
-/// Hangul syllables (starters that NFKC leaves alone, one lowercase
-/// character each; a syllable could only combine with a following jamo,
-/// which is not simple) and general punctuation (quotes, dashes, spaces:
-/// NFKC maps none to a letter or digit). A run with anything else, a
-/// combining mark above all, takes the NFKC path.
-#[inline]
-fn simple_char(c: char) -> Option<Option<char>> {
-    let lower = match c as u32 {
-        0xc0..=0xde if c != '×' => c as u32 + 0x20,
-        0xdf..=0xff if c != '÷' => c as u32,
-        0x400..=0x40f => c as u32 + 0x50,
-        0x410..=0x42f => c as u32 + 0x20,
-        0x430..=0x45f => c as u32,
-        0xac00..=0xd7a3 => c as u32,
-        0x2000..=0x206f => return Some(None),
-        _ => return None,
-    };
-    Some(char::from_u32(lower))
-}
-
-/// The words of a run (ASCII letters and digits and non-ASCII text) when
-/// all its non-ASCII characters are [`simple_char`]s: the words NFKC and
-/// [`unicode_words`] would give, without the normalisation tables (most
-/// non-ASCII text in news is curly quotes, dashes and a few accented or
-/// Cyrillic words). Returns `false`, having called nothing, otherwise.
+/// Simple characters are those whose normalised form is certain without
+/// looking at their neighbours: Latin-1 and basic Cyrillic letters and
+/// precomposed Hangul syllables (starters that NFKC leaves alone, one
+/// lowercase character each; a syllable could only combine with a
+/// following jamo, which is not simple) and general punctuation (quotes,
+/// dashes, spaces: NFKC maps none to a letter or digit), a separator. A
+/// run with anything else, a combining mark above all, takes the NFKC
+/// path.
+///
+/// Why bytes: each of these characters is lowercased by adjusting its
+/// UTF-8 bytes, with no decoding or encoding of chars (measured: a third
+/// of fingerprinting's instructions on Cyrillic text went to that).
 fn simple_words(
-    run: &str,
-    word: &mut String,
-    f: &mut impl FnMut(&str),
+    run: &[u8],
+    word: &mut Vec<u8>,
+    f: &mut impl FnMut(&[u8]),
 ) -> bool {
     // One pass: the whole run lowercased, a space for each separator (no
     // run has a space of its own); nothing is handed on until the run is
     // known to be simple.
     word.clear();
-    for c in run.chars() {
-        if c.is_ascii() {
-            word.push(c.to_ascii_lowercase());
+    let mut i = 0;
+    while let Some(&lead) = run.get(i) {
+        if lead < 0x80 {
+            word.push(lead.to_ascii_lowercase());
+            i += 1;
             continue;
         }
-        match simple_char(c) {
-            Some(Some(lower)) => word.push(lower),
-            Some(None) => word.push(' '),
-            None => return false,
+        // `run` is UTF-8 cut at ASCII bytes: a lead byte has all its
+        // continuation bytes.
+        let next = run[i + 1];
+        match lead {
+            // U+00C0..=U+00FF; × and ÷ are not letters.
+            0xc3 if next == 0x97 || next == 0xb7 => return false,
+            // À..Þ lowercase to à..þ, 0x20 on; ß..ÿ are lowercase.
+            0xc3 if next <= 0x9e => {
+                word.extend_from_slice(&[lead, next + 0x20])
+            }
+            0xc3 => word.extend_from_slice(&[lead, next]),
+            // U+0400..=U+043F: Ѐ..Џ to ѐ..џ (U+0450..), А..П to а..п,
+            // Р..Я to р..я (U+0440..), а..п as they are.
+            0xd0 => word.extend_from_slice(&match next {
+                0x80..=0x8f => [0xd1, next + 0x10],
+                0x90..=0x9f => [0xd0, next + 0x20],
+                0xa0..=0xaf => [0xd1, next - 0x20],
+                _ => [0xd0, next],
+            }),
+            // U+0440..=U+045F: р..я and ѐ..џ; the rest is not simple.
+            0xd1 if next <= 0x9f => word.extend_from_slice(&[lead, next]),
+            // U+2000..=U+206F, general punctuation: a separator.
+            0xe2 if next == 0x80 || (next == 0x81 && run[i + 2] <= 0xaf) => {
+                word.push(b' ')
+            }
+            // Hangul syllables, U+AC00..=U+D7A3.
+            0xea..=0xed => {
+                let c = u32::from(lead & 0x0f) << 12
+                    | u32::from(next & 0x3f) << 6
+                    | u32::from(run[i + 2] & 0x3f);
+                if !(0xac00..=0xd7a3).contains(&c) {
+                    return false;
+                }
+                word.extend_from_slice(&run[i..i + 3]);
+            }
+            _ => return false,
         }
+        i += match lead {
+            ..0xe0 => 2,
+            _ => 3,
+        };
     }
-    for w in word.split(' ') {
+    for w in word.split(|&b| b == b' ') {
         if !w.is_empty() {
             f(w);
         }
@@ -977,6 +1004,75 @@ mod tests {
         }
     }
 
+    /// How [`simple_words_by_char`] treats a non-ASCII character:
+    /// `Some(Some(c))` a letter whose lowercase form is `c`, `Some(None)`
+    /// a separator, `None` one it does not know.
+    fn simple_char(c: char) -> Option<Option<char>> {
+        let lower = match c as u32 {
+            0xc0..=0xde if c != '×' => c as u32 + 0x20,
+            0xdf..=0xff if c != '÷' => c as u32,
+            0x400..=0x40f => c as u32 + 0x50,
+            0x410..=0x42f => c as u32 + 0x20,
+            0x430..=0x45f => c as u32,
+            0xac00..=0xd7a3 => c as u32,
+            0x2000..=0x206f => return Some(None),
+            _ => return None,
+        };
+        Some(char::from_u32(lower))
+    }
+
+    /// [`simple_words`] a char at a time, as it was before it worked on
+    /// bytes: the reference it must equal.
+    fn simple_words_by_char(
+        run: &str,
+        word: &mut String,
+        f: &mut impl FnMut(&str),
+    ) -> bool {
+        word.clear();
+        for c in run.chars() {
+            if c.is_ascii() {
+                word.push(c.to_ascii_lowercase());
+                continue;
+            }
+            match simple_char(c) {
+                Some(Some(lower)) => word.push(lower),
+                Some(None) => word.push(' '),
+                None => return false,
+            }
+        }
+        for w in word.split(' ') {
+            if !w.is_empty() {
+                f(w);
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn simple_words_on_bytes_equal_simple_words_by_char() {
+        // Every character up to U+2FFF and around the Hangul block, and
+        // some of three and four bytes further on, alone and between
+        // letters.
+        let chars = (0x80..0x3000)
+            .chain(0xabf0..0xd800)
+            .chain([0xe000, 0xffff, 0x1_f600, 0x2_0000]);
+        for c in chars.filter_map(char::from_u32) {
+            for run in [format!("{c}"), format!("aB{c}{c}z9"), format!("{c}x")]
+            {
+                let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                let simple =
+                    simple_words(run.as_bytes(), &mut Vec::new(), &mut |w| {
+                        fast.push(String::from_utf8(w.to_vec()).unwrap())
+                    });
+                let by_char =
+                    simple_words_by_char(&run, &mut String::new(), &mut |w| {
+                        slow.push(w.to_string())
+                    });
+                assert_eq!((simple, fast), (by_char, slow), "{run:?}");
+            }
+        }
+    }
+
     /// The byte-at-a-time tokeniser the bit-mask one replaced.
     fn words_byte_at_a_time(text: &str, mut f: impl FnMut(&str)) {
         let bytes = text.as_bytes();
@@ -993,7 +1089,7 @@ mod tests {
             }
             let run = &text[start..i];
             if !run.is_ascii() {
-                if !simple_words(run, &mut lower, &mut f) {
+                if !simple_words_by_char(run, &mut lower, &mut f) {
                     unicode_words(run, &mut f);
                 }
             } else {
