@@ -462,46 +462,74 @@ impl Words {
     }
 
     fn segment(&mut self, text: &str, sink: &mut impl WordSink) {
-        self.classify(text.as_bytes());
-        let mut pos = 0;
-        while let Some(start) = next_one(&self.in_run, pos) {
-            let end = next_zero(&self.in_run, start);
-            if any_in(&self.non_ascii, start, end) {
+        let any_non_ascii = self.classify(text.as_bytes());
+        let Words { lowered, in_run, non_ascii, word } = self;
+        // Word `w` of `in_run` as `bits`, with the runs handed on cleared:
+        // the runs are found in one walk over the words, each start and
+        // end with one `trailing_zeros`.
+        let (mut w, mut bits) = (0, in_run[0]);
+        loop {
+            while bits == 0 {
+                w += 1;
+                let Some(&next) = in_run.get(w) else { return };
+                bits = next;
+            }
+            let start = w << 6 | bits.trailing_zeros() as usize;
+            // The last word of `in_run` is zero: every run ends.
+            let mut clear = !bits & !0 << (start & 63);
+            while clear == 0 {
+                w += 1;
+                bits = in_run[w];
+                clear = !bits;
+            }
+            let end = w << 6 | clear.trailing_zeros() as usize;
+            bits &= !0 << (end & 63);
+            if any_non_ascii && any_in(non_ascii, start, end) {
                 // Cut at ASCII bytes, so both ends are char boundaries.
                 let run = &text[start..end];
                 // Through `dyn`: one copy of the sink on these rarer paths.
                 let f: &mut dyn FnMut(&[u8]) = &mut |w| sink.word(w);
-                if !simple_words(run.as_bytes(), &mut self.word, &mut &mut *f)
-                {
+                if !simple_words(run.as_bytes(), word, &mut &mut *f) {
                     unicode_words(run, &mut |w: &str| f(w.as_bytes()));
                 }
             } else {
-                sink.word(&self.lowered[start..end]);
+                sink.word(&lowered[start..end]);
             }
-            pos = end;
         }
     }
 
-    /// Fills `lowered`, `in_run` and `non_ascii` for `bytes`.
-    fn classify(&mut self, bytes: &[u8]) {
-        self.lowered.clear();
-        self.in_run.clear();
-        self.non_ascii.clear();
+    /// Fills `lowered`, `in_run` and `non_ascii` for `bytes`; returns
+    /// whether any byte is non-ASCII.
+    fn classify(&mut self, bytes: &[u8]) -> bool {
+        let blocks = bytes.len().div_ceil(64);
+        // Sized once, then written in place: no capacity check a block.
+        self.lowered.resize(blocks * 64, 0);
+        self.in_run.resize(blocks + 1, 0);
+        self.non_ascii.resize(blocks, 0);
+        self.in_run[blocks] = 0;
+        let mut any_non_ascii = 0;
         let mut padded = [0u8; 64];
-        for block in bytes.chunks(64) {
+        let outs = self
+            .lowered
+            .chunks_exact_mut(64)
+            .zip(self.in_run.iter_mut().zip(self.non_ascii.iter_mut()));
+        for (block, (lowered, (in_run, non_ascii))) in
+            bytes.chunks(64).zip(outs)
+        {
             let block: &[u8; 64] = if let Ok(whole) = block.try_into() {
                 whole
             } else {
-                // Zero bytes are separators.
+                // Zero bytes are separators (only the last block is short).
                 padded[..block.len()].copy_from_slice(block);
                 &padded
             };
             let c = classify_block(block);
-            self.lowered.extend_from_slice(&c.lowered);
-            self.in_run.push(c.in_run);
-            self.non_ascii.push(c.non_ascii);
+            lowered.copy_from_slice(&c.lowered);
+            *in_run = c.in_run;
+            *non_ascii = c.non_ascii;
+            any_non_ascii |= c.non_ascii;
         }
-        self.in_run.push(0);
+        any_non_ascii != 0
     }
 }
 
@@ -606,31 +634,6 @@ fn bytes_in(y: u64, lo: u8, hi: u8) -> u64 {
 #[inline(always)]
 fn gather_high_bits(x: u64) -> u64 {
     (x >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
-}
-
-/// The first set bit at or after `pos`.
-#[inline]
-fn next_one(bits: &[u64], pos: usize) -> Option<usize> {
-    let mut w = pos >> 6;
-    let mut m = *bits.get(w)? & (!0 << (pos & 63));
-    while m == 0 {
-        w += 1;
-        m = *bits.get(w)?;
-    }
-    Some(w << 6 | m.trailing_zeros() as usize)
-}
-
-/// The first clear bit at or after `pos`, which must come before the end
-/// of `bits`.
-#[inline]
-fn next_zero(bits: &[u64], pos: usize) -> usize {
-    let mut w = pos >> 6;
-    let mut m = !bits[w] & (!0 << (pos & 63));
-    while m == 0 {
-        w += 1;
-        m = !bits[w];
-    }
-    w << 6 | m.trailing_zeros() as usize
 }
 
 /// Whether any bit in `start..end` (not empty) is set.
