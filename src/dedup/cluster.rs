@@ -248,7 +248,13 @@ static COMMON: std::sync::LazyLock<Box<[u64; 1 << 10]>> =
 
 /// Whether a word key is one of [`COMMON_WORDS`]' (or shares its key).
 fn is_common(key: u32) -> bool {
-    COMMON[key as usize >> 6 & 1023] >> (key & 63) & 1 == 1
+    in_bits(&COMMON, key)
+}
+
+/// Whether bit `key` of a 2^16-bit set is set.
+#[inline]
+fn in_bits(bits: &[u64; 1 << 10], key: u32) -> bool {
+    bits[key as usize >> 6 & 1023] >> (key & 63) & 1 == 1
 }
 
 /// The words of a word set that the band keys are made of: all but
@@ -257,10 +263,12 @@ pub(crate) fn content_words(words: &WordSet, out: &mut Vec<u32>) {
     // Branch-free: about a third of the words are common, at random.
     out.clear();
     out.resize(words.len(), 0);
+    // The table once, not its lazy initialisation checked a word.
+    let common: &[u64; 1 << 10] = &COMMON;
     let mut kept = 0;
     for w in words.iter() {
         out[kept] = w;
-        kept += usize::from(!is_common(w));
+        kept += usize::from(!in_bits(common, w));
     }
     out.truncate(kept);
 }

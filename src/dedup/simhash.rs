@@ -389,7 +389,15 @@ impl DistinctKeys {
             unique &= first == h;
             self.first[k] = first;
         }
+        // Written in place, not pushed (no capacity check a key): there
+        // are no more keys than hashes, nor than 2^16.
+        let most = hashes.len().min(1 << 16);
+        let base = keys.len();
+        keys.resize(base + most, 0);
         firsts.clear();
+        firsts.resize(most, 0);
+        let (new_keys, new_firsts) = (&mut keys[base..], &mut firsts[..]);
+        let mut n = 0;
         for (block, summary) in self.seen_words.iter_mut().enumerate() {
             let mut nonzero = std::mem::take(summary);
             while nonzero != 0 {
@@ -399,11 +407,14 @@ impl DistinctKeys {
                 while bits != 0 {
                     let k = w << 6 | bits.trailing_zeros() as usize;
                     bits &= bits - 1;
-                    keys.push(k as u16);
-                    firsts.push(self.first[k]);
+                    new_keys[n] = k as u16;
+                    new_firsts[n] = self.first[k];
+                    n += 1;
                 }
             }
         }
+        keys.truncate(base + n);
+        firsts.truncate(n);
         unique
     }
 }
