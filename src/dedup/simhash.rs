@@ -700,6 +700,14 @@ fn simple_words(
         // continuation bytes.
         let next = run[i + 1];
         match lead {
+            // Latin-1 punctuation and symbols that NFKC maps to no letter
+            // or digit (no-break space, quotes, ©, °, the spacing accents
+            // that become a space and a combining mark): separators.
+            0xc2 if matches!(next,
+                0xa0..=0xa9 | 0xab..=0xb1 | 0xb4 | 0xb6..=0xb8 | 0xbb | 0xbf) =>
+            {
+                word.push(b' ')
+            }
             // U+00C0..=U+00FF; × and ÷ are not letters.
             0xc3 if next == 0x97 || next == 0xb7 => return false,
             // À..Þ lowercase to à..þ, 0x20 on; ß..ÿ are lowercase.
@@ -717,8 +725,12 @@ fn simple_words(
             }),
             // U+0440..=U+045F: р..я and ѐ..џ; the rest is not simple.
             0xd1 if next <= 0x9f => word.extend_from_slice(&[lead, next]),
-            // U+2000..=U+206F, general punctuation: a separator.
-            0xe2 if next == 0x80 || (next == 0x81 && run[i + 2] <= 0xaf) => {
+            // U+2000..=U+206F, general punctuation, and U+2212, the minus
+            // sign: separators.
+            0xe2 if next == 0x80
+                || (next == 0x81 && run[i + 2] <= 0xaf)
+                || (next == 0x88 && run[i + 2] == 0x92) =>
+            {
                 word.push(b' ')
             }
             // Hangul syllables, U+AC00..=U+D7A3.
@@ -744,6 +756,27 @@ fn simple_words(
         }
     }
     true
+}
+
+/// Letters that NFKC leaves alone whatever their neighbours (quick check
+/// yes, combining class 0): kana, the common Han ideographs and Hangul
+/// syllables. Han, kana and Hangul text is mostly these, and a range
+/// check answers for them without the normalisation and Unicode property
+/// tables.
+#[inline]
+fn plain_letter(c: char) -> bool {
+    matches!(c as u32,
+        0x3041..=0x3096 | 0x30a1..=0x30fa | 0x3400..=0x4dbf | 0x4e00..=0x9fff
+        | 0xac00..=0xd7a3)
+}
+
+/// Characters that NFKC leaves alone whatever their neighbours: the
+/// [`plain_letter`]s, the prolonged sound mark and the ideographic comma,
+/// full stop and brackets of Han and kana text.
+#[inline]
+fn nfkc_inert(c: char) -> bool {
+    plain_letter(c)
+        || matches!(c as u32, 0x3001 | 0x3002 | 0x3008..=0x3011 | 0x30fc)
 }
 
 /// Han and kana: scripts written without spaces between words. (Hangul
@@ -777,11 +810,13 @@ fn unicode_words(run: &str, f: &mut impl FnMut(&str)) {
     // Whether `word` holds unspaced-script characters.
     let mut chunk = false;
     // Most non-ASCII text is already in NFKC (a quick table check says
-    // so for sure); only the rest pays for normalising.
-    let normal = matches!(
-        unicode_normalization::is_nfkc_quick(run.chars()),
-        unicode_normalization::IsNormalized::Yes
-    );
+    // so for sure, and for Han, kana and Hangul text a range check);
+    // only the rest pays for normalising.
+    let normal = run.chars().all(|c| c.is_ascii() || nfkc_inert(c))
+        || matches!(
+            unicode_normalization::is_nfkc_quick(run.chars()),
+            unicode_normalization::IsNormalized::Yes
+        );
     let mut nfkc;
     let mut plain;
     let chars: &mut dyn Iterator<Item = char> = if normal {
@@ -792,7 +827,7 @@ fn unicode_words(run: &str, f: &mut impl FnMut(&str)) {
         &mut nfkc
     };
     for c in chars {
-        if !c.is_alphanumeric() {
+        if !(plain_letter(c) || c.is_alphanumeric()) {
             if !word.is_empty() {
                 f(&word);
                 word.clear();
@@ -984,6 +1019,7 @@ mod tests {
             .chain((0xa0..=0x17f).filter_map(char::from_u32))
             .chain((0x3f0..=0x48f).filter_map(char::from_u32))
             .chain((0x1ff0..=0x2080).filter_map(char::from_u32))
+            .chain((0x2200..=0x2220).filter_map(char::from_u32))
             .chain((0xabf0..=0xac10).filter_map(char::from_u32))
             .chain((0xd790..=0xd7b0).filter_map(char::from_u32))
             .chain("\u{300}\u{306}\u{345}ǅﬁ文\u{1100}\u{1161}\u{11a8}".chars())
@@ -1006,16 +1042,34 @@ mod tests {
                     }
                 })
                 .collect();
-            let (mut fast, mut slow) = (Vec::new(), Vec::new());
-            for_each_word(&run, |w| fast.push(w.to_string()));
-            // The NFKC path alone, on the pieces between ASCII separators.
-            for piece in
-                run.split(|c: char| c.is_ascii() && !c.is_ascii_alphanumeric())
-            {
-                unicode_words(piece, &mut |w: &str| slow.push(w.to_string()));
-            }
-            assert_eq!(fast, slow, "{run:?}");
+            assert_words_of_the_nfkc_path(&run);
         }
+        // Every character of the simple blocks, between and before
+        // letters, accents and combining marks.
+        let every = (0xa0..0x500).chain(0x2000..0x2300).chain(0xac00..0xac10);
+        for c in every.filter_map(char::from_u32) {
+            for run in [
+                format!("a{c}b"),
+                format!("é{c}ж"),
+                format!("{c}\u{301}a"),
+                format!("x{c}{c}"),
+            ] {
+                assert_words_of_the_nfkc_path(&run);
+            }
+        }
+    }
+
+    /// Checks that the words of `run` are those of the NFKC path alone, on
+    /// the pieces between ASCII separators.
+    fn assert_words_of_the_nfkc_path(run: &str) {
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        for_each_word(run, |w| fast.push(w.to_string()));
+        for piece in
+            run.split(|c: char| c.is_ascii() && !c.is_ascii_alphanumeric())
+        {
+            unicode_words(piece, &mut |w: &str| slow.push(w.to_string()));
+        }
+        assert_eq!(fast, slow, "{run:?}");
     }
 
     /// How [`simple_words_by_char`] treats a non-ASCII character:
@@ -1029,7 +1083,10 @@ mod tests {
             0x410..=0x42f => c as u32 + 0x20,
             0x430..=0x45f => c as u32,
             0xac00..=0xd7a3 => c as u32,
-            0x2000..=0x206f => return Some(None),
+            0xa0..=0xa9 | 0xab..=0xb1 | 0xb4 | 0xb6..=0xb8 | 0xbb | 0xbf => {
+                return Some(None)
+            }
+            0x2000..=0x206f | 0x2212 => return Some(None),
             _ => return None,
         };
         Some(char::from_u32(lower))
@@ -1060,6 +1117,27 @@ mod tests {
             }
         }
         true
+    }
+
+    #[test]
+    fn inert_characters_are_left_alone_and_plain_ones_are_letters() {
+        use unicode_normalization::char::canonical_combining_class;
+        use unicode_normalization::{is_nfkc_quick, IsNormalized};
+        let mut plain = 0;
+        for c in (0x80..0x11_0000).filter_map(char::from_u32) {
+            if !nfkc_inert(c) {
+                assert!(!plain_letter(c), "{c:?}");
+                continue;
+            }
+            plain += 1;
+            if plain_letter(c) {
+                assert!(c.is_alphanumeric(), "{c:?}");
+            }
+            assert_eq!(canonical_combining_class(c), 0, "{c:?}");
+            let quick = is_nfkc_quick(std::iter::once(c));
+            assert!(matches!(quick, IsNormalized::Yes), "{c:?}");
+        }
+        assert!(plain > 30_000, "{plain}");
     }
 
     #[test]
