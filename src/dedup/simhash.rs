@@ -451,8 +451,11 @@ struct Words {
     in_run: Vec<u64>,
     /// Bit `i` set when byte `i` is non-ASCII.
     non_ascii: Vec<u64>,
-    /// The run being lowercased on the simple non-ASCII path.
+    /// The run being lowercased on the simple non-ASCII path, without
+    /// its separators.
     word: Vec<u8>,
+    /// Where each word of `word` ends.
+    word_ends: Vec<usize>,
 }
 
 impl Words {
@@ -474,11 +477,19 @@ impl Words {
 
     fn segment(&mut self, text: &str, sink: &mut impl WordSink) {
         let any_non_ascii = self.classify(text.as_bytes());
-        let Words { lowered, in_run, non_ascii, word } = self;
+        let Words { lowered, in_run, non_ascii, word, word_ends } = self;
         // Word `w` of `in_run` as `bits`, with the runs handed on cleared:
         // the runs are found in one walk over the words, each start and
         // end with one `trailing_zeros`.
         let (mut w, mut bits) = (0, in_run[0]);
+        // The first non-ASCII byte not before the run (`usize::MAX`: none
+        // left). Non-ASCII bytes are all in runs, so a run has some when
+        // this comes before its end: one comparison a run.
+        let mut non_ascii_at = if any_non_ascii {
+            first_set_from(non_ascii, 0)
+        } else {
+            usize::MAX
+        };
         loop {
             while bits == 0 {
                 w += 1;
@@ -495,14 +506,16 @@ impl Words {
             }
             let end = w << 6 | clear.trailing_zeros() as usize;
             bits &= !0 << (end & 63);
-            if any_non_ascii && any_in(non_ascii, start, end) {
+            if non_ascii_at < end {
                 // Cut at ASCII bytes, so both ends are char boundaries.
                 let run = &text[start..end];
                 // Through `dyn`: one copy of the sink on these rarer paths.
                 let f: &mut dyn FnMut(&[u8]) = &mut |w| sink.word(w);
-                if !simple_words(run.as_bytes(), word, &mut &mut *f) {
+                if !simple_words(run.as_bytes(), word, word_ends, &mut &mut *f)
+                {
                     unicode_words(run, &mut |w: &str| f(w.as_bytes()));
                 }
+                non_ascii_at = first_set_from(non_ascii, end);
             } else {
                 sink.word(&lowered[start..end]);
             }
@@ -647,18 +660,18 @@ fn gather_high_bits(x: u64) -> u64 {
     (x >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
-/// Whether any bit in `start..end` (not empty) is set.
+/// The first set bit at or after `pos` (`usize::MAX`: none).
 #[inline]
-fn any_in(bits: &[u64], start: usize, end: usize) -> bool {
-    let (first, last) = (start >> 6, (end - 1) >> 6);
-    let head = !0u64 << (start & 63);
-    let tail = !0u64 >> (63 - ((end - 1) & 63));
-    if first == last {
-        return bits[first] & head & tail != 0;
+fn first_set_from(bits: &[u64], pos: usize) -> usize {
+    let mut w = pos >> 6;
+    let Some(&first) = bits.get(w) else { return usize::MAX };
+    let mut m = first & !0 << (pos & 63);
+    while m == 0 {
+        w += 1;
+        let Some(&next) = bits.get(w) else { return usize::MAX };
+        m = next;
     }
-    bits[first] & head != 0
-        || bits[first + 1..last].iter().any(|&w| w != 0)
-        || bits[last] & tail != 0
+    w << 6 | m.trailing_zeros() as usize
 }
 
 /// The words of a run (ASCII letters and digits and non-ASCII text, as
@@ -683,12 +696,14 @@ fn any_in(bits: &[u64], start: usize, end: usize) -> bool {
 fn simple_words(
     run: &[u8],
     word: &mut Vec<u8>,
+    ends: &mut Vec<usize>,
     f: &mut impl FnMut(&[u8]),
 ) -> bool {
-    // One pass: the whole run lowercased, a space for each separator (no
-    // run has a space of its own); nothing is handed on until the run is
-    // known to be simple.
+    // One pass: the whole run lowercased, where a separator was the end of
+    // a word noted; nothing is handed on until the run is known to be
+    // simple.
     word.clear();
+    ends.clear();
     let mut i = 0;
     while let Some(&lead) = run.get(i) {
         if lead < 0x80 {
@@ -706,7 +721,7 @@ fn simple_words(
             0xc2 if matches!(next,
                 0xa0..=0xa9 | 0xab..=0xb1 | 0xb4 | 0xb6..=0xb8 | 0xbb | 0xbf) =>
             {
-                word.push(b' ')
+                ends.push(word.len())
             }
             // U+00C0..=U+00FF; × and ÷ are not letters.
             0xc3 if next == 0x97 || next == 0xb7 => return false,
@@ -731,7 +746,7 @@ fn simple_words(
                 || (next == 0x81 && run[i + 2] <= 0xaf)
                 || (next == 0x88 && run[i + 2] == 0x92) =>
             {
-                word.push(b' ')
+                ends.push(word.len())
             }
             // Hangul syllables, U+AC00..=U+D7A3.
             0xea..=0xed => {
@@ -750,10 +765,13 @@ fn simple_words(
             _ => 3,
         };
     }
-    for w in word.split(|&b| b == b' ') {
-        if !w.is_empty() {
-            f(w);
+    ends.push(word.len());
+    let mut start = 0;
+    for &end in ends.iter() {
+        if end > start {
+            f(&word[start..end]);
         }
+        start = end;
     }
     true
 }
@@ -1152,10 +1170,12 @@ mod tests {
             for run in [format!("{c}"), format!("aB{c}{c}z9"), format!("{c}x")]
             {
                 let (mut fast, mut slow) = (Vec::new(), Vec::new());
-                let simple =
-                    simple_words(run.as_bytes(), &mut Vec::new(), &mut |w| {
-                        fast.push(String::from_utf8(w.to_vec()).unwrap())
-                    });
+                let simple = simple_words(
+                    run.as_bytes(),
+                    &mut Vec::new(),
+                    &mut Vec::new(),
+                    &mut |w| fast.push(String::from_utf8(w.to_vec()).unwrap()),
+                );
                 let by_char =
                     simple_words_by_char(&run, &mut String::new(), &mut |w| {
                         slow.push(w.to_string())
