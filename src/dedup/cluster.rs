@@ -291,9 +291,10 @@ pub(crate) fn content_words(words: &WordSet, out: &mut Vec<u32>) {
 /// buckets of hundreds of unrelated paragraphs).
 pub(crate) struct BandKeys {
     bands: usize,
-    /// Row `r`'s smallest value in bin `b` at `r * bands + b`
-    /// (`u32::MAX`: empty; a word hashing to it counts as none).
-    mins: Vec<u32>,
+    /// Each row's smallest value in each of its `bands` bins (`u32::MAX`:
+    /// empty; a word hashing to it counts as none). 256 wide whatever
+    /// `bands`, so a bin index needs no bounds check.
+    mins: Vec<[u32; 256]>,
     /// Each band's key so far, folded over the rows.
     keys: Vec<u64>,
 }
@@ -301,9 +302,10 @@ pub(crate) struct BandKeys {
 impl BandKeys {
     /// Keys of `bands` bands of `rows` rows (1 to 256 and 1 to 16).
     pub(crate) fn new(bands: usize, rows: usize) -> BandKeys {
+        assert!(bands <= 256, "at most 256 bands");
         BandKeys {
             bands,
-            mins: vec![u32::MAX; bands * rows],
+            mins: vec![[u32::MAX; 256]; rows],
             keys: vec![0; bands],
         }
     }
@@ -318,34 +320,41 @@ impl BandKeys {
     ) {
         let bands = self.bands;
         debug_assert!(!content.is_empty() && group.end <= bands);
-        self.mins.fill(u32::MAX);
+        for row in &mut self.mins {
+            row[..bands].fill(u32::MAX);
+        }
         // Two rows from each 64-bit word hash: its halves are independent.
         // A row's 32-bit value picks the bin by its high bits and orders
         // the words within a bin by the rest, as one permutation would.
-        let bin = |t: u32| ((u64::from(t) * bands as u64) >> 32) as usize;
-        for (pair, two_rows) in self.mins.chunks_mut(2 * bands).enumerate() {
+        // (Below `bands`, so the mask changes nothing.)
+        let bin =
+            |t: u32| ((u64::from(t) * bands as u64) >> 32) as usize & 255;
+        for (pair, two_rows) in self.mins.chunks_mut(2).enumerate() {
             let seed =
                 BAND_SEED ^ (pair as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            let (hi_mins, lo_mins) = two_rows.split_at_mut(bands);
-            if lo_mins.is_empty() {
-                // The last of an odd number of rows.
-                for &w in content {
-                    let hi = (mix64(u64::from(w) ^ seed) >> 32) as u32;
-                    hi_mins[bin(hi)] = hi_mins[bin(hi)].min(hi);
+            match two_rows {
+                [hi_mins, lo_mins] => {
+                    for &w in content {
+                        let h = mix64(u64::from(w) ^ seed);
+                        let (hi, lo) = ((h >> 32) as u32, h as u32);
+                        hi_mins[bin(hi)] = hi_mins[bin(hi)].min(hi);
+                        lo_mins[bin(lo)] = lo_mins[bin(lo)].min(lo);
+                    }
                 }
-                continue;
-            }
-            for &w in content {
-                let h = mix64(u64::from(w) ^ seed);
-                let (hi, lo) = ((h >> 32) as u32, h as u32);
-                hi_mins[bin(hi)] = hi_mins[bin(hi)].min(hi);
-                lo_mins[bin(lo)] = lo_mins[bin(lo)].min(lo);
+                // The last of an odd number of rows.
+                [hi_mins] => {
+                    for &w in content {
+                        let hi = (mix64(u64::from(w) ^ seed) >> 32) as u32;
+                        hi_mins[bin(hi)] = hi_mins[bin(hi)].min(hi);
+                    }
+                }
+                _ => unreachable!("chunks of one or two rows"),
             }
         }
         let keys = &mut self.keys[group.clone()];
         keys.fill(0);
-        for row in self.mins.chunks_exact(bands) {
-            densify_into(row, group.clone(), keys);
+        for row in &self.mins {
+            densify_into(&row[..bands], group.clone(), keys);
         }
         for ((o, &k), b) in out.iter_mut().zip(&*keys).zip(group) {
             *o = mix64(k ^ b as u64) as u32;
