@@ -329,26 +329,40 @@ impl BandKeys {
         // (Below `bands`, so the mask changes nothing.)
         let bin =
             |t: u32| ((u64::from(t) * bands as u64) >> 32) as usize & 255;
-        for (pair, two_rows) in self.mins.chunks_mut(2).enumerate() {
-            let seed =
-                BAND_SEED ^ (pair as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            match two_rows {
-                [hi_mins, lo_mins] => {
+        let seed = |pair: usize| {
+            BAND_SEED ^ (pair as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        };
+        // Four rows (two hashes) a pass over the words where there are
+        // four: one loop for the default 4 rows.
+        for (quad, rows) in self.mins.chunks_mut(4).enumerate() {
+            let (first, second) = (seed(2 * quad), seed(2 * quad + 1));
+            match rows {
+                [a, b, c, d] => {
                     for &w in content {
-                        let h = mix64(u64::from(w) ^ seed);
-                        let (hi, lo) = ((h >> 32) as u32, h as u32);
-                        hi_mins[bin(hi)] = hi_mins[bin(hi)].min(hi);
-                        lo_mins[bin(lo)] = lo_mins[bin(lo)].min(lo);
+                        let h = mix64(u64::from(w) ^ first);
+                        let g = mix64(u64::from(w) ^ second);
+                        for (row, t) in [
+                            (&mut *a, (h >> 32) as u32),
+                            (&mut *b, h as u32),
+                            (&mut *c, (g >> 32) as u32),
+                            (&mut *d, g as u32),
+                        ] {
+                            row[bin(t)] = row[bin(t)].min(t);
+                        }
                     }
                 }
-                // The last of an odd number of rows.
-                [hi_mins] => {
-                    for &w in content {
-                        let hi = (mix64(u64::from(w) ^ seed) >> 32) as u32;
-                        hi_mins[bin(hi)] = hi_mins[bin(hi)].min(hi);
+                _ => {
+                    for (half, pair_rows) in rows.chunks_mut(2).enumerate() {
+                        let seed = [first, second][half];
+                        for &w in content {
+                            let h = mix64(u64::from(w) ^ seed);
+                            let halves = [(h >> 32) as u32, h as u32];
+                            for (row, t) in pair_rows.iter_mut().zip(halves) {
+                                row[bin(t)] = row[bin(t)].min(t);
+                            }
+                        }
                     }
                 }
-                _ => unreachable!("chunks of one or two rows"),
             }
         }
         let keys = &mut self.keys[group.clone()];
