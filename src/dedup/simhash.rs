@@ -433,8 +433,9 @@ const SEGMENT: usize = 1 << 16;
 ///
 /// The hot path: runs of ASCII letters and digits are lowercased without
 /// normalisation (NFKC leaves ASCII alone), and so are runs whose other
-/// characters are all Latin-1 or basic Cyrillic letters and general
-/// punctuation (see `simple_words`); only the rest go through NFKC.
+/// characters are all Latin-1 or basic Cyrillic letters, Hangul
+/// syllables and common punctuation (see `simple_words`); only the rest
+/// go through NFKC.
 /// Runs are cut at ASCII punctuation and spaces, which NFKC never joins
 /// to a neighbour.
 ///
