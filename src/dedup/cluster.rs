@@ -422,14 +422,27 @@ fn fold_row(key: u64, bin: u32) -> u64 {
 fn shared_at_least(a: &WordSet, b: &WordSet, need: usize) -> Option<usize> {
     let (a, b) = (a.keys(), b.keys());
     let (mut i, mut j, mut both) = (0, 0, 0usize);
+    let step = |i: &mut usize, j: &mut usize, both: &mut usize| {
+        let (x, y) = (a[*i], b[*j]);
+        *i += usize::from(x <= y);
+        *j += usize::from(y <= x);
+        *both += usize::from(x == y);
+    };
+    // The bound is checked every eight steps while both sets have eight
+    // words left (a later check only says no later), then every step.
+    while i + 8 <= a.len() && j + 8 <= b.len() {
+        if both + (a.len() - i).min(b.len() - j) < need {
+            return None;
+        }
+        for _ in 0..8 {
+            step(&mut i, &mut j, &mut both);
+        }
+    }
     while i < a.len() && j < b.len() {
         if both + (a.len() - i).min(b.len() - j) < need {
             return None;
         }
-        let (x, y) = (a[i], b[j]);
-        i += usize::from(x <= y);
-        j += usize::from(y <= x);
-        both += usize::from(x == y);
+        step(&mut i, &mut j, &mut both);
     }
     (both >= need).then_some(both)
 }
