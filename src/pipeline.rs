@@ -28,6 +28,7 @@ use rayon::prelude::*;
 
 use crate::decode::Decoder;
 use crate::dedup::cluster::MixState;
+use crate::dedup::simhash;
 use crate::dedup::store::{preview, PREVIEW_BYTES};
 use crate::dedup::{
     Clustering, DedupBuilder, Deduper, DuplicateAction, Fingerprint, Index,
@@ -1451,23 +1452,36 @@ impl Pipeline {
         if let Some(s) = start {
             ranges.push((s, lines.len() - 1));
         }
-        let mut found: Vec<Candidate> = ranges
-            .into_iter()
-            .filter_map(|(first, last)| {
-                let lines = &lines[first..=last];
-                let fingerprint = deduper.fingerprint_lines(lines)?;
-                let len = lines.iter().map(|l| l.len() + 1).sum::<usize>() - 1;
-                Some(Candidate {
-                    first: first as u32,
-                    last: last as u32,
-                    len: len as u32,
-                    fingerprint,
+        // The document's word sets share one allocation.
+        let (pending, storage) = simhash::with_key_buffer(|keys| {
+            let pending: Vec<_> = ranges
+                .into_iter()
+                .filter_map(|(first, last)| {
+                    let lines = &lines[first..=last];
+                    let fingerprint =
+                        deduper.fingerprint_lines_appending(lines, keys)?;
+                    let len =
+                        lines.iter().map(|l| l.len() + 1).sum::<usize>() - 1;
+                    Some((first as u32, last as u32, len as u32, fingerprint))
                 })
-            })
-            .collect();
+                .collect();
+            let storage =
+                (!pending.is_empty()).then(|| WordSet::storage_of(keys));
+            (pending, storage)
+        });
+        let Some(storage) = storage else {
+            return Vec::new();
+        };
         // Kept until the global phase for every document: no slack.
-        found.shrink_to_fit();
-        found
+        pending
+            .into_iter()
+            .map(|(first, last, len, fingerprint)| Candidate {
+                first,
+                last,
+                len,
+                fingerprint: fingerprint.with_words(&storage),
+            })
+            .collect()
     }
 
     /// For each source, how many distinct documents contain each short

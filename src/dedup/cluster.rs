@@ -248,7 +248,13 @@ static COMMON: std::sync::LazyLock<Box<[u64; 1 << 10]>> =
 
 /// Whether a word key is one of [`COMMON_WORDS`]' (or shares its key).
 fn is_common(key: u32) -> bool {
-    COMMON[key as usize >> 6 & 1023] >> (key & 63) & 1 == 1
+    in_bits(&COMMON, key)
+}
+
+/// Whether bit `key` of a 2^16-bit set is set.
+#[inline]
+fn in_bits(bits: &[u64; 1 << 10], key: u32) -> bool {
+    bits[key as usize >> 6 & 1023] >> (key & 63) & 1 == 1
 }
 
 /// The words of a word set that the band keys are made of: all but
@@ -257,19 +263,24 @@ pub(crate) fn content_words(words: &WordSet, out: &mut Vec<u32>) {
     // Branch-free: about a third of the words are common, at random.
     out.clear();
     out.resize(words.len(), 0);
+    // The table once, not its lazy initialisation checked a word.
+    let common: &[u64; 1 << 10] = &COMMON;
     let mut kept = 0;
     for w in words.iter() {
         out[kept] = w;
-        kept += usize::from(!is_common(w));
+        kept += usize::from(!in_bits(common, w));
     }
     out.truncate(kept);
 }
 
-/// Band keys `group` (a range of `0..bands`) of a word set's content
-/// words (see [`content_words`]; not empty), one per band of the group,
-/// each over `rows` min-hash values. A group's keys do not depend on
-/// the other bands computed, so the bands can be taken a group at a
-/// time.
+/// Computes band keys, with the bins of every row kept between
+/// paragraphs.
+///
+/// A paragraph's band keys `group` (a range of `0..bands`) are made of
+/// its content words (see [`content_words`]; not empty), one per band of
+/// the group, each over `rows` min-hash values. A group's keys do not
+/// depend on the other bands computed, so the bands can be taken a group
+/// at a time.
 ///
 /// Each row is one round of one-permutation hashing with its own seed:
 /// the words are spread over `bands` bins, each bin keeps its smallest
@@ -278,71 +289,132 @@ pub(crate) fn content_words(words: &WordSet, out: &mut Vec<u32>) {
 /// leave most bins empty, the densified bins would copy their
 /// neighbours, and a "4-row" band would be one row in effect (measured:
 /// buckets of hundreds of unrelated paragraphs).
-pub(crate) fn band_keys(
-    content: &[u32],
+pub(crate) struct BandKeys {
     bands: usize,
-    rows: usize,
-    group: std::ops::Range<usize>,
-    out: &mut [u32],
-) {
-    debug_assert!(!content.is_empty() && group.end <= bands);
-    // Two rows from each 64-bit word hash: its halves are independent.
-    // A row's 32-bit value picks the bin by its high bits and orders
-    // the words within a bin by the rest, as one permutation would.
-    let mut keys = [0u64; 256];
-    // u32::MAX marks an empty bin (a word hashing to it counts as none).
-    let mut mins = [[u32::MAX; 256]; 2];
-    let bin = |t: u32| ((u64::from(t) * bands as u64) >> 32) as usize;
-    for pair in 0..rows.div_ceil(2) {
-        let seed =
-            BAND_SEED ^ (pair as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let halves = (rows - 2 * pair).min(2);
-        for row in &mut mins[..halves] {
-            row[..bands].fill(u32::MAX);
-        }
-        let [hi_mins, lo_mins] = &mut mins;
-        for &w in content {
-            let h = mix64(u64::from(w) ^ seed);
-            let hi = (h >> 32) as u32;
-            hi_mins[bin(hi)] = hi_mins[bin(hi)].min(hi);
-            if halves == 2 {
-                let lo = h as u32;
-                lo_mins[bin(lo)] = lo_mins[bin(lo)].min(lo);
-            }
-        }
-        for row in &mut mins[..halves] {
-            let row = &row[..bands];
-            for (b, k) in
-                keys.iter_mut().enumerate().take(group.end).skip(group.start)
-            {
-                *k = (*k ^ u64::from(densified(row, b)))
-                    .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                    .rotate_left(29);
-            }
+    /// Each row's smallest value in each of its `bands` bins (`u32::MAX`:
+    /// empty; a word hashing to it counts as none). 256 wide whatever
+    /// `bands`, so a bin index needs no bounds check.
+    mins: Vec<[u32; 256]>,
+    /// Each band's key so far, folded over the rows.
+    keys: Vec<u64>,
+}
+
+impl BandKeys {
+    /// Keys of `bands` bands of `rows` rows (1 to 256 and 1 to 16).
+    pub(crate) fn new(bands: usize, rows: usize) -> BandKeys {
+        assert!(bands <= 256, "at most 256 bands");
+        BandKeys {
+            bands,
+            mins: vec![[u32::MAX; 256]; rows],
+            keys: vec![0; bands],
         }
     }
-    for (o, b) in out.iter_mut().zip(group) {
-        *o = mix64(keys[b] ^ b as u64) as u32;
+
+    /// Puts the keys of the bands in `group` of the words `content` into
+    /// `out`, one per band.
+    pub(crate) fn compute(
+        &mut self,
+        content: &[u32],
+        group: std::ops::Range<usize>,
+        out: &mut [u32],
+    ) {
+        let bands = self.bands;
+        debug_assert!(!content.is_empty() && group.end <= bands);
+        for row in &mut self.mins {
+            row[..bands].fill(u32::MAX);
+        }
+        // Two rows from each 64-bit word hash: its halves are independent.
+        // A row's 32-bit value picks the bin by its high bits and orders
+        // the words within a bin by the rest, as one permutation would.
+        // (Below `bands`, so the mask changes nothing.)
+        let bin =
+            |t: u32| ((u64::from(t) * bands as u64) >> 32) as usize & 255;
+        let seed = |pair: usize| {
+            BAND_SEED ^ (pair as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        };
+        // Four rows (two hashes) a pass over the words where there are
+        // four: one loop for the default 4 rows.
+        for (quad, rows) in self.mins.chunks_mut(4).enumerate() {
+            let (first, second) = (seed(2 * quad), seed(2 * quad + 1));
+            match rows {
+                [a, b, c, d] => {
+                    for &w in content {
+                        let h = mix64(u64::from(w) ^ first);
+                        let g = mix64(u64::from(w) ^ second);
+                        for (row, t) in [
+                            (&mut *a, (h >> 32) as u32),
+                            (&mut *b, h as u32),
+                            (&mut *c, (g >> 32) as u32),
+                            (&mut *d, g as u32),
+                        ] {
+                            row[bin(t)] = row[bin(t)].min(t);
+                        }
+                    }
+                }
+                _ => {
+                    for (half, pair_rows) in rows.chunks_mut(2).enumerate() {
+                        let seed = [first, second][half];
+                        for &w in content {
+                            let h = mix64(u64::from(w) ^ seed);
+                            let halves = [(h >> 32) as u32, h as u32];
+                            for (row, t) in pair_rows.iter_mut().zip(halves) {
+                                row[bin(t)] = row[bin(t)].min(t);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let keys = &mut self.keys[group.clone()];
+        keys.fill(0);
+        for row in &self.mins {
+            densify_into(&row[..bands], group.clone(), keys);
+        }
+        for ((o, &k), b) in out.iter_mut().zip(&*keys).zip(group) {
+            *o = mix64(k ^ b as u64) as u32;
+        }
     }
 }
 
-/// Bin `b`'s value after densification: an empty bin takes the next
-/// filled bin's value (circularly) offset by the distance, so two sets
-/// agree on it about as often as on a filled bin (rotation
-/// densification, Shrivastava and Li 2014). Computed for one bin at a
-/// time because a group of bands needs only its own bins, and the passes
-/// over groups repeat for every paragraph.
-fn densified(mins: &[u32], b: usize) -> u32 {
-    let n = mins.len();
-    if mins[b] != u32::MAX {
-        return mins[b];
+/// Folds bins `group` of one row, densified, into the keys of the
+/// group's bands. Densified, an empty bin takes the next filled bin's
+/// value (circularly) offset by the distance, so two sets agree on it
+/// about as often as on a filled bin (rotation densification,
+/// Shrivastava and Li 2014). The bins are walked backwards from the
+/// first filled bin after the group, so each finds its next filled bin
+/// in one step and only the group's bins are read (the passes over
+/// groups repeat for every paragraph).
+fn densify_into(row: &[u32], group: std::ops::Range<usize>, keys: &mut [u64]) {
+    let n = row.len();
+    // The first filled bin at or after the group, as a position that
+    // counts on past the end of the row when it wraps around.
+    let wrap = |p: usize| if p < n { p } else { p - n };
+    let after = (group.end..n + group.end).find(|&p| row[wrap(p)] != u32::MAX);
+    let Some(at) = after else {
+        // No bin filled: every bin stays empty.
+        for k in keys.iter_mut() {
+            *k = fold_row(*k, u32::MAX);
+        }
+        return;
+    };
+    // Walking backwards, `offset` is the distance to the filled bin
+    // whose value is `value`, times the rotation constant.
+    let mut value = row[wrap(at)];
+    let mut offset = ((at - group.end) as u32).wrapping_mul(0x9e37_79b9);
+    for (k, &m) in keys.iter_mut().zip(&row[group]).rev() {
+        offset = offset.wrapping_add(0x9e37_79b9);
+        // Branch-free: whether a bin is filled is a coin toss.
+        let filled = m != u32::MAX;
+        value = std::hint::select_unpredictable(filled, m, value);
+        offset = std::hint::select_unpredictable(filled, 0, offset);
+        *k = fold_row(*k, value.wrapping_add(offset));
     }
-    (1..n)
-        .map(|dist| (dist, mins[(b + dist) % n]))
-        .find(|&(_, m)| m != u32::MAX)
-        .map_or(u32::MAX, |(dist, m)| {
-            m.wrapping_add((dist as u32).wrapping_mul(0x9e37_79b9))
-        })
+}
+
+/// A band's key with one more row's (densified) bin folded in.
+#[inline(always)]
+fn fold_row(key: u64, bin: u32) -> u64 {
+    (key ^ u64::from(bin)).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29)
 }
 
 /// The number of shared words, or `None` as soon as fewer than `need`
@@ -350,14 +422,27 @@ fn densified(mins: &[u32], b: usize) -> u32 {
 fn shared_at_least(a: &WordSet, b: &WordSet, need: usize) -> Option<usize> {
     let (a, b) = (a.keys(), b.keys());
     let (mut i, mut j, mut both) = (0, 0, 0usize);
+    let step = |i: &mut usize, j: &mut usize, both: &mut usize| {
+        let (x, y) = (a[*i], b[*j]);
+        *i += usize::from(x <= y);
+        *j += usize::from(y <= x);
+        *both += usize::from(x == y);
+    };
+    // The bound is checked every eight steps while both sets have eight
+    // words left (a later check only says no later), then every step.
+    while i + 8 <= a.len() && j + 8 <= b.len() {
+        if both + (a.len() - i).min(b.len() - j) < need {
+            return None;
+        }
+        for _ in 0..8 {
+            step(&mut i, &mut j, &mut both);
+        }
+    }
     while i < a.len() && j < b.len() {
         if both + (a.len() - i).min(b.len() - j) < need {
             return None;
         }
-        let (x, y) = (a[i], b[j]);
-        i += usize::from(x <= y);
-        j += usize::from(y <= x);
-        both += usize::from(x == y);
+        step(&mut i, &mut j, &mut both);
     }
     (both >= need).then_some(both)
 }
@@ -554,12 +639,13 @@ impl Deduper {
             stretches.into_par_iter().zip(banded.par_chunks(CHUNK)).for_each(
                 |(mut out, chunk)| {
                     let mut content = Vec::new();
+                    let mut band_keys = BandKeys::new(c.bands, c.rows);
                     let mut one = [0u32; 256];
                     for (x, &i) in chunk.iter().enumerate() {
                         let words = &ps[i as usize].fingerprint.words;
                         content_words(words, &mut content);
                         let range = start..start + g;
-                        band_keys(&content, c.bands, c.rows, range, &mut one);
+                        band_keys.compute(&content, range, &mut one);
                         for (band, &k) in out.iter_mut().zip(&one) {
                             band[x] = k;
                         }
@@ -707,7 +793,75 @@ fn clusters_of(
 mod tests {
     use super::*;
 
-    /// The whole-row densification `densified` replaced, kept as the
+    /// The band keys as computed before [`BandKeys`], a bin at a time:
+    /// the reference the fast keys must equal.
+    fn band_keys_one_bin_at_a_time(
+        content: &[u32],
+        bands: usize,
+        rows: usize,
+        group: std::ops::Range<usize>,
+        out: &mut [u32],
+    ) {
+        debug_assert!(!content.is_empty() && group.end <= bands);
+        // Two rows from each 64-bit word hash: its halves are independent.
+        // A row's 32-bit value picks the bin by its high bits and orders
+        // the words within a bin by the rest, as one permutation would.
+        let mut keys = [0u64; 256];
+        // u32::MAX marks an empty bin (a word hashing to it counts as none).
+        let mut mins = [[u32::MAX; 256]; 2];
+        let bin = |t: u32| ((u64::from(t) * bands as u64) >> 32) as usize;
+        for pair in 0..rows.div_ceil(2) {
+            let seed =
+                BAND_SEED ^ (pair as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let halves = (rows - 2 * pair).min(2);
+            for row in &mut mins[..halves] {
+                row[..bands].fill(u32::MAX);
+            }
+            let [hi_mins, lo_mins] = &mut mins;
+            for &w in content {
+                let h = mix64(u64::from(w) ^ seed);
+                let hi = (h >> 32) as u32;
+                hi_mins[bin(hi)] = hi_mins[bin(hi)].min(hi);
+                if halves == 2 {
+                    let lo = h as u32;
+                    lo_mins[bin(lo)] = lo_mins[bin(lo)].min(lo);
+                }
+            }
+            for row in &mut mins[..halves] {
+                let row = &row[..bands];
+                for (b, k) in keys
+                    .iter_mut()
+                    .enumerate()
+                    .take(group.end)
+                    .skip(group.start)
+                {
+                    *k = (*k ^ u64::from(densified_bin(row, b)))
+                        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                        .rotate_left(29);
+                }
+            }
+        }
+        for (o, b) in out.iter_mut().zip(group) {
+            *o = mix64(keys[b] ^ b as u64) as u32;
+        }
+    }
+
+    /// Bin `b`'s value after densification (see [`densify_into`]), found
+    /// by looking ahead from the bin.
+    fn densified_bin(mins: &[u32], b: usize) -> u32 {
+        let n = mins.len();
+        if mins[b] != u32::MAX {
+            return mins[b];
+        }
+        (1..n)
+            .map(|dist| (dist, mins[(b + dist) % n]))
+            .find(|&(_, m)| m != u32::MAX)
+            .map_or(u32::MAX, |(dist, m)| {
+                m.wrapping_add((dist as u32).wrapping_mul(0x9e37_79b9))
+            })
+    }
+
+    /// The whole-row densification `densified_bin` replaced, kept as the
     /// reference it must agree with.
     fn densify_row(mins: &mut [u32]) {
         let n = mins.len();
@@ -741,9 +895,65 @@ mod tests {
                     })
                     .collect();
                 let lazy: Vec<u32> =
-                    (0..n).map(|b| densified(&row, b)).collect();
+                    (0..n).map(|b| densified_bin(&row, b)).collect();
                 densify_row(&mut row);
                 assert_eq!(lazy, row);
+            }
+        }
+    }
+
+    #[test]
+    fn densify_into_agrees_with_one_bin_at_a_time() {
+        let mut x = 5u64;
+        for n in [1usize, 2, 3, 30, 64] {
+            for round in 0..300 {
+                let row: Vec<u32> = (0..n)
+                    .map(|_| {
+                        x = mix64(x);
+                        // Mostly empty, all empty every tenth round.
+                        if x.is_multiple_of(3) && round % 10 != 0 {
+                            x as u32 >> 1
+                        } else {
+                            u32::MAX
+                        }
+                    })
+                    .collect();
+                x = mix64(x);
+                let start = x as usize % n;
+                let end = start + 1 + (x >> 20) as usize % (n - start);
+                let seed: Vec<u64> = (start..end).map(|b| b as u64).collect();
+                let mut fast = seed.clone();
+                densify_into(&row, start..end, &mut fast);
+                let slow: Vec<u64> = (start..end)
+                    .map(|b| fold_row(b as u64, densified_bin(&row, b)))
+                    .collect();
+                assert_eq!(fast, slow, "{row:?} {start}..{end}");
+            }
+        }
+    }
+
+    #[test]
+    fn band_keys_equal_the_one_bin_at_a_time_keys() {
+        let mut x = 17u64;
+        for (bands, rows) in [(30, 4), (4, 3), (1, 1), (7, 2), (256, 16)] {
+            let mut fast = BandKeys::new(bands, rows);
+            for _ in 0..200 {
+                x = mix64(x);
+                let words = 1 + x as usize % 120;
+                let content: Vec<u32> =
+                    (0..words).map(|k| mix64(x ^ k as u64) as u32).collect();
+                let start = (x >> 32) as usize % bands;
+                let end = start + 1 + (x >> 40) as usize % (bands - start);
+                let (mut a, mut b) = ([0u32; 256], [0u32; 256]);
+                fast.compute(&content, start..end, &mut a);
+                band_keys_one_bin_at_a_time(
+                    &content,
+                    bands,
+                    rows,
+                    start..end,
+                    &mut b,
+                );
+                assert_eq!(a, b, "{bands} x {rows}, {start}..{end}");
             }
         }
     }
@@ -757,12 +967,13 @@ mod tests {
         .unwrap();
         let mut content = Vec::new();
         content_words(&fp.words, &mut content);
+        let mut band_keys = BandKeys::new(4, 3);
         let mut keys = [0; 4];
-        band_keys(&content, 4, 3, 0..4, &mut keys);
+        band_keys.compute(&content, 0..4, &mut keys);
         assert_eq!(keys, [3625209438, 2826637620, 582716759, 724607193]);
         // A group alone gives the same keys.
         let mut two = [0; 2];
-        band_keys(&content, 4, 3, 1..3, &mut two);
+        band_keys.compute(&content, 1..3, &mut two);
         assert_eq!(two, keys[1..3]);
     }
 
@@ -814,8 +1025,9 @@ mod tests {
             let a: Vec<u32> = (0..100).map(|x| seed * 1000 + x).collect();
             let b: Vec<u32> = (40..140).map(|x| seed * 1000 + x).collect();
             let (mut ka, mut kb) = ([0; 25], [0; 25]);
-            band_keys(&a, 25, 1, 0..25, &mut ka);
-            band_keys(&b, 25, 1, 0..25, &mut kb);
+            let mut band_keys = BandKeys::new(25, 1);
+            band_keys.compute(&a, 0..25, &mut ka);
+            band_keys.compute(&b, 0..25, &mut kb);
             agree += ka.iter().zip(&kb).filter(|(x, y)| x == y).count();
             total += 25;
         }

@@ -257,6 +257,27 @@ impl Deduper {
         &self,
         lines: &[S],
     ) -> Option<Fingerprint> {
+        if !self.long_enough(lines) {
+            return None;
+        }
+        simhash::fingerprint(lines.iter().map(AsRef::as_ref))
+    }
+
+    /// [`Deduper::fingerprint_lines`] with the word set's keys appended
+    /// to `keys`, a buffer the sets of many paragraphs share.
+    pub(crate) fn fingerprint_lines_appending<S: AsRef<str>>(
+        &self,
+        lines: &[S],
+        keys: &mut Vec<u16>,
+    ) -> Option<simhash::PendingFingerprint> {
+        if !self.long_enough(lines) {
+            return None;
+        }
+        simhash::fingerprint_appending(lines.iter().map(AsRef::as_ref), keys)
+    }
+
+    /// Whether a paragraph has the characters to be matched at all.
+    fn long_enough<S: AsRef<str>>(&self, lines: &[S]) -> bool {
         let min = self.config.min_exact_chars;
         let mut chars = 0;
         for l in lines {
@@ -271,10 +292,7 @@ impl Deduper {
                 break;
             }
         }
-        if chars < min {
-            return None;
-        }
-        simhash::fingerprint(lines.iter().map(AsRef::as_ref))
+        chars >= min
     }
 
     /// Clusters paragraphs (given in input order). Every pair that joins
