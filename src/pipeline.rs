@@ -724,7 +724,7 @@ impl Pipeline {
         sink: &mut dyn Sink,
     ) -> io::Result<Summary> {
         let started = Instant::now();
-        let mut phases = PhaseClock { last: started, phases: Vec::new() };
+        let mut phases = PhaseClock::start();
         let timers = Timers::default();
         let inner = &self.inner;
         let cancelled = || self.cancel.load(Ordering::Relaxed);
@@ -1744,18 +1744,29 @@ impl Pipeline {
     }
 }
 
-/// Wall-clock time of each phase of a run, as it ends.
+/// Wall-clock and CPU time of each phase of a run, as it ends.
 struct PhaseClock {
     last: Instant,
+    last_cpu: Option<f64>,
     phases: Vec<PhaseTime>,
 }
 
 impl PhaseClock {
+    fn start() -> PhaseClock {
+        PhaseClock {
+            last: Instant::now(),
+            last_cpu: crate::report::process_cpu_seconds(),
+            phases: Vec::new(),
+        }
+    }
+
     fn end(&mut self, name: &'static str) {
         let now = Instant::now();
+        let cpu = crate::report::process_cpu_seconds();
         let wall_seconds = (now - self.last).as_secs_f64();
-        self.phases.push(PhaseTime { name, wall_seconds });
-        self.last = now;
+        let cpu_seconds = cpu.zip(self.last_cpu).map(|(c, l)| c - l);
+        self.phases.push(PhaseTime { name, wall_seconds, cpu_seconds });
+        (self.last, self.last_cpu) = (now, cpu);
     }
 }
 

@@ -24,6 +24,9 @@ pub struct PhaseTime {
     pub name: &'static str,
     /// Wall-clock seconds.
     pub wall_seconds: f64,
+    /// CPU seconds of the process (user + system) in the phase, summed
+    /// over threads, where known (to 10 ms).
+    pub cpu_seconds: Option<f64>,
 }
 
 /// One input that failed, for the report.
@@ -110,19 +113,18 @@ impl Summary {
                 })
                 .map(|kb: u64| kb * 1024);
         }
-        if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
-            // Fields 14 and 15 (utime, stime) in clock ticks, after the
-            // parenthesised command name.
-            let after = stat.rsplit(')').next().unwrap_or("");
-            let fields: Vec<&str> = after.split_whitespace().collect();
-            if fields.len() > 13 {
-                let ticks: Option<f64> = fields[11]
-                    .parse::<f64>()
-                    .ok()
-                    .zip(fields[12].parse::<f64>().ok())
-                    .map(|(u, s)| u + s);
-                self.cpu_seconds = ticks.map(|t| t / 100.0);
-            }
-        }
+        self.cpu_seconds = process_cpu_seconds();
     }
+}
+
+/// CPU seconds the process has used so far (user + system), where known.
+pub(crate) fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields 14 and 15 (utime, stime) in clock ticks, after the
+    // parenthesised command name.
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) / 100.0)
 }

@@ -322,9 +322,15 @@ fn print_stats(s: &Summary) {
         let phases: Vec<String> = s
             .phases
             .iter()
-            .map(|p| format!("{} {:.2} s", p.name, p.wall_seconds))
+            .map(|p| match p.cpu_seconds {
+                Some(cpu) => format!(
+                    "{} {:.2} s ({cpu:.2} s cpu)",
+                    p.name, p.wall_seconds
+                ),
+                None => format!("{} {:.2} s", p.name, p.wall_seconds),
+            })
             .collect();
-        let _ = writeln!(err, "phases (wall): {}", phases.join(", "));
+        let _ = writeln!(err, "phases: {}", phases.join(", "));
     }
     let _ = writeln!(
         err,
