@@ -1015,20 +1015,32 @@ impl Pipeline {
         let clusters = &dedup.clustering.clusters;
         for first in (0..clusters.len()).step_by(CLUSTER_BATCH) {
             let ids = first..(first + CLUSTER_BATCH).min(clusters.len());
-            let records: Vec<ClusterRecord> = inner.pool.install(|| {
-                ids.into_par_iter()
-                    .map(|id| {
-                        let c = &clusters[id];
-                        cluster_record(id, c, &dedup, &docs, &previews)
-                    })
-                    .collect()
-            });
-            for record in &records {
+            let records: Vec<(ClusterRecord, Vec<u8>)> =
+                inner.pool.install(|| {
+                    ids.into_par_iter()
+                        .map(|id| {
+                            let c = &clusters[id];
+                            let r = cluster_record(
+                                id, c, &dedup, &docs, &previews,
+                            );
+                            let mut rendered = Vec::new();
+                            if prerender.clusters {
+                                crate::sink::write_cluster_record(
+                                    &mut rendered,
+                                    &r,
+                                );
+                            }
+                            (r, rendered)
+                        })
+                        .collect()
+                });
+            for (record, rendered) in &records {
                 summary.clusters += 1;
                 summary.duplicate_paragraphs +=
                     record.members.len() as u64 - 1;
-                sink.cluster(record)?;
+                sink.rendered_cluster(record, rendered)?;
             }
+            inner.pool.spawn(move || drop(records));
         }
         phases.end("write-clusters");
         summary.phases = phases.phases;

@@ -48,6 +48,16 @@ pub trait Sink {
         Ok(())
     }
 
+    /// A cluster with its JSON Lines record rendered ahead, when
+    /// [`Sink::prerender`] asked for it (`record` is empty otherwise).
+    fn rendered_cluster(
+        &mut self,
+        cluster: &ClusterRecord,
+        _record: &[u8],
+    ) -> io::Result<()> {
+        self.cluster(cluster)
+    }
+
     /// A cleaned document.
     fn document(&mut self, doc: &Document) -> io::Result<()>;
 
@@ -83,6 +93,13 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
         (**self).cluster(cluster)
     }
+    fn rendered_cluster(
+        &mut self,
+        cluster: &ClusterRecord,
+        record: &[u8],
+    ) -> io::Result<()> {
+        (**self).rendered_cluster(cluster, record)
+    }
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         (**self).document(doc)
     }
@@ -107,6 +124,13 @@ impl<S: Sink + ?Sized> Sink for &mut S {
 impl<S: Sink + ?Sized> Sink for Box<S> {
     fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
         (**self).cluster(cluster)
+    }
+    fn rendered_cluster(
+        &mut self,
+        cluster: &ClusterRecord,
+        record: &[u8],
+    ) -> io::Result<()> {
+        (**self).rendered_cluster(cluster, record)
     }
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         (**self).document(doc)
@@ -139,6 +163,8 @@ pub struct Prerender {
     /// The records of its removed and changed lines, as [`RemovedFile`]
     /// writes them.
     pub removals: bool,
+    /// Each cluster's record, as [`ClustersFile`] writes it.
+    pub clusters: bool,
 }
 
 impl Prerender {
@@ -147,6 +173,7 @@ impl Prerender {
         Prerender {
             record: self.record || other.record,
             removals: self.removals || other.removals,
+            clusters: self.clusters || other.clusters,
         }
     }
 }
@@ -232,6 +259,15 @@ impl Fanout {
 impl Sink for Fanout {
     fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
         self.sinks.iter_mut().try_for_each(|s| s.cluster(cluster))
+    }
+    fn rendered_cluster(
+        &mut self,
+        cluster: &ClusterRecord,
+        record: &[u8],
+    ) -> io::Result<()> {
+        self.sinks
+            .iter_mut()
+            .try_for_each(|s| s.rendered_cluster(cluster, record))
     }
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         self.sinks.iter_mut().try_for_each(|s| s.document(doc))
@@ -545,7 +581,7 @@ impl Sink for JsonLinesFile {
         written
     }
     fn prerender(&self) -> Prerender {
-        Prerender { record: true, removals: false }
+        Prerender { record: true, ..Prerender::default() }
     }
     fn rendered_document(
         &mut self,
@@ -830,7 +866,7 @@ impl Sink for RemovedFile {
         written
     }
     fn prerender(&self) -> Prerender {
-        Prerender { record: false, removals: true }
+        Prerender { removals: true, ..Prerender::default() }
     }
     fn rendered_document(
         &mut self,
@@ -865,9 +901,9 @@ impl ClustersFile {
     }
 }
 
-/// Appends a cluster's JSON Lines record, in serde_json's format (the
-/// similarity is written by serde_json itself).
-fn write_cluster_record(out: &mut Vec<u8>, c: &ClusterRecord) {
+/// Appends a cluster's JSON Lines record, as [`ClustersFile`] writes it:
+/// serde_json's format (the similarity is written by serde_json itself).
+pub fn write_cluster_record(out: &mut Vec<u8>, c: &ClusterRecord) {
     out.extend_from_slice(b"{\"id\":");
     out.extend_from_slice(c.id.to_string().as_bytes());
     out.extend_from_slice(b",\"members\":[");
@@ -905,6 +941,20 @@ impl Sink for ClustersFile {
         let written = file.write_all(&self.line);
         release_if_huge(&mut self.line);
         written
+    }
+    fn rendered_cluster(
+        &mut self,
+        cluster: &ClusterRecord,
+        record: &[u8],
+    ) -> io::Result<()> {
+        if record.is_empty() {
+            return self.cluster(cluster);
+        }
+        let file = self.file.as_mut().expect("not written after finish");
+        file.write_all(record)
+    }
+    fn prerender(&self) -> Prerender {
+        Prerender { clusters: true, ..Prerender::default() }
     }
     fn document(&mut self, _doc: &Document) -> io::Result<()> {
         Ok(())
@@ -1115,7 +1165,9 @@ mod tests {
             sink.push(JsonLinesFile::create(&records).unwrap());
             sink.push(RemovedFile::create(&removed).unwrap());
             let what = sink.prerender();
-            assert_eq!(what, Prerender { record: true, removals: true });
+            let both =
+                Prerender { record: true, removals: true, clusters: false };
+            assert_eq!(what, both);
             for d in &docs {
                 if rendered_ahead {
                     let rendered = Prerendered::render(d, what);

@@ -246,6 +246,13 @@ impl<S: Sink> Sink for ErrorReporter<S> {
     fn cluster(&mut self, c: &sink::ClusterRecord) -> io::Result<()> {
         self.inner.cluster(c)
     }
+    fn rendered_cluster(
+        &mut self,
+        c: &sink::ClusterRecord,
+        record: &[u8],
+    ) -> io::Result<()> {
+        self.inner.rendered_cluster(c, record)
+    }
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         self.inner.document(doc)
     }
