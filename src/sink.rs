@@ -545,21 +545,53 @@ impl DocRecord<'_> {
     }
 }
 
+/// A JSON Lines file committed at the end of the run: what the three
+/// record sinks share.
+struct RecordFile {
+    file: Option<AtomicFile>,
+    /// One call's records, kept between calls so it is not regrown.
+    buffer: Vec<u8>,
+}
+
+impl RecordFile {
+    fn create(path: impl Into<PathBuf>) -> io::Result<RecordFile> {
+        Ok(RecordFile {
+            file: Some(AtomicFile::create(path)?),
+            buffer: Vec::new(),
+        })
+    }
+
+    /// Writes records rendered ahead, or what `render` makes of them now
+    /// when there are none.
+    fn write(
+        &mut self,
+        ahead: &[u8],
+        render: impl FnOnce(&mut Vec<u8>),
+    ) -> io::Result<()> {
+        let file = self.file.as_mut().expect("not written after finish");
+        if !ahead.is_empty() {
+            return file.write_all(ahead);
+        }
+        self.buffer.clear();
+        render(&mut self.buffer);
+        let written = file.write_all(&self.buffer);
+        release_if_huge(&mut self.buffer);
+        written
+    }
+
+    fn commit(&mut self) -> io::Result<()> {
+        self.file.take().map_or(Ok(()), AtomicFile::commit)
+    }
+}
+
 /// Writes documents as JSON Lines records to a file, committed at the
 /// end of the run.
-pub struct JsonLinesFile {
-    file: Option<AtomicFile>,
-    /// One record's bytes, kept between records so it is not regrown.
-    line: Vec<u8>,
-}
+pub struct JsonLinesFile(RecordFile);
 
 impl JsonLinesFile {
     /// Starts writing `path`.
     pub fn create(path: impl Into<PathBuf>) -> io::Result<JsonLinesFile> {
-        Ok(JsonLinesFile {
-            file: Some(AtomicFile::create(path)?),
-            line: Vec::new(),
-        })
+        RecordFile::create(path).map(JsonLinesFile)
     }
 }
 
@@ -573,12 +605,7 @@ fn write_json_line(
 
 impl Sink for JsonLinesFile {
     fn document(&mut self, doc: &Document) -> io::Result<()> {
-        let file = self.file.as_mut().expect("not written after finish");
-        self.line.clear();
-        write_doc_record(&mut self.line, &DocRecord::of(doc));
-        let written = file.write_all(&self.line);
-        release_if_huge(&mut self.line);
-        written
+        self.rendered_document(doc, &Prerendered::default())
     }
     fn prerender(&self) -> Prerender {
         Prerender { record: true, ..Prerender::default() }
@@ -588,14 +615,12 @@ impl Sink for JsonLinesFile {
         doc: &Document,
         rendered: &Prerendered,
     ) -> io::Result<()> {
-        if rendered.record.is_empty() {
-            return self.document(doc);
-        }
-        let file = self.file.as_mut().expect("not written after finish");
-        file.write_all(&rendered.record)
+        self.0.write(&rendered.record, |out| {
+            write_doc_record(out, &DocRecord::of(doc))
+        })
     }
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
-        self.file.take().map_or(Ok(()), AtomicFile::commit)
+        self.0.commit()
     }
 }
 
@@ -823,19 +848,12 @@ struct RemovalRecord<'a> {
 
 /// Writes every removed or changed line (the audit trail) as JSON Lines,
 /// committed at the end of the run.
-pub struct RemovedFile {
-    file: Option<AtomicFile>,
-    /// One document's records, kept between documents.
-    lines: Vec<u8>,
-}
+pub struct RemovedFile(RecordFile);
 
 impl RemovedFile {
     /// Starts writing `path`.
     pub fn create(path: impl Into<PathBuf>) -> io::Result<RemovedFile> {
-        Ok(RemovedFile {
-            file: Some(AtomicFile::create(path)?),
-            lines: Vec::new(),
-        })
+        RecordFile::create(path).map(RemovedFile)
     }
 }
 
@@ -858,12 +876,7 @@ fn write_removal_records(out: &mut Vec<u8>, doc: &Document) {
 
 impl Sink for RemovedFile {
     fn document(&mut self, doc: &Document) -> io::Result<()> {
-        let file = self.file.as_mut().expect("not written after finish");
-        self.lines.clear();
-        write_removal_records(&mut self.lines, doc);
-        let written = file.write_all(&self.lines);
-        release_if_huge(&mut self.lines);
-        written
+        self.rendered_document(doc, &Prerendered::default())
     }
     fn prerender(&self) -> Prerender {
         Prerender { removals: true, ..Prerender::default() }
@@ -873,31 +886,20 @@ impl Sink for RemovedFile {
         doc: &Document,
         rendered: &Prerendered,
     ) -> io::Result<()> {
-        if rendered.removals.is_empty() {
-            return self.document(doc);
-        }
-        let file = self.file.as_mut().expect("not written after finish");
-        file.write_all(&rendered.removals)
+        self.0.write(&rendered.removals, |out| write_removal_records(out, doc))
     }
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
-        self.file.take().map_or(Ok(()), AtomicFile::commit)
+        self.0.commit()
     }
 }
 
 /// Writes the clusters as JSON Lines, committed at the end of the run.
-pub struct ClustersFile {
-    file: Option<AtomicFile>,
-    /// One record's bytes, kept between records.
-    line: Vec<u8>,
-}
+pub struct ClustersFile(RecordFile);
 
 impl ClustersFile {
     /// Starts writing `path`.
     pub fn create(path: impl Into<PathBuf>) -> io::Result<ClustersFile> {
-        Ok(ClustersFile {
-            file: Some(AtomicFile::create(path)?),
-            line: Vec::new(),
-        })
+        RecordFile::create(path).map(ClustersFile)
     }
 }
 
@@ -935,23 +937,14 @@ pub fn write_cluster_record(out: &mut Vec<u8>, c: &ClusterRecord) {
 
 impl Sink for ClustersFile {
     fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
-        let file = self.file.as_mut().expect("not written after finish");
-        self.line.clear();
-        write_cluster_record(&mut self.line, cluster);
-        let written = file.write_all(&self.line);
-        release_if_huge(&mut self.line);
-        written
+        self.rendered_cluster(cluster, &[])
     }
     fn rendered_cluster(
         &mut self,
         cluster: &ClusterRecord,
         record: &[u8],
     ) -> io::Result<()> {
-        if record.is_empty() {
-            return self.cluster(cluster);
-        }
-        let file = self.file.as_mut().expect("not written after finish");
-        file.write_all(record)
+        self.0.write(record, |out| write_cluster_record(out, cluster))
     }
     fn prerender(&self) -> Prerender {
         Prerender { clusters: true, ..Prerender::default() }
@@ -960,7 +953,7 @@ impl Sink for ClustersFile {
         Ok(())
     }
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
-        self.file.take().map_or(Ok(()), AtomicFile::commit)
+        self.0.commit()
     }
 }
 

@@ -204,16 +204,23 @@ struct Block<T> {
     alnum: T,
 }
 
+impl Block<u64> {
+    /// Puts the bits of the `g`th group of sixteen bytes in place.
+    #[inline(always)]
+    fn put(&mut self, g: usize, bits: Block<u16>) {
+        self.word |= u64::from(bits.word) << (16 * g);
+        self.non_ascii |= u64::from(bits.non_ascii) << (16 * g);
+        self.continuation |= u64::from(bits.continuation) << (16 * g);
+        self.alnum |= u64::from(bits.alnum) << (16 * g);
+    }
+}
+
 /// [`classify16`] of 64 bytes.
 #[inline(always)]
 fn classify64(bytes: &[u8; 64]) -> Block<u64> {
     let mut block = Block::default();
     for (g, sixteen) in bytes.chunks_exact(16).enumerate() {
-        let bits = classify16(sixteen.try_into().expect("16 bytes"));
-        block.word |= u64::from(bits.word) << (16 * g);
-        block.non_ascii |= u64::from(bits.non_ascii) << (16 * g);
-        block.continuation |= u64::from(bits.continuation) << (16 * g);
-        block.alnum |= u64::from(bits.alnum) << (16 * g);
+        block.put(g, classify16(sixteen.try_into().expect("16 bytes")));
     }
     block
 }
@@ -228,10 +235,7 @@ fn classify_short(bytes: &[u8]) -> Block<u64> {
             // Zero bytes are in no class.
             Err(_) => classify16(&pad16(group)),
         };
-        block.word |= u64::from(bits.word) << (16 * g);
-        block.non_ascii |= u64::from(bits.non_ascii) << (16 * g);
-        block.continuation |= u64::from(bits.continuation) << (16 * g);
-        block.alnum |= u64::from(bits.alnum) << (16 * g);
+        block.put(g, bits);
     }
     block
 }
