@@ -62,6 +62,8 @@ pub mod input;
 mod pipeline;
 pub mod report;
 pub mod sink;
+#[cfg(target_arch = "x86_64")]
+mod sse2;
 pub mod strip;
 
 pub use document::{DocMeta, Document, Removal, Stage};

@@ -585,6 +585,7 @@ use classify_block_swar as classify_block;
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn classify_block_sse2(bytes: &[u8; 64]) -> Block {
+    use crate::sse2::{splat, within};
     use std::arch::x86_64::*;
     let mut c = Block { lowered: [0; 64], in_run: 0, non_ascii: 0 };
     for (i, (sixteen, out)) in
@@ -594,13 +595,6 @@ fn classify_block_sse2(bytes: &[u8; 64]) -> Block {
         // unaligned load and store are of 16 bytes within the 16-byte
         // chunks they come from and go to.
         let (in_run, non_ascii) = unsafe {
-            let splat = |b: u8| _mm_set1_epi8(b as i8);
-            let within = |x, lo: u8, hi: u8| {
-                _mm_and_si128(
-                    _mm_cmpgt_epi8(x, splat(lo - 1)),
-                    _mm_cmplt_epi8(x, splat(hi + 1)),
-                )
-            };
             let x = _mm_loadu_si128(sixteen.as_ptr().cast());
             let upper = within(x, b'A', b'Z');
             let letter = within(_mm_or_si128(x, splat(0x20)), b'a', b'z');

@@ -264,17 +264,11 @@ use classify16_bytes as classify16;
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn classify16_sse2(sixteen: &[u8; 16]) -> Block<u16> {
+    use crate::sse2::{splat, within};
     use std::arch::x86_64::*;
     // SAFETY: every x86-64 CPU has SSE2 (the build enables it), and the
     // unaligned load reads the sixteen bytes of `sixteen`.
     let (word, non_ascii, continuation, alnum) = unsafe {
-        let splat = |b: u8| _mm_set1_epi8(b as i8);
-        let within = |x, lo: u8, hi: u8| {
-            _mm_and_si128(
-                _mm_cmpgt_epi8(x, splat(lo - 1)),
-                _mm_cmplt_epi8(x, splat(hi + 1)),
-            )
-        };
         let x = _mm_loadu_si128(sixteen.as_ptr().cast());
         let letter = within(_mm_or_si128(x, splat(0x20)), b'a', b'z');
         let digit = within(x, b'0', b'9');
@@ -329,19 +323,13 @@ pub(crate) use plain16_swar as plain16;
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(crate) fn plain16_sse2(sixteen: &[u8; 16]) -> Plain16 {
+    use crate::sse2::{splat, within};
     use std::arch::x86_64::*;
     let mut lowered = [0u8; 32];
     // SAFETY: every x86-64 CPU has SSE2 (the build enables it), and the
     // unaligned load and store are of the sixteen bytes of `sixteen`
     // and `lowered`.
     let spaces = unsafe {
-        let splat = |b: u8| _mm_set1_epi8(b as i8);
-        let within = |x, lo: u8, hi: u8| {
-            _mm_and_si128(
-                _mm_cmpgt_epi8(x, splat(lo - 1)),
-                _mm_cmplt_epi8(x, splat(hi + 1)),
-            )
-        };
         let x = _mm_loadu_si128(sixteen.as_ptr().cast());
         let special = _mm_or_si128(x, within(x, b'0', b'9'));
         let special = _mm_movemask_epi8(special) as u32;
