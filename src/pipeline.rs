@@ -1,18 +1,20 @@
 //! The pipeline: decode → fix → strip → dedup, in three phases.
 //!
 //! 1. **map** (rayon over inputs): read, decode, fix, split into lines,
-//!    compute line facts, repetition keys and paragraph fingerprints,
-//!    then let the text go: only facts, keys and fingerprints live on.
+//!    compute line facts, repetition keys and paragraph fingerprints;
+//!    the fixed text of the first inputs is held, up to a budget, and
+//!    the rest let go: only facts, keys and fingerprints live on.
 //! 2. **global** (a barrier): count lines per source over distinct
 //!    documents, decide each document's boilerplate, cluster the kept
 //!    paragraphs and choose representatives deterministically.
 //! 3. **emit** (in input order, a bounded chunk of inputs at a time):
-//!    read each input again (checking it is unchanged), decode and fix it
-//!    again, build each cleaned document with its audit records and hand
+//!    take the held text, or read an input again (checking it is
+//!    unchanged), decode and fix it again; build each cleaned document
+//!    with its audit records (rendered for the sink by the pool) and hand
 //!    it to the sink; then the clusters.
 //!
-//! Memory therefore grows with the number of lines and paragraphs, not
-//! with the bytes of the corpus.
+//! Past the hold budget, memory therefore grows with the number of lines
+//! and paragraphs, not with the bytes of the corpus.
 //!
 //! Nothing depends on thread scheduling: every parallel step collects
 //! into input order, so the output is the same for any thread count.
@@ -864,7 +866,7 @@ impl Pipeline {
         if inner.index.is_none() {
             // Only a saved index needs the word sets after clustering:
             // free them (most of the dedup stage's memory) before the
-            // emit phase reads the text again.
+            // emit phase builds the documents.
             let none = WordSet::default();
             for p in &mut dedup.paragraphs {
                 p.fingerprint.words = none.clone();
@@ -1597,7 +1599,8 @@ impl Pipeline {
     }
 
     /// Blocks that lost a line to the strip stage are paragraphs no more:
-    /// reads those documents again and finds their blocks anew.
+    /// takes those documents' text again (held or read) and finds their
+    /// blocks anew.
     fn find_split_blocks(
         &self,
         inputs: &Inputs,
