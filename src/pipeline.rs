@@ -705,7 +705,7 @@ impl Pipeline {
             docs[0].candidates =
                 self.find_candidates(&fixed.lines, true, &verdicts[0]);
         }
-        let dedup = self.cluster(&mut docs, &verdicts, None, &timers);
+        let dedup = self.cluster(&mut docs, &[0], &verdicts, None, &timers);
         let dropped = self.dropped_lines(&dedup, 1);
         build_document(0, &docs[0], &fixed, &verdicts[0], &dropped[0])
     }
@@ -845,7 +845,7 @@ impl Pipeline {
         let verdicts = inner
             .pool
             .install(|| self.decide(&mut docs, &sources, &repeats, &timers));
-        drop((sources, repeats));
+        drop(repeats);
         release_free_memory();
         self.find_split_blocks(
             inputs, &layout, &digests, &mut docs, &verdicts, &held,
@@ -857,9 +857,10 @@ impl Pipeline {
             _ => None,
         };
         phases.end("global");
-        let mut dedup = inner
-            .pool
-            .install(|| self.cluster(&mut docs, &verdicts, prior, &timers));
+        let mut dedup = inner.pool.install(|| {
+            self.cluster(&mut docs, &sources, &verdicts, prior, &timers)
+        });
+        drop(sources);
         if cancelled() {
             return Err(interrupted());
         }
@@ -1231,10 +1232,8 @@ impl Pipeline {
             let rendered = Prerendered::render(&doc, plan.prerender);
             Some(Ok((doc, rendered, previews)))
         };
-        let text = plan.held;
-        match self
-            .reread(unit, digest, slots, plan.docs, text, plan.reads, build)
-        {
+        let (docs, held, reads) = (plan.docs, plan.held, plan.reads);
+        match self.reread(unit, digest, slots, docs, held, reads, build) {
             Ok(built) => built,
             Err(e) => {
                 // The same failure for each of its documents.
@@ -1680,6 +1679,7 @@ impl Pipeline {
     fn cluster(
         &self,
         docs: &mut [Mapped],
+        sources: &[u32],
         verdicts: &[Verdicts],
         prior: Option<Index>,
         timers: &Timers,
@@ -1687,7 +1687,6 @@ impl Pipeline {
         let Some(deduper) = &self.inner.deduper else {
             return DedupState::default();
         };
-        let sources = source_ids(docs);
         let (mut paragraphs, fixed, fixed_rep, prior) = match prior {
             Some(mut ix) => {
                 let old = std::mem::take(&mut ix.paragraphs);
@@ -1927,9 +1926,9 @@ fn updated_index(
 }
 
 /// Per source (by id), how many documents contain each short line (by
-/// key), where more than one does. Nothing iterates these maps in an order that shows, so the
-/// output does not depend on the hash; SipHash was a tenth of the strip
-/// decision's time.
+/// key), where more than one does. Nothing iterates these maps in an
+/// order that shows, so the output does not depend on the hash; SipHash
+/// was a tenth of the strip decision's time.
 type RepeatCounts = Vec<HashMap<u64, u32, MixState>>;
 
 const STORY_LINE_BYTES: usize = 200;
