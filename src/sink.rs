@@ -168,7 +168,7 @@ pub struct Prerender {
 }
 
 impl Prerender {
-    /// Both sets of records.
+    /// What either of two sinks asks for.
     pub fn union(self, other: Prerender) -> Prerender {
         Prerender {
             record: self.record || other.record,
