@@ -376,56 +376,97 @@ impl Fixer {
     }
 
     /// False when no fix can change the line: the fast path.
+    ///
+    /// It walks the line's bytes rather than its characters: plain ASCII
+    /// is skipped sixteen bytes at a time, and two-byte characters and
+    /// general punctuation (curly quotes, dashes) are one table lookup
+    /// each. Text with Cyrillic or curly quotes on most lines made the
+    /// character-by-character walk a tenth of a whole run.
     fn may_need_fixing(&self, line: &str) -> bool {
         let o = &self.options;
         let encoding = o.fix_encoding || o.fix_c1_controls;
+        let two_byte: &[CharFacts] = &TWO_BYTE;
+        let punctuation: &[CharFacts] = &PUNCTUATION;
+        // What a table's facts say; the same test for both tables.
+        let concerns = |precheck: &mut badness::PreCheck,
+                        &(role, flags): &CharFacts| {
+            (precheck.feed_role(role) && encoding)
+                || flags & ALWAYS != 0
+                || (o.uncurl_quotes && flags & QUOTE != 0)
+                || (o.fix_latin_ligatures && flags & LIGATURE != 0)
+        };
+        let bytes = line.as_bytes();
         let mut precheck = badness::PreCheck::default();
         let mut maybe_unnormalized = false;
-        // Unflagged ASCII (most of most lines) concerns no fix and has no
-        // role in the mojibake rules: it is skipped, and only resets the
-        // pre-check.
-        for (after_ascii, c) in FlaggedChars::new(line) {
-            if after_ascii {
+        let mut pos = 0;
+        while let Some(&lead) = bytes.get(pos) {
+            // Unflagged ASCII (most of most lines) concerns no fix and has
+            // no role in the mojibake rules: it is skipped, and only resets
+            // the pre-check.
+            if !ASCII_FLAGS[usize::from(lead)] {
                 precheck.feed_role(badness::Role::None);
+                match next_flagged_byte(bytes, pos + 1) {
+                    Some(at) => pos = at,
+                    None => break,
+                }
+                continue;
             }
-            let hit = if c.is_ascii() {
-                precheck.feed_role(badness::Role::None);
-                match c {
-                    '&' => o.unescape_html,
-                    '\r' => o.fix_line_breaks,
-                    '\x1b' => {
-                        o.remove_terminal_escapes || o.remove_control_chars
-                    }
-                    _ => {
-                        fixes::is_removable_control(c)
-                            && o.remove_control_chars
+            let hit = match lead {
+                0x00..=0x7f => {
+                    pos += 1;
+                    precheck.feed_role(badness::Role::None);
+                    match lead {
+                        b'&' => o.unescape_html,
+                        b'\r' => o.fix_line_breaks,
+                        0x1b => {
+                            o.remove_terminal_escapes || o.remove_control_chars
+                        }
+                        _ => {
+                            fixes::is_removable_control(char::from(lead))
+                                && o.remove_control_chars
+                        }
                     }
                 }
-            } else if ('\u{3001}'..'\u{f000}').contains(&c) {
-                // CJK, kana, Hangul: no rule or fix character in this block
-                // (U+3000, the ideographic space, is folded by the width fix).
-                precheck.feed_role(badness::Role::None);
-                maybe_unnormalized |= !fixes::is_nfc_inert(c);
-                false
-            } else if let Some(&(role, flags)) =
-                TWO_BYTE.get((c as usize).wrapping_sub(0x80))
-            {
-                // Latin, Greek, Cyrillic...: one table lookup.
-                maybe_unnormalized |= flags & NOT_NFC_INERT != 0;
-                (precheck.feed_role(role) && encoding)
-                    || flags & ALWAYS != 0
-                    || (o.uncurl_quotes && flags & QUOTE != 0)
-                    || (o.fix_latin_ligatures && flags & LIGATURE != 0)
-            } else {
-                maybe_unnormalized |= !fixes::is_nfc_inert(c);
-                (precheck.feed(c) && encoding)
-                    || (o.restore_lost_dashes && c == '\u{fffd}')
-                    || fixes::is_line_break(c)
-                    || fixes::is_removable_control(c)
-                    || (o.uncurl_quotes && fixes::is_curly_quote(c))
-                    || (o.fix_character_width
-                        && fixes::width_fold(c).is_some())
-                    || (o.fix_latin_ligatures && fixes::ligature(c).is_some())
+                // A two-byte character (valid UTF-8: its continuation
+                // byte follows): U+0080..U+07FF, Latin, Greek, Cyrillic...
+                0xc2..=0xdf => {
+                    let cp = usize::from(lead & 0x1f) << 6
+                        | usize::from(bytes[pos + 1] & 0x3f);
+                    pos += 2;
+                    let facts = &two_byte[cp - 0x80];
+                    maybe_unnormalized |= facts.1 & NOT_NFC_INERT != 0;
+                    concerns(&mut precheck, facts)
+                }
+                _ => {
+                    let c = line[pos..].chars().next().expect("a character");
+                    pos += c.len_utf8();
+                    let cp = c as u32;
+                    if let Some(facts) = cp
+                        .checked_sub(PUNCTUATION_START)
+                        .and_then(|k| punctuation.get(k as usize))
+                    {
+                        maybe_unnormalized |= facts.1 & NOT_NFC_INERT != 0;
+                        concerns(&mut precheck, facts)
+                    } else if ('\u{3001}'..'\u{f000}').contains(&c) {
+                        // CJK, kana, Hangul: no rule or fix character in
+                        // this block (U+3000, the ideographic space, is
+                        // folded by the width fix).
+                        precheck.feed_role(badness::Role::None);
+                        maybe_unnormalized |= !fixes::is_nfc_inert(c);
+                        false
+                    } else {
+                        maybe_unnormalized |= !fixes::is_nfc_inert(c);
+                        (precheck.feed(c) && encoding)
+                            || (o.restore_lost_dashes && c == '\u{fffd}')
+                            || fixes::is_line_break(c)
+                            || fixes::is_removable_control(c)
+                            || (o.uncurl_quotes && fixes::is_curly_quote(c))
+                            || (o.fix_character_width
+                                && fixes::width_fold(c).is_some())
+                            || (o.fix_latin_ligatures
+                                && fixes::ligature(c).is_some())
+                    }
+                }
             };
             if hit {
                 return true;
@@ -484,30 +525,41 @@ const ALWAYS: u8 = 2;
 const QUOTE: u8 = 4;
 const LIGATURE: u8 = 8;
 
-/// For U+0080..U+07FF (the two-byte UTF-8 range): the mojibake role and
-/// which fixes the character concerns, so the fast path needs one lookup.
-static TWO_BYTE: LazyLock<Vec<(badness::Role, u8)>> = LazyLock::new(|| {
-    (0x80..0x800u32)
-        .map(|cp| {
-            let c = char::from_u32(cp).expect("no surrogates below U+0800");
-            let mut flags = 0;
-            if !fixes::is_nfc_inert(c) {
-                flags |= NOT_NFC_INERT;
-            }
-            if fixes::is_line_break(c) || fixes::is_removable_control(c) {
-                flags |= ALWAYS;
-            }
-            if fixes::is_curly_quote(c) {
-                flags |= QUOTE;
-            }
-            if fixes::ligature(c).is_some() {
-                flags |= LIGATURE;
-            }
-            debug_assert!(fixes::width_fold(c).is_none());
-            (badness::role(c), flags)
-        })
-        .collect()
-});
+/// A character's mojibake role and which fixes it concerns (the flags
+/// above), so the fast path needs one lookup.
+type CharFacts = (badness::Role, u8);
+
+fn char_facts(cp: u32) -> CharFacts {
+    let c = char::from_u32(cp).expect("no surrogates in the tables");
+    let mut flags = 0;
+    if !fixes::is_nfc_inert(c) {
+        flags |= NOT_NFC_INERT;
+    }
+    if fixes::is_line_break(c) || fixes::is_removable_control(c) {
+        flags |= ALWAYS;
+    }
+    if fixes::is_curly_quote(c) {
+        flags |= QUOTE;
+    }
+    if fixes::ligature(c).is_some() {
+        flags |= LIGATURE;
+    }
+    // The width fix and the lost dash concern neither table's range.
+    debug_assert!(fixes::width_fold(c).is_none() && c != '\u{fffd}');
+    (badness::role(c), flags)
+}
+
+/// [`CharFacts`] of U+0080..U+07FF (the two-byte UTF-8 range).
+static TWO_BYTE: LazyLock<Vec<CharFacts>> =
+    LazyLock::new(|| (0x80..0x800).map(char_facts).collect());
+
+/// The first character of [`PUNCTUATION`].
+const PUNCTUATION_START: u32 = 0x2000;
+
+/// [`CharFacts`] of General Punctuation, U+2000..U+206F: curly quotes,
+/// dashes and ellipses, the three-byte characters of most Western text.
+static PUNCTUATION: LazyLock<Vec<CharFacts>> =
+    LazyLock::new(|| (PUNCTUATION_START..0x2070).map(char_facts).collect());
 
 /// Bytes that can matter to some fix: everything non-ASCII, `&`, and the
 /// C0 controls other than tab, newline and form feed, and DEL.
@@ -524,10 +576,51 @@ static ASCII_FLAGS: [bool; 256] = {
 };
 
 /// The position of the first byte at or after `from` that is in
-/// [`ASCII_FLAGS`]. Eight bytes at a time: a word with no high bit, no `&`,
-/// no DEL and no control byte is skipped whole (most words of ASCII
-/// prose); others are looked at byte by byte.
+/// [`ASCII_FLAGS`]: sixteen bytes at a time with SSE2, the rest (under
+/// sixteen) by [`next_flagged_byte_swar`].
+#[cfg(target_arch = "x86_64")]
 fn next_flagged_byte(bytes: &[u8], from: usize) -> Option<usize> {
+    use crate::sse2::splat;
+    use std::arch::x86_64::*;
+    let mut at = from;
+    while let Some(sixteen) = bytes.get(at..at + 16) {
+        // SAFETY: every x86-64 CPU has SSE2 (the build enables it), and
+        // the unaligned load reads the sixteen bytes of `sixteen`.
+        let flagged = unsafe {
+            let x = _mm_loadu_si128(sixteen.as_ptr().cast());
+            // Signed: bytes from 0x80 are negative, so "below 0x20" too.
+            let low = _mm_cmplt_epi8(x, splat(0x20));
+            let harmless = _mm_or_si128(
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(x, splat(b'\t')),
+                    _mm_cmpeq_epi8(x, splat(b'\n')),
+                ),
+                _mm_cmpeq_epi8(x, splat(0x0c)),
+            );
+            let other = _mm_or_si128(
+                _mm_cmpeq_epi8(x, splat(b'&')),
+                _mm_cmpeq_epi8(x, splat(0x7f)),
+            );
+            _mm_movemask_epi8(_mm_or_si128(
+                _mm_andnot_si128(harmless, low),
+                other,
+            ))
+        };
+        if flagged != 0 {
+            return Some(at + flagged.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
+    next_flagged_byte_swar(bytes, at)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use next_flagged_byte_swar as next_flagged_byte;
+
+/// [`next_flagged_byte`] eight bytes at a time: a word with no high bit,
+/// no `&`, no DEL and no control byte is skipped whole (most words of
+/// ASCII prose); others are looked at byte by byte.
+fn next_flagged_byte_swar(bytes: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;

@@ -346,3 +346,148 @@ fn fixer_is_clone_send_sync() {
     fn check<T: Clone + Send + Sync>() {}
     check::<Fixer>();
 }
+
+/// The fast path as a plain walk over characters: what
+/// `Fixer::may_need_fixing` computes on bytes and tables.
+fn may_need_fixing_by_chars(fixer: &Fixer, line: &str) -> bool {
+    use super::fixes;
+    let o = fixer.options();
+    let encoding = o.fix_encoding || o.fix_c1_controls;
+    let mut precheck = badness::PreCheck::default();
+    let mut maybe_unnormalized = false;
+    for c in line.chars() {
+        maybe_unnormalized |= !fixes::is_nfc_inert(c);
+        let hit = match c {
+            // ASCII has no mojibake role, but it breaks a sequence.
+            _ if c.is_ascii() => {
+                precheck.feed(c);
+                match c {
+                    '&' => o.unescape_html,
+                    '\r' => o.fix_line_breaks,
+                    '\x1b' => {
+                        o.remove_terminal_escapes || o.remove_control_chars
+                    }
+                    _ => {
+                        fixes::is_removable_control(c)
+                            && o.remove_control_chars
+                    }
+                }
+            }
+            _ => {
+                (precheck.feed(c) && encoding)
+                    || (o.restore_lost_dashes && c == '\u{fffd}')
+                    || fixes::is_line_break(c)
+                    || fixes::is_removable_control(c)
+                    || (o.uncurl_quotes && fixes::is_curly_quote(c))
+                    || (o.fix_character_width
+                        && fixes::width_fold(c).is_some())
+                    || (o.fix_latin_ligatures && fixes::ligature(c).is_some())
+            }
+        };
+        if hit {
+            return true;
+        }
+    }
+    maybe_unnormalized
+        && o.normalize_nfc
+        && !unicode_normalization::is_nfc(line)
+}
+
+fn fast_path_options() -> Vec<FixOptions> {
+    let mut all = vec![
+        FixOptions::profile(Profile::Ftfy),
+        FixOptions::profile(Profile::Pipeline),
+    ];
+    all.push(FixOptions { restore_lost_dashes: true, ..all[1].clone() });
+    all
+}
+
+/// Lines from every range the fast path treats apart: plain and flagged
+/// ASCII, two-byte characters, general punctuation, CJK and the rest.
+fn fast_path_line() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        "[a-z &\t\r\x0c\x1b\x7f\x01]{0,40}",
+        prop::char::range('\u{80}', '\u{7ff}').prop_map(String::from),
+        prop::char::range('\u{2000}', '\u{206f}').prop_map(String::from),
+        prop::char::range('\u{3000}', '\u{f010}').prop_map(String::from),
+        any::<char>().prop_map(String::from),
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|p| p.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// The byte-level fast path decides as the character walk does.
+    #[test]
+    fn fast_path_matches_the_character_walk(line in fast_path_line()) {
+        for options in fast_path_options() {
+            let fixer = Fixer::new(options);
+            prop_assert_eq!(
+                fixer.may_need_fixing(&line),
+                may_need_fixing_by_chars(&fixer, &line),
+                "{:?}", fixer.options()
+            );
+        }
+    }
+}
+
+/// Every character of the two tables, alone and next to a trigger
+/// character, decides as the character walk does.
+#[test]
+fn fast_path_tables_match_the_character_walk() {
+    let ranges = [0x80..0x800u32, 0x2000..0x2070];
+    let trigger = ('\u{80}'..'\u{800}')
+        .find(|&c| badness::role(c) == badness::Role::Trigger)
+        .expect("a trigger character");
+    for options in fast_path_options() {
+        let fixer = Fixer::new(options);
+        for cp in ranges.iter().cloned().flatten() {
+            let c = char::from_u32(cp).unwrap();
+            for line in [
+                format!("{c}"),
+                format!("a{c}b"),
+                format!("{trigger}{c}"),
+                format!("{c}{trigger}"),
+                // ASCII between breaks a sequence.
+                format!("{trigger}a{c}"),
+                format!("{c} {trigger}"),
+            ] {
+                assert_eq!(
+                    fixer.may_need_fixing(&line),
+                    may_need_fixing_by_chars(&fixer, &line),
+                    "U+{cp:04X} in {line:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The sixteen-byte scan finds what a byte-by-byte one finds, from every
+/// start and with the flagged byte at every offset.
+#[test]
+fn next_flagged_byte_finds_the_first_flagged_byte() {
+    for flagged in [b'&', 0x7f, 0x01, b'\r', 0x1b, 0xc3, 0xff] {
+        for len in 0..48 {
+            for at in 0..=len {
+                let mut bytes = vec![b'x'; len];
+                for (i, b) in bytes.iter_mut().enumerate() {
+                    *b = [b'x', b'\t', b'\n', 0x0c, b' ', b'~'][i % 6];
+                }
+                if at < len {
+                    bytes[at] = flagged;
+                }
+                for from in 0..=len {
+                    let expected = bytes[from..]
+                        .iter()
+                        .position(|&b| super::ASCII_FLAGS[usize::from(b)])
+                        .map(|i| from + i);
+                    assert_eq!(
+                        super::next_flagged_byte(&bytes, from),
+                        expected
+                    );
+                }
+            }
+        }
+    }
+}
