@@ -23,7 +23,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -2097,30 +2097,27 @@ fn reason_code(reason: &Reason) -> Cow<'static, str> {
             Cow::Owned(code)
         }
         Reason::RepeatedInSource(n) => {
-            let mut code = String::with_capacity(30);
-            code.push_str("repeated-in-source:");
-            push_decimal(&mut code, *n);
-            Cow::Owned(code)
+            // Template lines of a site are removed from every page:
+            // the usual counts are made once.
+            static COMMON: LazyLock<Vec<String>> = LazyLock::new(|| {
+                (0..COMMON_REPEATS).map(repeated_in_source).collect()
+            });
+            match COMMON.get(*n as usize) {
+                Some(code) => Cow::Borrowed(code.as_str()),
+                None => Cow::Owned(repeated_in_source(*n)),
+            }
         }
     }
 }
 
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut String, n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
-    }
+/// How many of the codes of [`Reason::RepeatedInSource`] are made once.
+const COMMON_REPEATS: u32 = 1024;
+
+fn repeated_in_source(n: u32) -> String {
+    let mut code = Vec::with_capacity(30);
+    code.extend_from_slice(b"repeated-in-source:");
+    crate::sink::push_decimal(&mut code, u64::from(n));
+    String::from_utf8(code).expect("ASCII")
 }
 
 /// A cluster for the clusters file; member texts are previews (the first
@@ -2297,7 +2294,7 @@ mod tests {
             Reason::Lexicon("cookie"),
             Reason::Lexicon(""),
         ];
-        for n in [0, 1, 9, 10, 99, 100, 12345, u32::MAX] {
+        for n in [0, 1, 9, 10, 99, 100, 1023, 1024, 12345, u32::MAX] {
             reasons.push(Reason::RepeatedInSource(n));
         }
         for r in reasons {

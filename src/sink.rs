@@ -651,15 +651,26 @@ fn write_doc_record(out: &mut Vec<u8>, r: &DocRecord<'_>) {
     out.extend_from_slice(b",\"encoding\":");
     write_json_str(out, r.encoding);
     out.extend_from_slice(b",\"lines_removed\":");
-    out.extend_from_slice(r.lines_removed.to_string().as_bytes());
+    push_decimal(out, r.lines_removed as u64);
     out.extend_from_slice(b"}\n");
 }
 
-fn write_removal_record(out: &mut Vec<u8>, r: &RemovalRecord<'_>) {
+/// The start of every removal record of document `doc`, which
+/// [`write_removal_record_of`] takes: escaped once per document rather
+/// than once per line (most of a page's lines can be removed).
+fn write_removal_doc(out: &mut Vec<u8>, doc: &str) {
     out.extend_from_slice(b"{\"doc\":");
-    write_json_str(out, r.doc);
+    write_json_str(out, doc);
+}
+
+fn write_removal_record_of(
+    out: &mut Vec<u8>,
+    doc: &[u8],
+    r: &RemovalRecord<'_>,
+) {
+    out.extend_from_slice(doc);
     out.extend_from_slice(b",\"line\":");
-    out.extend_from_slice(r.line.to_string().as_bytes());
+    push_decimal(out, u64::from(r.line));
     out.extend_from_slice(match r.stage {
         crate::document::Stage::Fix => b",\"stage\":\"fix\"",
         crate::document::Stage::Strip => b",\"stage\":\"strip\"",
@@ -674,6 +685,23 @@ fn write_removal_record(out: &mut Vec<u8>, r: &RemovalRecord<'_>) {
         write_json_str(out, replacement);
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// Appends `n` in decimal, as serde_json writes integers (without the
+/// allocation of `to_string`, once per removed line).
+pub(crate) fn push_decimal(out: &mut Vec<u8>, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Appends `s` as a JSON string, escaped exactly as serde_json escapes
@@ -859,9 +887,15 @@ impl RemovedFile {
 
 /// Appends the records of `doc`'s removed and changed lines.
 fn write_removal_records(out: &mut Vec<u8>, doc: &Document) {
+    if doc.removals.is_empty() {
+        return;
+    }
+    let mut start = Vec::with_capacity(doc.meta.name.len() + 16);
+    write_removal_doc(&mut start, &doc.meta.name);
     for r in &doc.removals {
-        write_removal_record(
+        write_removal_record_of(
             out,
+            &start,
             &RemovalRecord {
                 doc: &doc.meta.name,
                 line: r.line,
@@ -907,7 +941,7 @@ impl ClustersFile {
 /// serde_json's format (the similarity is written by serde_json itself).
 pub fn write_cluster_record(out: &mut Vec<u8>, c: &ClusterRecord) {
     out.extend_from_slice(b"{\"id\":");
-    out.extend_from_slice(c.id.to_string().as_bytes());
+    push_decimal(out, c.id as u64);
     out.extend_from_slice(b",\"members\":[");
     for (k, m) in c.members.iter().enumerate() {
         if k > 0 {
@@ -916,7 +950,7 @@ pub fn write_cluster_record(out: &mut Vec<u8>, c: &ClusterRecord) {
         out.extend_from_slice(b"{\"doc\":");
         write_json_str(out, &m.doc);
         out.extend_from_slice(b",\"line\":");
-        out.extend_from_slice(m.line.to_string().as_bytes());
+        push_decimal(out, u64::from(m.line));
         out.extend_from_slice(b",\"source\":");
         write_json_str(out, &m.source);
         out.extend_from_slice(if m.representative {
@@ -924,7 +958,7 @@ pub fn write_cluster_record(out: &mut Vec<u8>, c: &ClusterRecord) {
         } else {
             b",\"representative\":false,\"distance\":"
         });
-        out.extend_from_slice(m.distance.to_string().as_bytes());
+        push_decimal(out, u64::from(m.distance));
         out.extend_from_slice(b",\"similarity\":");
         serde_json::to_writer(&mut *out, &m.similarity)
             .expect("a Vec takes any write");
@@ -1048,17 +1082,24 @@ mod tests {
             let mut theirs = serde_json::to_vec(&doc).unwrap();
             theirs.push(b'\n');
             assert_eq!(ours, theirs, "{s:?}");
-            for stage in [Stage::Fix, Stage::Strip, Stage::Dedup] {
+            let stages = [Stage::Fix, Stage::Strip, Stage::Dedup];
+            let lines = [0, 7, 10, 99, 12345, u32::MAX];
+            for (stage, line) in stages
+                .into_iter()
+                .flat_map(|stage| lines.map(|line| (stage, line)))
+            {
                 let removal = RemovalRecord {
                     doc: &s,
-                    line: 7,
+                    line,
                     stage,
                     reason: "near-duplicate:3",
                     text: &s,
                     replacement: (stage == Stage::Fix).then_some(s.as_str()),
                 };
                 let mut ours = Vec::new();
-                write_removal_record(&mut ours, &removal);
+                let mut start = Vec::new();
+                write_removal_doc(&mut start, &s);
+                write_removal_record_of(&mut ours, &start, &removal);
                 let mut theirs = serde_json::to_vec(&removal).unwrap();
                 theirs.push(b'\n');
                 assert_eq!(ours, theirs, "{s:?}");
