@@ -576,42 +576,58 @@ static ASCII_FLAGS: [bool; 256] = {
 };
 
 /// The position of the first byte at or after `from` that is in
-/// [`ASCII_FLAGS`]: sixteen bytes at a time with SSE2, the rest (under
-/// sixteen) by [`next_flagged_byte_swar`].
+/// [`ASCII_FLAGS`]: sixteen bytes at a time with SSE2, the last (under
+/// sixteen) by loading the line's last sixteen bytes again, or by
+/// [`next_flagged_byte_swar`] in a line shorter than that.
 #[cfg(target_arch = "x86_64")]
 fn next_flagged_byte(bytes: &[u8], from: usize) -> Option<usize> {
-    use crate::sse2::splat;
-    use std::arch::x86_64::*;
     let mut at = from;
     while let Some(sixteen) = bytes.get(at..at + 16) {
-        // SAFETY: every x86-64 CPU has SSE2 (the build enables it), and
-        // the unaligned load reads the sixteen bytes of `sixteen`.
-        let flagged = unsafe {
-            let x = _mm_loadu_si128(sixteen.as_ptr().cast());
-            // Signed: bytes from 0x80 are negative, so "below 0x20" too.
-            let low = _mm_cmplt_epi8(x, splat(0x20));
-            let harmless = _mm_or_si128(
-                _mm_or_si128(
-                    _mm_cmpeq_epi8(x, splat(b'\t')),
-                    _mm_cmpeq_epi8(x, splat(b'\n')),
-                ),
-                _mm_cmpeq_epi8(x, splat(0x0c)),
-            );
-            let other = _mm_or_si128(
-                _mm_cmpeq_epi8(x, splat(b'&')),
-                _mm_cmpeq_epi8(x, splat(0x7f)),
-            );
-            _mm_movemask_epi8(_mm_or_si128(
-                _mm_andnot_si128(harmless, low),
-                other,
-            ))
-        };
+        let flagged = flagged_16(sixteen);
         if flagged != 0 {
             return Some(at + flagged.trailing_zeros() as usize);
         }
         at += 16;
     }
-    next_flagged_byte_swar(bytes, at)
+    if at >= bytes.len() {
+        return None;
+    }
+    let Some(last) = bytes.len().checked_sub(16) else {
+        return next_flagged_byte_swar(bytes, at);
+    };
+    // The bits of the bytes before `at`, looked at already, are shifted
+    // out.
+    let flagged = flagged_16(&bytes[last..]) >> (at - last);
+    (flagged != 0).then(|| at + flagged.trailing_zeros() as usize)
+}
+
+/// The bytes of `sixteen` that are in [`ASCII_FLAGS`], as bits.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn flagged_16(sixteen: &[u8]) -> u32 {
+    use crate::sse2::splat;
+    use std::arch::x86_64::*;
+    assert!(sixteen.len() == 16);
+    // SAFETY: every x86-64 CPU has SSE2 (the build enables it), and the
+    // unaligned load reads the sixteen bytes of `sixteen`.
+    unsafe {
+        let x = _mm_loadu_si128(sixteen.as_ptr().cast());
+        // Signed: bytes from 0x80 are negative, so "below 0x20" too.
+        let low = _mm_cmplt_epi8(x, splat(0x20));
+        let harmless = _mm_or_si128(
+            _mm_or_si128(
+                _mm_cmpeq_epi8(x, splat(b'\t')),
+                _mm_cmpeq_epi8(x, splat(b'\n')),
+            ),
+            _mm_cmpeq_epi8(x, splat(0x0c)),
+        );
+        let other = _mm_or_si128(
+            _mm_cmpeq_epi8(x, splat(b'&')),
+            _mm_cmpeq_epi8(x, splat(0x7f)),
+        );
+        let flagged = _mm_or_si128(_mm_andnot_si128(harmless, low), other);
+        _mm_movemask_epi8(flagged) as u32
+    }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
