@@ -733,7 +733,17 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
         #[cfg(target_arch = "x86_64")]
         let found = loop {
             if at + 16 > bytes.len() {
-                break None;
+                // The last bytes, by loading the last sixteen again with
+                // the bits of those looked at shifted out.
+                let Some(last) = bytes.len().checked_sub(16) else {
+                    break None;
+                };
+                let mask = special_mask_16(&bytes[last..]) >> (at - last);
+                if mask == 0 {
+                    at = bytes.len();
+                    break None;
+                }
+                break Some(at + mask.trailing_zeros() as usize);
             }
             let mask = special_mask_16(&bytes[at..at + 16]);
             if mask != 0 {
