@@ -147,7 +147,7 @@ impl Decoder {
             let (text, lossy) = codec.decode(bytes);
             return Ok(Decoded::new(text, codec, Method::Forced, lossy));
         }
-        let utf8 = std::str::from_utf8(bytes).ok();
+        let utf8 = simdutf8::basic::from_utf8(bytes).ok();
         if let Some(text) = utf8 {
             // Only the sniffing sample is looked at: UTF-16/32 has NULs
             // from the start, and ISO-2022 text its escapes near it.
