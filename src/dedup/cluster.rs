@@ -291,6 +291,8 @@ pub(crate) fn content_words(words: &WordSet, out: &mut Vec<u32>) {
 /// buckets of hundreds of unrelated paragraphs).
 pub(crate) struct BandKeys {
     bands: usize,
+    /// [`PAIR_HASHES`], looked up once.
+    pair_hashes: &'static [[u64; 2]; 1 << 16],
     /// Each row's smallest value in each of its `bands` bins (`u32::MAX`:
     /// empty; a word hashing to it counts as none). 256 wide whatever
     /// `bands`, so a bin index needs no bounds check.
@@ -305,6 +307,7 @@ impl BandKeys {
         assert!(bands <= 256, "at most 256 bands");
         BandKeys {
             bands,
+            pair_hashes: &PAIR_HASHES,
             mins: vec![[u32::MAX; 256]; rows],
             keys: vec![0; bands],
         }
@@ -329,18 +332,24 @@ impl BandKeys {
         // (Below `bands`, so the mask changes nothing.)
         let bin =
             |t: u32| ((u64::from(t) * bands as u64) >> 32) as usize & 255;
-        let seed = |pair: usize| {
-            BAND_SEED ^ (pair as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        };
+        let table = self.pair_hashes;
         // Four rows (two hashes) a pass over the words where there are
         // four: one loop for the default 4 rows.
         for (quad, rows) in self.mins.chunks_mut(4).enumerate() {
-            let (first, second) = (seed(2 * quad), seed(2 * quad + 1));
+            let (first, second) =
+                (pair_seed(2 * quad), pair_seed(2 * quad + 1));
+            // Rows 0 to 3 of a word key from the table; further rows and
+            // words wider than a key (only in tests) hashed here.
+            let hashes = |w: u32| match table.get(w as usize) {
+                Some(&[h, g]) if quad == 0 => (h, g),
+                _ => {
+                    (mix64(u64::from(w) ^ first), mix64(u64::from(w) ^ second))
+                }
+            };
             match rows {
                 [a, b, c, d] => {
                     for &w in content {
-                        let h = mix64(u64::from(w) ^ first);
-                        let g = mix64(u64::from(w) ^ second);
+                        let (h, g) = hashes(w);
                         for (row, t) in [
                             (&mut *a, (h >> 32) as u32),
                             (&mut *b, h as u32),
@@ -353,9 +362,9 @@ impl BandKeys {
                 }
                 _ => {
                     for (half, pair_rows) in rows.chunks_mut(2).enumerate() {
-                        let seed = [first, second][half];
                         for &w in content {
-                            let h = mix64(u64::from(w) ^ seed);
+                            let (h, g) = hashes(w);
+                            let h = [h, g][half];
                             let halves = [(h >> 32) as u32, h as u32];
                             for (row, t) in pair_rows.iter_mut().zip(halves) {
                                 row[bin(t)] = row[bin(t)].min(t);
@@ -375,6 +384,27 @@ impl BandKeys {
         }
     }
 }
+
+/// The seed of the word hash whose halves are rows `2 × pair` and
+/// `2 × pair + 1`.
+fn pair_seed(pair: usize) -> u64 {
+    BAND_SEED ^ (pair as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// The hashes of row pairs 0 and 1 (all four rows of the default) of
+/// every word key, as `BandKeys::compute` would make them: 1 MB shared
+/// by all threads, made once. A lookup is one load where the two
+/// `mix64` were some twenty instructions, and with more than one group
+/// of bands every pass over the words repeats them.
+static PAIR_HASHES: std::sync::LazyLock<Box<[[u64; 2]; 1 << 16]>> =
+    std::sync::LazyLock::new(|| {
+        let (first, second) = (pair_seed(0), pair_seed(1));
+        (0..1u64 << 16)
+            .map(|w| [mix64(w ^ first), mix64(w ^ second)])
+            .collect::<Vec<_>>()
+            .try_into()
+            .expect("2^16 long")
+    });
 
 /// Folds bins `group` of one row, densified, into the keys of the
 /// group's bands. Densified, an empty bin takes the next filled bin's
@@ -937,11 +967,14 @@ mod tests {
         let mut x = 17u64;
         for (bands, rows) in [(30, 4), (4, 3), (1, 1), (7, 2), (256, 16)] {
             let mut fast = BandKeys::new(bands, rows);
-            for _ in 0..200 {
+            for round in 0..200 {
                 x = mix64(x);
                 let words = 1 + x as usize % 120;
-                let content: Vec<u32> =
-                    (0..words).map(|k| mix64(x ^ k as u64) as u32).collect();
+                // Word keys (16 bits, the table's) and wider words.
+                let width = if round % 2 == 0 { 16 } else { 32 };
+                let content: Vec<u32> = (0..words)
+                    .map(|k| (mix64(x ^ k as u64) >> (64 - width)) as u32)
+                    .collect();
                 let start = (x >> 32) as usize % bands;
                 let end = start + 1 + (x >> 40) as usize % (bands - start);
                 let (mut a, mut b) = ([0u32; 256], [0u32; 256]);
