@@ -55,7 +55,7 @@
 //! sentence) before it may join a cluster, and only the pairs that pass
 //! are kept — a few per true copy — never the candidates themselves. The
 //! band keys are computed for a group of bands at a time (all 30 at
-//! once up to 1.4 M paragraphs), each band's (key, paragraph) entries are
+//! once up to 2.2 M paragraphs), each band's (key, paragraph) entries are
 //! sorted and the buckets walked, and the pairs of each bucket are
 //! checked in batches as they come (see `Deduper::check_batch`). A
 //! true pair shares several bands; after it passes once, it is not
@@ -96,12 +96,17 @@ pub const CONTAINMENT_MIN_JACCARD: f64 = 0.4;
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// Bytes the band keys of one group of bands may take: all 30 bands at
-/// once up to 350 thousand paragraphs (a 200 MB corpus); beyond that the
-/// keys are computed again for each group (10 groups for the 3 million
-/// paragraphs of 2 GB of text). Measured there: 160 MB cost 12.7 s of
-/// CPU and 32 MB 26 s, but the keys sit at the peak of the run's memory
-/// (issue #6's bound).
-const BAND_KEY_BUDGET: usize = 40 << 20;
+/// once up to 2.2 million paragraphs (about 1.5 GB of text); beyond that
+/// the keys are computed again for each group, every group another pass
+/// over every word set (2 groups for the 3 million paragraphs of 2 GB).
+/// The keys sit at the peak of the run's memory (issue #6's bound), but
+/// every pass hashes and bins every content word again (~4,000
+/// instructions a paragraph). Measured on the 1.16 GB mixed corpus (1.5
+/// million paragraphs with band keys): the former 40 MB took 5 passes;
+/// one pass peaks 139 MB higher (2.21 -> 2.34 GB RSS). The same 5 passes
+/// on the 20 MB planted set (budget scaled down) add 30% to the
+/// instructions of the whole `--no-strip` run.
+const BAND_KEY_BUDGET: usize = 256 << 20;
 
 /// Pairs `(later, earlier)` that passed the check, shared by the
 /// threads walking bands: a true pair shares several bands but is
