@@ -55,7 +55,7 @@
 //! sentence) before it may join a cluster, and only the pairs that pass
 //! are kept — a few per true copy — never the candidates themselves. The
 //! band keys are computed for a group of bands at a time (all 30 at
-//! once up to 1.4 M paragraphs), each band's (key, paragraph) entries are
+//! once up to 2.2 M paragraphs), each band's (key, paragraph) entries are
 //! sorted and the buckets walked, and the pairs of each bucket are
 //! checked in batches as they come (see `Deduper::check_batch`). A
 //! true pair shares several bands; after it passes once, it is not
@@ -96,12 +96,17 @@ pub const CONTAINMENT_MIN_JACCARD: f64 = 0.4;
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// Bytes the band keys of one group of bands may take: all 30 bands at
-/// once up to 350 thousand paragraphs (a 200 MB corpus); beyond that the
-/// keys are computed again for each group (10 groups for the 3 million
-/// paragraphs of 2 GB of text). Measured there: 160 MB cost 12.7 s of
-/// CPU and 32 MB 26 s, but the keys sit at the peak of the run's memory
-/// (issue #6's bound).
-const BAND_KEY_BUDGET: usize = 40 << 20;
+/// once up to 2.2 million paragraphs (about 1.5 GB of text); beyond that
+/// the keys are computed again for each group, every group another pass
+/// over every word set (2 groups for the 3 million paragraphs of 2 GB).
+/// The keys sit at the peak of the run's memory (issue #6's bound), but
+/// every pass hashes and bins every content word again (~4,000
+/// instructions a paragraph). Measured on the 1.16 GB mixed corpus (1.5
+/// million paragraphs with band keys): the former 40 MB took 5 passes;
+/// one pass peaks 139 MB higher (2.21 -> 2.34 GB RSS). The same 5 passes
+/// on the 20 MB planted set (budget scaled down) add 30% to the
+/// instructions of the whole `--no-strip` run.
+const BAND_KEY_BUDGET: usize = 256 << 20;
 
 /// Pairs `(later, earlier)` that passed the check, shared by the
 /// threads walking bands: a true pair shares several bands but is
@@ -291,6 +296,8 @@ pub(crate) fn content_words(words: &WordSet, out: &mut Vec<u32>) {
 /// buckets of hundreds of unrelated paragraphs).
 pub(crate) struct BandKeys {
     bands: usize,
+    /// [`PAIR_HASHES`], looked up once.
+    pair_hashes: &'static [[u64; 2]; 1 << 16],
     /// Each row's smallest value in each of its `bands` bins (`u32::MAX`:
     /// empty; a word hashing to it counts as none). 256 wide whatever
     /// `bands`, so a bin index needs no bounds check.
@@ -305,6 +312,7 @@ impl BandKeys {
         assert!(bands <= 256, "at most 256 bands");
         BandKeys {
             bands,
+            pair_hashes: &PAIR_HASHES,
             mins: vec![[u32::MAX; 256]; rows],
             keys: vec![0; bands],
         }
@@ -329,18 +337,24 @@ impl BandKeys {
         // (Below `bands`, so the mask changes nothing.)
         let bin =
             |t: u32| ((u64::from(t) * bands as u64) >> 32) as usize & 255;
-        let seed = |pair: usize| {
-            BAND_SEED ^ (pair as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        };
+        let table = self.pair_hashes;
         // Four rows (two hashes) a pass over the words where there are
         // four: one loop for the default 4 rows.
         for (quad, rows) in self.mins.chunks_mut(4).enumerate() {
-            let (first, second) = (seed(2 * quad), seed(2 * quad + 1));
+            let (first, second) =
+                (pair_seed(2 * quad), pair_seed(2 * quad + 1));
+            // Rows 0 to 3 of a word key from the table; further rows and
+            // words wider than a key (only in tests) hashed here.
+            let hashes = |w: u32| match table.get(w as usize) {
+                Some(&[h, g]) if quad == 0 => (h, g),
+                _ => {
+                    (mix64(u64::from(w) ^ first), mix64(u64::from(w) ^ second))
+                }
+            };
             match rows {
                 [a, b, c, d] => {
                     for &w in content {
-                        let h = mix64(u64::from(w) ^ first);
-                        let g = mix64(u64::from(w) ^ second);
+                        let (h, g) = hashes(w);
                         for (row, t) in [
                             (&mut *a, (h >> 32) as u32),
                             (&mut *b, h as u32),
@@ -353,9 +367,9 @@ impl BandKeys {
                 }
                 _ => {
                     for (half, pair_rows) in rows.chunks_mut(2).enumerate() {
-                        let seed = [first, second][half];
                         for &w in content {
-                            let h = mix64(u64::from(w) ^ seed);
+                            let (h, g) = hashes(w);
+                            let h = [h, g][half];
                             let halves = [(h >> 32) as u32, h as u32];
                             for (row, t) in pair_rows.iter_mut().zip(halves) {
                                 row[bin(t)] = row[bin(t)].min(t);
@@ -375,6 +389,27 @@ impl BandKeys {
         }
     }
 }
+
+/// The seed of the word hash whose halves are rows `2 × pair` and
+/// `2 × pair + 1`.
+fn pair_seed(pair: usize) -> u64 {
+    BAND_SEED ^ (pair as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// The hashes of row pairs 0 and 1 (all four rows of the default) of
+/// every word key, as `BandKeys::compute` would make them: 1 MB shared
+/// by all threads, made once. A lookup is one load where the two
+/// `mix64` were some twenty instructions, and with more than one group
+/// of bands every pass over the words repeats them.
+static PAIR_HASHES: std::sync::LazyLock<Box<[[u64; 2]; 1 << 16]>> =
+    std::sync::LazyLock::new(|| {
+        let (first, second) = (pair_seed(0), pair_seed(1));
+        (0..1u64 << 16)
+            .map(|w| [mix64(w ^ first), mix64(w ^ second)])
+            .collect::<Vec<_>>()
+            .try_into()
+            .expect("2^16 long")
+    });
 
 /// Folds bins `group` of one row, densified, into the keys of the
 /// group's bands. Densified, an empty bin takes the next filled bin's
@@ -420,31 +455,118 @@ fn fold_row(key: u64, bin: u32) -> u64 {
 /// The number of shared words, or `None` as soon as fewer than `need`
 /// can be shared (most candidates are rejected partway through).
 fn shared_at_least(a: &WordSet, b: &WordSet, need: usize) -> Option<usize> {
-    let (a, b) = (a.keys(), b.keys());
+    #[cfg(target_arch = "x86_64")]
+    let step = block_step_sse2;
+    #[cfg(not(target_arch = "x86_64"))]
+    let step = block_step_merge;
+    shared_at_least_by(a.keys(), b.keys(), need, step)
+}
+
+/// [`shared_at_least`] with `step` taking the sets eight words at a time:
+/// given the next eight of each, it returns how far each set moves on
+/// and the shared words found, and must find every shared word of the
+/// words it moves past. Any order of steps gives the same count, and the
+/// bound only ever rejects what the full count would (the words left can
+/// add at most as many shared words as the smaller side has).
+#[inline(always)]
+fn shared_at_least_by(
+    a: &[u16],
+    b: &[u16],
+    need: usize,
+    step: impl Fn(&[u16; 8], &[u16; 8]) -> (usize, usize, usize),
+) -> Option<usize> {
     let (mut i, mut j, mut both) = (0, 0, 0usize);
-    let step = |i: &mut usize, j: &mut usize, both: &mut usize| {
-        let (x, y) = (a[*i], b[*j]);
-        *i += usize::from(x <= y);
-        *j += usize::from(y <= x);
-        *both += usize::from(x == y);
-    };
-    // The bound is checked every eight steps while both sets have eight
-    // words left (a later check only says no later), then every step.
+    // The bound is checked every step while both sets have eight words
+    // left (a later check only says no later), then every word.
     while i + 8 <= a.len() && j + 8 <= b.len() {
         if both + (a.len() - i).min(b.len() - j) < need {
             return None;
         }
-        for _ in 0..8 {
-            step(&mut i, &mut j, &mut both);
-        }
+        let a8: &[u16; 8] = a[i..i + 8].try_into().expect("eight words");
+        let b8: &[u16; 8] = b[j..j + 8].try_into().expect("eight words");
+        let (x, y, shared) = step(a8, b8);
+        (i, j, both) = (i + x, j + y, both + shared);
     }
     while i < a.len() && j < b.len() {
         if both + (a.len() - i).min(b.len() - j) < need {
             return None;
         }
-        step(&mut i, &mut j, &mut both);
+        let (x, y) = (a[i], b[j]);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+        both += usize::from(x == y);
     }
     (both >= need).then_some(both)
+}
+
+/// Eight steps of a merge. They never read past the eight words of
+/// either block, and `& 7` lets the compiler see it: no bounds checks. A
+/// step moves one side, or both on a shared word, so the eight steps
+/// found `x + y - 8` shared words: no count of its own a step (measured:
+/// 16 instructions a step before, 10 now).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+fn block_step_merge(a8: &[u16; 8], b8: &[u16; 8]) -> (usize, usize, usize) {
+    let (mut x, mut y) = (0usize, 0usize);
+    for _ in 0..8 {
+        let (p, q) = (a8[x & 7], b8[y & 7]);
+        x += usize::from(p <= q);
+        y += usize::from(q <= p);
+    }
+    (x, y, x + y - 8)
+}
+
+/// The number of set bits of each byte value.
+const BITS_SET: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).count_ones() as u8;
+        b += 1;
+    }
+    table
+};
+
+/// All 64 pairs of two blocks compared at once (SSE2: each of the eight
+/// rotations of `b8` against `a8`), then the block that ends first moves
+/// on whole, both when they end alike. A shared word is counted when its
+/// two blocks meet, which they do once: a block moves on only when the
+/// other's words left are all greater than its own. About 60
+/// instructions move past eight or sixteen words, where the merge takes
+/// 10 a step of one word or two.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn block_step_sse2(a8: &[u16; 8], b8: &[u16; 8]) -> (usize, usize, usize) {
+    use std::arch::x86_64::*;
+    // SAFETY: every x86-64 CPU has SSE2 (the build enables it); the two
+    // unaligned loads read the 16 bytes of the blocks they are given.
+    let found = unsafe {
+        let va = _mm_loadu_si128(a8.as_ptr().cast());
+        let vb = _mm_loadu_si128(b8.as_ptr().cast());
+        // Rotations by an odd number of words from the one-word rotation,
+        // by an even number from `vb`, two words at a time.
+        let vb1 =
+            _mm_or_si128(_mm_srli_si128::<2>(vb), _mm_slli_si128::<14>(vb));
+        let mut hit = _mm_cmpeq_epi16(va, vb);
+        hit = _mm_or_si128(hit, _mm_cmpeq_epi16(va, vb1));
+        for v in [vb, vb1] {
+            let r1 = _mm_shuffle_epi32::<0x39>(v);
+            let r2 = _mm_shuffle_epi32::<0x4e>(v);
+            let r3 = _mm_shuffle_epi32::<0x93>(v);
+            hit = _mm_or_si128(hit, _mm_cmpeq_epi16(va, r1));
+            hit = _mm_or_si128(hit, _mm_cmpeq_epi16(va, r2));
+            hit = _mm_or_si128(hit, _mm_cmpeq_epi16(va, r3));
+        }
+        // A word of `a8` is in `b8` at most once: one bit a shared word.
+        _mm_movemask_epi8(_mm_packs_epi16(hit, hit)) as usize & 0xff
+    };
+    let (last_a, last_b) = (a8[7], b8[7]);
+    let shared = usize::from(BITS_SET[found]);
+    (
+        8 * usize::from(last_a <= last_b),
+        8 * usize::from(last_b <= last_a),
+        shared,
+    )
 }
 
 /// Candidate pairs checked together (see `Deduper::check_batch`).
@@ -937,11 +1059,14 @@ mod tests {
         let mut x = 17u64;
         for (bands, rows) in [(30, 4), (4, 3), (1, 1), (7, 2), (256, 16)] {
             let mut fast = BandKeys::new(bands, rows);
-            for _ in 0..200 {
+            for round in 0..200 {
                 x = mix64(x);
                 let words = 1 + x as usize % 120;
-                let content: Vec<u32> =
-                    (0..words).map(|k| mix64(x ^ k as u64) as u32).collect();
+                // Word keys (16 bits, the table's) and wider words.
+                let width = if round % 2 == 0 { 16 } else { 32 };
+                let content: Vec<u32> = (0..words)
+                    .map(|k| (mix64(x ^ k as u64) >> (64 - width)) as u32)
+                    .collect();
                 let start = (x >> 32) as usize % bands;
                 let end = start + 1 + (x >> 40) as usize % (bands - start);
                 let (mut a, mut b) = ([0u32; 256], [0u32; 256]);
@@ -1004,6 +1129,40 @@ mod tests {
                 },
             };
             assert_eq!(d.verify(&p(a), &p(b)), want, "{la} {lb} {shift}");
+        }
+    }
+
+    #[test]
+    fn shared_words_are_counted_as_a_set_intersection() {
+        let mut x = 21u64;
+        for round in 0..3000 {
+            // Sets of 0 to 150 words from a small range, so they share
+            // many; lengths on both sides of the eight-word blocks.
+            let mut set = |range: u64| {
+                x = mix64(x);
+                let len = x as usize % 150;
+                let mut words: Vec<u32> = (0..len)
+                    .map(|k| (mix64(x ^ k as u64) % range) as u32)
+                    .collect();
+                words.sort_unstable();
+                words.dedup();
+                words
+            };
+            let range = [40, 200, 1000, 65_536][round % 4];
+            let (a, b) = (set(range), set(range));
+            let shared = a.iter().filter(|w| b.contains(w)).count();
+            let (a, b) = (
+                WordSet::from_sorted(a.iter().copied()),
+                WordSet::from_sorted(b.iter().copied()),
+            );
+            assert_eq!(shared_at_least(&a, &b, 0), Some(shared));
+            assert_eq!(shared_at_least(&b, &a, shared), Some(shared));
+            assert_eq!(shared_at_least(&a, &b, shared + 1), None);
+            let (a, b) = (a.keys(), b.keys());
+            let merge =
+                |need| shared_at_least_by(a, b, need, block_step_merge);
+            assert_eq!(merge(shared), Some(shared));
+            assert_eq!(merge(shared + 1), None);
         }
     }
 
