@@ -318,9 +318,9 @@ const PATTERNS: &[(&str, &str)] = &[
 struct Lexicon {
     phrases: AhoCorasick,
     phrase_kind: Vec<(&'static str, bool)>,
-    /// The same phrases, to tell only whether any occurs (see
-    /// [`any_phrase`]): most lines hold none.
-    phrase_occurs: DFA,
+    /// The same phrases, to tell only whether any occurs: most lines
+    /// hold none.
+    phrase_occurs: PhraseTable,
     /// Keyed by bytes: [`label`] writes bytes, and checking them as
     /// UTF-8 again cost more than the lookup.
     labels: HashMap<&'static [u8], &'static str, FxBuild>,
@@ -468,12 +468,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         .kind(Some(AhoCorasickKind::DFA))
         .build(&words)
         .expect("the built-in phrases compile");
-    let phrase_occurs = DFA::builder()
-        .match_kind(MatchKind::Standard)
-        .ascii_case_insensitive(true)
-        .prefilter(false)
-        .build(&words)
-        .expect("the built-in phrases compile");
+    let phrase_occurs = PhraseTable::new(&phrase_dfa(&words), &words);
     let mut labels = HashMap::with_hasher(FxBuild);
     for &(name, list) in LABELS {
         for label in list.split('|') {
@@ -591,10 +586,8 @@ pub(crate) fn find_cased(
     // ASCII letters match either case; other letters need lowering,
     // which is written out only for the few lines a phrase occurs in.
     let occurs = match case {
-        Case::Lower => any_phrase_lowered(&lex.phrase_occurs, line),
-        Case::Ascii | Case::AsIs => {
-            any_phrase(&lex.phrase_occurs, line.as_bytes())
-        }
+        Case::Lower => lex.phrase_occurs.occurs_lowered(line),
+        Case::Ascii | Case::AsIs => lex.phrase_occurs.occurs(line.as_bytes()),
     };
     if !occurs {
         return None;
@@ -612,72 +605,163 @@ pub(crate) fn find_cased(
     None
 }
 
-/// True when a phrase occurs anywhere in `hay`. `dfa` has standard
-/// semantics, so it is in a match state after every byte where a phrase
-/// ends. Each step of a walk waits for the table load of the step
-/// before, so two overlapping halves of a long line are walked in step,
-/// about half again as fast; a phrase lies whole in one of them.
-fn any_phrase(dfa: &DFA, hay: &[u8]) -> bool {
-    let start = dfa.start_state(Anchored::No).expect("unanchored is built");
-    let next = |sid, byte| dfa.next_state(Anchored::No, sid, byte);
-    let walk = |mut sid, bytes: &[u8]| {
-        bytes.iter().any(|&b| {
-            sid = next(sid, b);
-            dfa.is_special(sid)
-        })
-    };
-    let overlap = dfa.max_pattern_len() - 1;
-    let mid = hay.len() / 2;
-    if mid < 2 * overlap {
-        return walk(start, hay);
-    }
-    // A phrase ending past `mid + overlap` starts at `mid` or later.
-    let (first, second) = (&hay[..mid + overlap], &hay[mid..]);
-    let (mut a, mut b) = (start, start);
-    for (&x, &y) in first.iter().zip(second) {
-        (a, b) = (next(a, x), next(b, y));
-        if dfa.is_special(a) || dfa.is_special(b) {
-            return true;
-        }
-    }
-    let common = first.len().min(second.len());
-    walk(a, &first[common..]) || walk(b, &second[common..])
+/// The phrases as a DFA with standard semantics: it is in a match
+/// state after every byte where a phrase ends.
+fn phrase_dfa(phrases: &[&str]) -> DFA {
+    DFA::builder()
+        .match_kind(MatchKind::Standard)
+        .ascii_case_insensitive(true)
+        .prefilter(false)
+        .build(phrases)
+        .expect("the built-in phrases compile")
 }
 
-/// [`any_phrase`] of `line` lowercased, lowering each character as the
-/// walk meets it rather than writing the line out first. ('Σ' lowers
-/// by its neighbours, to 'σ' or 'ς'; no phrase holds either, or starts
-/// within a character, so which one makes no difference.)
-fn any_phrase_lowered(dfa: &DFA, line: &str) -> bool {
-    let info = CharInfo::new();
-    let mut sid = dfa.start_state(Anchored::No).expect("unanchored is built");
-    let bytes = line.as_bytes();
-    let mut utf8 = [0u8; 4];
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii() {
-            sid = dfa.next_state(Anchored::No, sid, b);
-            if dfa.is_special(sid) {
-                return true;
-            }
-            i += 1;
-            continue;
+/// The phrase DFA's transitions copied into a flat table, to tell
+/// whether a phrase occurs in a line: every byte of most lines is
+/// walked. Every match state is one state that never leaves, so a walk
+/// checks for it once at the end rather than after each byte, and a
+/// step is a class lookup and a load (the DFA's own step also checks
+/// the state and the index).
+struct PhraseTable {
+    /// Each byte's class: ASCII case folded, and every byte that is in
+    /// no phrase in class 0 (from every state of an Aho-Corasick
+    /// automaton such a byte goes where any other such byte goes).
+    class: [u8; 256],
+    /// Each state's row of next states, a slot per class; states are
+    /// numbered by where their row starts.
+    next: Vec<u32>,
+    /// The unanchored start.
+    start: u32,
+    /// The longest phrase in bytes, less one: how far two halves of a
+    /// line walked apart must overlap.
+    overlap: usize,
+}
+
+/// The absorbing state every match leads to (its row comes first).
+const HIT: u32 = 0;
+
+impl PhraseTable {
+    fn new(dfa: &DFA, phrases: &[&str]) -> PhraseTable {
+        let mut in_phrase = [false; 256];
+        for &b in phrases.iter().flat_map(|p| p.as_bytes()) {
+            in_phrase[b.to_ascii_lowercase() as usize] = true;
         }
-        let (c, len) = decode_at(line, i);
-        i += len;
-        let mut found = false;
-        info.lowercase(c, |l| {
-            for &x in l.encode_utf8(&mut utf8).as_bytes() {
-                sid = dfa.next_state(Anchored::No, sid, x);
-                found |= dfa.is_special(sid);
+        // A byte standing for each class, class 0 first.
+        let other = (0..=255u8).find(|&b| !in_phrase[b as usize]);
+        let mut members = vec![other.expect("a byte is in no phrase")];
+        let mut class = [0u8; 256];
+        for b in 0..=255u8 {
+            let lower = b.to_ascii_lowercase();
+            if !in_phrase[lower as usize] {
+                continue;
             }
-        });
-        if found {
-            return true;
+            if class[lower as usize] == 0 {
+                members.push(lower);
+                class[lower as usize] =
+                    u8::try_from(members.len() - 1).expect("few classes");
+            }
+            class[b as usize] = class[lower as usize];
         }
+        let stride = members.len() as u32;
+        let start_id = dfa.start_state(Anchored::No).expect("unanchored");
+        assert!(!dfa.is_special(start_id), "the start is no match");
+        // The HIT row, then the start's; rows are filled as reached.
+        let mut next = vec![HIT; 2 * stride as usize];
+        let mut row_of = HashMap::new();
+        row_of.insert(start_id, stride);
+        let mut todo = vec![start_id];
+        while let Some(id) = todo.pop() {
+            let row = row_of[&id] as usize;
+            for (c, &b) in members.iter().enumerate() {
+                let to = dfa.next_state(Anchored::No, id, b);
+                next[row + c] = match dfa.is_special(to) {
+                    true => HIT,
+                    false => *row_of.entry(to).or_insert_with(|| {
+                        todo.push(to);
+                        let at = next.len() as u32;
+                        next.resize(next.len() + stride as usize, HIT);
+                        at
+                    }),
+                };
+            }
+        }
+        let overlap = dfa.max_pattern_len() - 1;
+        PhraseTable { class, next, start: stride, overlap }
     }
-    false
+
+    #[inline(always)]
+    fn step(&self, state: u32, byte: u8) -> u32 {
+        let at = (state + self.class[byte as usize] as u32) as usize;
+        debug_assert!(at < self.next.len());
+        // SAFETY: `state` is where a row starts (`new` stores nothing
+        // else), every row has a slot for each class, and classes are
+        // below their number: `at` is in `next`. A checked index was a
+        // compare and a branch of the step's six instructions.
+        unsafe { *self.next.get_unchecked(at) }
+    }
+
+    /// Steps over `bytes` four at a time, so the loop's own count and
+    /// branch are paid once for four steps.
+    #[inline]
+    fn walk(&self, mut state: u32, bytes: &[u8]) -> u32 {
+        let mut fours = bytes.chunks_exact(4);
+        for four in &mut fours {
+            for &b in four {
+                state = self.step(state, b);
+            }
+        }
+        for &b in fours.remainder() {
+            state = self.step(state, b);
+        }
+        state
+    }
+
+    /// True when a phrase occurs anywhere in `hay` (ASCII case aside).
+    /// Each step waits for the load of the step before, so two
+    /// overlapping halves of a long line are walked in step, about half
+    /// again as fast; a phrase lies whole in one of them.
+    fn occurs(&self, hay: &[u8]) -> bool {
+        let mid = hay.len() / 2;
+        if mid < 2 * self.overlap {
+            return self.walk(self.start, hay) == HIT;
+        }
+        // A phrase ending past `mid + overlap` starts at `mid` or later.
+        let (first, second) = (&hay[..mid + self.overlap], &hay[mid..]);
+        let (mut a, mut b) = (self.start, self.start);
+        for (&x, &y) in first.iter().zip(second) {
+            (a, b) = (self.step(a, x), self.step(b, y));
+        }
+        let common = first.len().min(second.len());
+        self.walk(a, &first[common..]) == HIT
+            || self.walk(b, &second[common..]) == HIT
+    }
+
+    /// [`PhraseTable::occurs`] of `line` lowercased, lowering each
+    /// character as the walk meets it rather than writing the line out
+    /// first. ('Σ' lowers by its neighbours, to 'σ' or 'ς'; no phrase
+    /// holds either, or starts within a character, so which one makes
+    /// no difference.)
+    fn occurs_lowered(&self, line: &str) -> bool {
+        let info = CharInfo::new();
+        let mut state = self.start;
+        let bytes = line.as_bytes();
+        let mut utf8 = [0u8; 4];
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii() {
+                state = self.step(state, b);
+                i += 1;
+                continue;
+            }
+            let (c, len) = decode_at(line, i);
+            i += len;
+            info.lowercase(c, |l| {
+                state = self.walk(state, l.encode_utf8(&mut utf8).as_bytes());
+            });
+        }
+        state == HIT
+    }
 }
 
 /// Room for a label, a space and the last character pushed before the
@@ -885,7 +969,7 @@ mod tests {
         }
 
         #[test]
-        fn any_phrase_lowered_is_any_phrase_of_lowercase(
+        fn occurs_lowered_is_occurs_of_lowercase(
             pieces in proptest::collection::vec(crate::strip::tricky::line(), 1..8),
         ) {
             let lex = &*LEXICON;
@@ -893,19 +977,19 @@ mod tests {
             let mut scratch = String::new();
             let lowered = lowercase_into(&line, &mut scratch);
             proptest::prop_assert_eq!(
-                any_phrase_lowered(&lex.phrase_occurs, &line),
-                any_phrase(&lex.phrase_occurs, lowered.as_bytes())
+                lex.phrase_occurs.occurs_lowered(&line),
+                lex.phrase_occurs.occurs(lowered.as_bytes())
             );
         }
 
         #[test]
-        fn any_phrase_is_is_match(
+        fn occurs_is_is_match(
             pieces in proptest::collection::vec(crate::strip::tricky::line(), 1..8),
         ) {
             let lex = &*LEXICON;
             let hay = pieces.concat();
             proptest::prop_assert_eq!(
-                any_phrase(&lex.phrase_occurs, hay.as_bytes()),
+                lex.phrase_occurs.occurs(hay.as_bytes()),
                 lex.phrases.is_match(&hay)
             );
         }
@@ -944,7 +1028,7 @@ mod tests {
     }
 
     #[test]
-    fn any_phrase_finds_each_phrase_anywhere() {
+    fn occurs_finds_each_phrase_anywhere() {
         let lex = &*LEXICON;
         let filler = "Lorem ipsum dolor sit amet, consectetur adipiscing elit";
         for &(_, _, list) in PHRASES {
@@ -957,15 +1041,43 @@ mod tests {
                     }
                     hay.insert_str(at, &p);
                     hay.push_str(filler);
-                    assert!(
-                        any_phrase(&lex.phrase_occurs, hay.as_bytes()),
-                        "{hay}"
-                    );
+                    assert!(lex.phrase_occurs.occurs(hay.as_bytes()), "{hay}");
                 }
             }
         }
         let clean = filler.repeat(5);
-        assert!(!any_phrase(&lex.phrase_occurs, clean.as_bytes()));
+        assert!(!lex.phrase_occurs.occurs(clean.as_bytes()));
+    }
+
+    /// The table's classes and rows step as the DFA does, from every
+    /// state the DFA reaches and on every byte.
+    #[test]
+    fn phrase_table_steps_as_the_dfa() {
+        let words: Vec<&str> =
+            PHRASES.iter().flat_map(|p| p.2.iter().copied()).collect();
+        let dfa = phrase_dfa(&words);
+        let table = PhraseTable::new(&dfa, &words);
+        let start = dfa.start_state(Anchored::No).expect("unanchored");
+        let mut row_of = HashMap::from([(start, table.start)]);
+        let mut todo = vec![start];
+        while let Some(id) = todo.pop() {
+            let row = row_of[&id];
+            for b in 0..=255u8 {
+                let to = dfa.next_state(Anchored::No, id, b);
+                let got = table.step(row, b);
+                if dfa.is_special(to) {
+                    assert_eq!(got, HIT);
+                    continue;
+                }
+                assert_ne!(got, HIT);
+                let want = *row_of.entry(to).or_insert_with(|| {
+                    todo.push(to);
+                    got
+                });
+                assert_eq!(got, want, "state {id:?} byte {b}");
+            }
+        }
+        assert!((0..=255u8).all(|b| table.step(HIT, b) == HIT));
     }
 
     #[test]
