@@ -666,23 +666,26 @@ impl PhraseTable {
         let start_id = dfa.start_state(Anchored::No).expect("unanchored");
         assert!(!dfa.is_special(start_id), "the start is no match");
         // The HIT row, then the start's; rows are filled as reached.
+        // The DFA's state ids index its own table, whose size bounds
+        // them: a vector maps them (hashing them cost more than the
+        // rest of the build).
         let mut next = vec![HIT; 2 * stride as usize];
-        let mut row_of = HashMap::new();
-        row_of.insert(start_id, stride);
+        let mut row_of = vec![HIT; dfa.memory_usage() / 4 + 1];
+        row_of[start_id.as_usize()] = stride;
         let mut todo = vec![start_id];
         while let Some(id) = todo.pop() {
-            let row = row_of[&id] as usize;
+            let row = row_of[id.as_usize()] as usize;
             for (c, &b) in members.iter().enumerate() {
                 let to = dfa.next_state(Anchored::No, id, b);
-                next[row + c] = match dfa.is_special(to) {
-                    true => HIT,
-                    false => *row_of.entry(to).or_insert_with(|| {
-                        todo.push(to);
-                        let at = next.len() as u32;
-                        next.resize(next.len() + stride as usize, HIT);
-                        at
-                    }),
-                };
+                if dfa.is_special(to) {
+                    continue; // `next` holds HIT already.
+                }
+                if row_of[to.as_usize()] == HIT {
+                    row_of[to.as_usize()] = next.len() as u32;
+                    next.resize(next.len() + stride as usize, HIT);
+                    todo.push(to);
+                }
+                next[row + c] = row_of[to.as_usize()];
             }
         }
         let overlap = dfa.max_pattern_len() - 1;
