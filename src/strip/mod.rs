@@ -18,6 +18,7 @@ mod tricky;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::atomic::{AtomicU16, Ordering};
 
 pub use lang::Lang;
 pub use lexicon::LexiconHit;
@@ -622,51 +623,147 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
         if ascii == len {
             continue;
         }
-        let (c, len) = chars::decode_at(line, i);
-        if norm.len() < room(i, j) {
-            norm.resize(room(i, j) + bytes.len() / 2, 0);
-        }
-        let start = j;
-        match info.props(c) {
-            Some(p) if p.is_alphabetic() && p.lowers() => {
-                match p.single_lower() {
-                    Some(l) => j += l.encode_utf8(&mut norm[j..]).len(),
-                    None => c.to_lowercase().for_each(|l| {
-                        j += l.encode_utf8(&mut norm[j..]).len()
-                    }),
-                }
+        // Other characters, one after another while they last: in
+        // Cyrillic or Greek text the next byte mostly starts another,
+        // and trying sixteen and eight ASCII bytes before each cost
+        // more than the character.
+        loop {
+            if norm.len() < room(i, j) {
+                norm.resize(room(i, j) + bytes.len() / 2, 0);
             }
-            Some(p) if p.is_whitespace() && !p.is_alphabetic() => {}
-            Some(_) => {
-                // Four bytes where the line has them (`norm` has room):
-                // a copy of `len` bytes called memcpy.
-                match bytes.get(i..i + 4) {
-                    Some(four) => norm[j..j + 4].copy_from_slice(four),
-                    None => {
-                        norm[j..j + len].copy_from_slice(&bytes[i..i + len])
+            let len = match two_byte_key(bytes, i) {
+                TwoByte::Drop => 2,
+                TwoByte::Write(key) => {
+                    // Two bytes in and out: `norm` has room.
+                    norm[j] = 0xc0 | (key >> 6) as u8;
+                    norm[j + 1] = 0x80 | (key & 0x3f) as u8;
+                    j += 2;
+                    after_hash = false;
+                    2
+                }
+                TwoByte::Other => {
+                    let (c, len) = chars::decode_at(line, i);
+                    let start = j;
+                    j = write_other_char(c, &bytes[i..], len, norm, j, info);
+                    // No lowercase ends in `#`.
+                    if j > start {
+                        after_hash = false;
                     }
+                    len
                 }
-                j += len;
-            }
-            None => {
-                let mut utf8 = [0u8; 4];
-                let mut push = |c: char| {
-                    let s = c.encode_utf8(&mut utf8).as_bytes();
-                    norm[j..j + s.len()].copy_from_slice(s);
-                    j += s.len();
-                };
-                if c.is_alphabetic() {
-                    c.to_lowercase().for_each(push);
-                } else if !c.is_whitespace() {
-                    push(c);
-                }
+            };
+            i += len;
+            if bytes.get(i).is_none_or(u8::is_ascii) {
+                break;
             }
         }
-        // No lowercase ends in `#`.
-        if j > start {
-            after_hash = false;
+    }
+    j
+}
+
+/// What [`normalise_for_repeats`] does with a two-byte character.
+enum TwoByte {
+    /// Drops it (whitespace).
+    Drop,
+    /// Writes this character (itself or its lowercase), also of two
+    /// bytes.
+    Write(u16),
+    /// Anything else, which [`write_other_char`] decides.
+    Other,
+}
+
+/// [`TWO_BYTE_KEYS`] entries besides characters, which are 0x80 or more.
+const TWO_BYTE_UNKNOWN: u16 = 0;
+const TWO_BYTE_DROP: u16 = 1;
+const TWO_BYTE_OTHER: u16 = 2;
+
+/// What each two-byte character (U+0080 to U+07FF) comes to in a repeat
+/// key, learned on first sight from [`chars::CharInfo`]: Cyrillic,
+/// Greek and accented Latin are mostly such characters, and one load
+/// here replaced a property lookup and an encoding per character.
+/// Threads that learn one entry at once store the same value.
+static TWO_BYTE_KEYS: [AtomicU16; 0x800] =
+    [const { AtomicU16::new(TWO_BYTE_UNKNOWN) }; 0x800];
+
+/// [`TwoByte`] of the character at `bytes[i]`, a non-ASCII lead byte.
+#[inline(always)]
+fn two_byte_key(bytes: &[u8], i: usize) -> TwoByte {
+    let lead = bytes[i];
+    if !(0xc2..=0xdf).contains(&lead) {
+        return TwoByte::Other;
+    }
+    let code = (lead as usize & 0x1f) << 6 | (bytes[i + 1] as usize & 0x3f);
+    let mut key = TWO_BYTE_KEYS[code].load(Ordering::Relaxed);
+    if key == TWO_BYTE_UNKNOWN {
+        key = learn_two_byte_key(code as u32);
+        TWO_BYTE_KEYS[code].store(key, Ordering::Relaxed);
+    }
+    match key {
+        TWO_BYTE_DROP => TwoByte::Drop,
+        TWO_BYTE_OTHER => TwoByte::Other,
+        key => TwoByte::Write(key),
+    }
+}
+
+/// The [`TWO_BYTE_KEYS`] entry of a two-byte character, as
+/// [`write_other_char`] would write it.
+#[cold]
+fn learn_two_byte_key(code: u32) -> u16 {
+    let c = char::from_u32(code).expect("two-byte characters are chars");
+    let two_bytes = |c: char| (0x80..0x800).contains(&(c as u32));
+    match chars::CharInfo::new().props(c) {
+        Some(p) if p.is_alphabetic() && p.lowers() => match p.single_lower() {
+            Some(l) if two_bytes(l) => l as u16,
+            _ => TWO_BYTE_OTHER,
+        },
+        Some(p) if p.is_whitespace() && !p.is_alphabetic() => TWO_BYTE_DROP,
+        Some(_) => code as u16,
+        None => TWO_BYTE_OTHER,
+    }
+}
+
+/// Writes the non-ASCII character `c` (the first `len` bytes of `rest`)
+/// to `norm` at `j` as [`normalise_for_repeats`] does, and returns the
+/// new `j`; `norm` has room for its lowercase and four bytes.
+#[inline]
+fn write_other_char(
+    c: char,
+    rest: &[u8],
+    len: usize,
+    norm: &mut [u8],
+    mut j: usize,
+    info: chars::CharInfo,
+) -> usize {
+    match info.props(c) {
+        Some(p) if p.is_alphabetic() && p.lowers() => match p.single_lower() {
+            Some(l) => j += l.encode_utf8(&mut norm[j..]).len(),
+            None => c
+                .to_lowercase()
+                .for_each(|l| j += l.encode_utf8(&mut norm[j..]).len()),
+        },
+        Some(p) if p.is_whitespace() && !p.is_alphabetic() => {}
+        Some(_) => {
+            // Four bytes where the line has them (`norm` has room): a
+            // copy of `len` bytes called memcpy.
+            match rest.get(..4) {
+                Some(four) => norm[j..j + 4].copy_from_slice(four),
+                None => norm[j..j + len].copy_from_slice(&rest[..len]),
+            }
+            j += len;
         }
-        i += len;
+        None => {
+            let mut utf8 = [0u8; 4];
+            let mut push = |c: char| {
+                let s = c.encode_utf8(&mut utf8).as_bytes();
+                norm[j..j + s.len()].copy_from_slice(s);
+                j += s.len();
+            };
+            if c.is_alphabetic() {
+                c.to_lowercase().for_each(push);
+            } else if !c.is_whitespace() {
+                push(c);
+            }
+        }
     }
     j
 }
@@ -1002,6 +1099,23 @@ mod tests {
                 assert_eq!(
                     Stripper::repeat_key(line),
                     repeat_key_reference(line),
+                    "{line:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn repeat_key_matches_reference_for_two_byte_chars() {
+        // Each two-byte character alone, in a run of its kind, and after
+        // a digit, as the table of two-byte keys answers for it.
+        for c in (0x80..0x800).filter_map(char::from_u32) {
+            for line in
+                [format!("{c}"), format!("A{c}{c}Ж b"), format!("7{c}7")]
+            {
+                assert_eq!(
+                    Stripper::repeat_key(&line),
+                    repeat_key_reference(&line),
                     "{line:?}"
                 );
             }
