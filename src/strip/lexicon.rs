@@ -326,6 +326,8 @@ struct Lexicon {
     labels: HashMap<&'static [u8], &'static str, FxBuild>,
     /// The longest label in bytes: a line normalised past it is none.
     longest_label: usize,
+    /// The most words a label has.
+    most_label_words: usize,
     /// The patterns anchored at the line's start, so a search stops
     /// within a few bytes of most lines instead of scanning them (and
     /// seldom meets the non-ASCII bytes that send a Unicode `\b` to the
@@ -476,6 +478,9 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         }
     }
     let longest_label = labels.keys().map(|l| l.len()).max().unwrap_or(0);
+    let words_of = |l: &[u8]| l.split(|&b| b == b' ').count();
+    let most_label_words = labels.keys().map(|l| words_of(l)).max();
+    let most_label_words = most_label_words.unwrap_or(0);
     assert!(longest_label <= MAX_LABEL, "a label is too long");
     let open = |i: &usize| is_open_ended(PATTERNS[*i].1);
     for (_, p) in PATTERNS.iter().filter(|p| !is_open_ended(p.1)) {
@@ -494,6 +499,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         phrase_occurs,
         labels,
         longest_label,
+        most_label_words,
         anchored,
         open_ended,
     }
@@ -523,7 +529,8 @@ pub(crate) fn find(
     let mut scan = super::scan::LineScan::default();
     scan.scan(line);
     let alnum = scan.ascii_alnum as usize;
-    find_cased(line, words, scan.case(line), alnum, scratch)
+    let runs = scan.ascii_alnum_runs as usize;
+    find_cased(line, words, scan.case(line), alnum, runs, scratch)
 }
 
 /// What the phrase scan must do about a line's case, which the caller
@@ -550,6 +557,7 @@ pub(crate) fn find_cased(
     words: u32,
     case: Case,
     ascii_alnum: usize,
+    ascii_alnum_runs: usize,
     scratch: &mut String,
 ) -> Option<LexiconHit> {
     if words > 100 {
@@ -576,7 +584,14 @@ pub(crate) fn find_cased(
     // A label keeps every letter and digit, so a line with more than a
     // label holds is none (most lines: each would be normalised).
     let label_cap = (lex.longest_label + 1).min(MAX_LABEL);
-    if line.len() <= MAX_LABEL * 2 && ascii_alnum <= label_cap {
+    // In an ASCII line each run of letters and digits is a word of the
+    // normalised line, so one with more words than any label is none.
+    let too_many_words =
+        case == Case::Ascii && ascii_alnum_runs > lex.most_label_words;
+    if line.len() <= MAX_LABEL * 2
+        && ascii_alnum <= label_cap
+        && !too_many_words
+    {
         let mut buf = LabelBuf::default();
         let normalised = label(line, lex.longest_label, &mut buf);
         if let Some(name) = normalised.and_then(|l| lex.labels.get(l)) {

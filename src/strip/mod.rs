@@ -488,6 +488,7 @@ fn line_features(
             words,
             case,
             scan.ascii_alnum as usize,
+            scan.ascii_alnum_runs as usize,
             &mut scratch.line,
         ),
     };

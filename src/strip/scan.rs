@@ -43,6 +43,8 @@ pub(crate) struct LineScan {
     pub(crate) counts: CharCounts,
     /// The line's ASCII letters and digits.
     pub(crate) ascii_alnum: u32,
+    /// The runs of ASCII letters and digits in the line.
+    pub(crate) ascii_alnum_runs: u32,
     /// The line holds a non-ASCII byte.
     any_non_ascii: bool,
     /// A non-ASCII character of the line has another lowercase.
@@ -69,6 +71,8 @@ impl LineScan {
         let mut continuations = 0u32;
         let mut any_non_ascii = 0;
         self.ascii_alnum = 0;
+        self.ascii_alnum_runs = 0;
+        let mut alnum_carry = 0;
         for (k, chunk) in bytes.chunks(64).enumerate() {
             let block = match chunk.try_into() {
                 Ok(whole) => classify64(whole),
@@ -83,6 +87,9 @@ impl LineScan {
             continuations += block.continuation.count_ones();
             any_non_ascii |= block.non_ascii;
             self.ascii_alnum += block.alnum.count_ones();
+            let alnum_starts = block.alnum & !(block.alnum << 1 | alnum_carry);
+            self.ascii_alnum_runs += alnum_starts.count_ones();
+            alnum_carry = block.alnum >> 63;
         }
         self.word[self.blocks] = 0;
         self.non_ascii[self.blocks] = 0;
@@ -166,29 +173,45 @@ impl LineScan {
     /// `_` and `'`) and whether it is all ASCII, as
     /// [`super::lang::for_each_word_bits`] splits it.
     pub(crate) fn for_each_word(&self, mut f: impl FnMut(Range<usize>, bool)) {
-        // The edges of words: where a bit differs from the one before it,
-        // a word starts (the bit is set) or ends (it is clear). The zero
-        // entry at the end closes the last word.
-        let mut start = 0;
+        // A word starts where a bit is set and the one before it is
+        // clear; it runs to the next clear bit, which the zero entry at
+        // the end guarantees. Going from start to end takes one pass of
+        // the loop a word, where taking each edge on its own took two.
+        let word = &self.word[..=self.blocks];
         let mut carry = 0;
-        for (k, &bits) in self.word[..=self.blocks].iter().enumerate() {
-            let mut edges = bits ^ (bits << 1 | carry);
+        for (k, &bits) in word.iter().enumerate() {
+            let mut starts = bits & !(bits << 1 | carry);
             carry = bits >> 63;
-            while edges != 0 {
-                let at = edges.trailing_zeros() as usize;
-                edges &= edges - 1;
-                let at_bit = bits >> at & 1;
-                let at = k * 64 + at;
-                if at_bit == 1 {
-                    start = at;
-                    continue;
-                }
-                let ascii =
-                    !self.any_non_ascii || !any_in(&self.non_ascii, start, at);
-                f(start..at, ascii);
+            while starts != 0 {
+                let at = starts.trailing_zeros();
+                starts &= starts - 1;
+                let start = k * 64 + at as usize;
+                let end = word_end(word, k, at);
+                let ascii = !self.any_non_ascii
+                    || !any_in(&self.non_ascii, start, end);
+                f(start..end, ascii);
             }
         }
     }
+}
+
+/// Where the run of set bits from bit `at` of entry `k` of `word` ends
+/// (the bit index of the first clear bit after it); a clear bit follows
+/// in some later entry.
+#[inline(always)]
+fn word_end(word: &[u64], k: usize, at: u32) -> usize {
+    // At most 64 - `at`: the shift brings in clear bits.
+    let ones = (!(word[k] >> at)).trailing_zeros();
+    if at + ones < 64 {
+        return k * 64 + (at + ones) as usize;
+    }
+    // Into the next entries: words longer than a few bytes across an
+    // entry's end are rare.
+    let mut k = k + 1;
+    while word[k] == u64::MAX {
+        k += 1;
+    }
+    k * 64 + (!word[k]).trailing_zeros() as usize
 }
 
 /// Bytes classified, a bit per byte (bit `i` for byte `i`).
@@ -459,6 +482,11 @@ mod tests {
             proptest::prop_assert_eq!(scan.counts, counts);
             let alnum = line.bytes().filter(u8::is_ascii_alphanumeric).count();
             proptest::prop_assert_eq!(scan.ascii_alnum as usize, alnum);
+            let runs = line
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|run| !run.is_empty())
+                .count();
+            proptest::prop_assert_eq!(scan.ascii_alnum_runs as usize, runs);
             let lowers = line
                 .chars()
                 .any(|c| !c.is_ascii() && !c.to_lowercase().eq([c]));
