@@ -328,6 +328,9 @@ struct Lexicon {
     longest_label: usize,
     /// The most words a label has.
     most_label_words: usize,
+    /// By a label's first byte, its lengths as bits: most normalised
+    /// lines are no label, and this rules them out before hashing.
+    label_lengths: [u64; 256],
     /// The patterns anchored at the line's start, so a search stops
     /// within a few bytes of most lines instead of scanning them (and
     /// seldom meets the non-ASCII bytes that send a Unicode `\b` to the
@@ -346,6 +349,10 @@ struct PatternSet {
     /// another byte is not searched, as starting a search cost more than
     /// the search of most lines.
     starts: [bool; 256],
+    /// The same for a line's first two bytes, a bit per pair (bit
+    /// `second % 64` of entry `first * 4 + second / 64`): most lines
+    /// start with a byte some pattern starts with, but few with two.
+    pairs: Box<[u64; 1024]>,
     /// The members as one lazy DFA, for sets anchored at the start: its
     /// walk from the start dies within a few bytes of most lines, where
     /// a search of the set costs a hundred instructions to set up.
@@ -370,11 +377,14 @@ impl PatternSet {
             RegexSet::new(&patterns).expect("the built-in patterns compile");
         let walk = anchored.then(|| LazyDfa::new_many(&patterns).ok());
         let walk = walk.flatten();
-        let starts = match &walk {
-            Some(dfa) => first_bytes(dfa),
-            None => [true; 256],
+        let (starts, pairs) = match &walk {
+            Some(dfa) => {
+                let starts = first_bytes(dfa);
+                (starts, first_pairs(dfa, &starts))
+            }
+            None => ([true; 256], Box::new([u64::MAX; 1024])),
         };
-        PatternSet { set, index, starts, walk }
+        PatternSet { set, index, starts, pairs, walk }
     }
 
     /// False when no member can match `line`; true when one may.
@@ -388,6 +398,21 @@ impl PatternSet {
         })
     }
 
+    /// False when no member can match a line starting as `bytes` does,
+    /// by its first byte or two.
+    #[inline]
+    fn may_start(&self, bytes: &[u8]) -> bool {
+        match *bytes {
+            [] => true,
+            [first] => self.starts[first as usize],
+            [first, second, ..] => {
+                let entry =
+                    self.pairs[first as usize * 4 + second as usize / 64];
+                entry >> (second % 64) & 1 == 1
+            }
+        }
+    }
+
     /// The lowest index into [`PATTERNS`] that matches `line` and that
     /// `counts` accepts.
     fn first(
@@ -395,7 +420,7 @@ impl PatternSet {
         line: &str,
         counts: impl Fn(usize) -> bool,
     ) -> Option<usize> {
-        if line.as_bytes().first().is_some_and(|&b| !self.starts[b as usize]) {
+        if !self.may_start(line.as_bytes()) {
             return None;
         }
         if !self.may_match(line) || !self.set.is_match(line) {
@@ -424,6 +449,38 @@ fn first_bytes(dfa: &LazyDfa) -> [bool; 256] {
         }
     }
     starts
+}
+
+/// [`PatternSet::pairs`] of `dfa`: the pairs on whose second byte its
+/// walk from the anchored start dies are clear. Pairs whose first byte
+/// cannot start a match are left set, as the first byte rules them out
+/// already; so is every pair where the DFA cannot say, or where its
+/// cache was cleared (which leaves the states in hand stale).
+fn first_pairs(dfa: &LazyDfa, starts: &[bool; 256]) -> Box<[u64; 1024]> {
+    let mut pairs = Box::new([u64::MAX; 1024]);
+    let mut cache = dfa.create_cache();
+    let input = Input::new("").anchored(regex_automata::Anchored::Yes);
+    let Ok(start) = dfa.start_state_forward(&mut cache, &input) else {
+        return pairs;
+    };
+    for first in (0..=255u8).filter(|&b| starts[b as usize]) {
+        let clears = cache.clear_count();
+        let Ok(after_first) = dfa.next_state(&mut cache, start, first) else {
+            continue;
+        };
+        let mut row = [u64::MAX; 4];
+        for second in 0..=255u8 {
+            let next = dfa.next_state(&mut cache, after_first, second);
+            if next.is_ok_and(|s| s.is_dead()) {
+                row[second as usize / 64] &= !(1 << (second % 64));
+            }
+        }
+        if cache.clear_count() == clears {
+            let at = first as usize * 4;
+            pairs[at..at + 4].copy_from_slice(&row);
+        }
+    }
+    pairs
 }
 
 /// Whether `dfa` matches `hay` from its anchored start, byte by byte,
@@ -481,6 +538,10 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     let words_of = |l: &[u8]| l.split(|&b| b == b' ').count();
     let most_label_words = labels.keys().map(|l| words_of(l)).max();
     let most_label_words = most_label_words.unwrap_or(0);
+    let mut label_lengths = [0u64; 256];
+    for l in labels.keys() {
+        label_lengths[l[0] as usize] |= 1 << l.len();
+    }
     assert!(longest_label <= MAX_LABEL, "a label is too long");
     let open = |i: &usize| is_open_ended(PATTERNS[*i].1);
     for (_, p) in PATTERNS.iter().filter(|p| !is_open_ended(p.1)) {
@@ -500,6 +561,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         labels,
         longest_label,
         most_label_words,
+        label_lengths,
         anchored,
         open_ended,
     }
@@ -594,6 +656,12 @@ pub(crate) fn find_cased(
     {
         let mut buf = LabelBuf::default();
         let normalised = label(line, lex.longest_label, &mut buf);
+        let may_be_label = |l: &&[u8]| {
+            l.first().is_some_and(|&b| {
+                lex.label_lengths[b as usize] >> l.len() & 1 == 1
+            })
+        };
+        let normalised = normalised.filter(may_be_label);
         if let Some(name) = normalised.and_then(|l| lex.labels.get(l)) {
             return Some(LexiconHit { name, strong: false });
         }
@@ -1124,6 +1192,7 @@ mod tests {
             "hace 3 horas",
         ] {
             assert!(starts[line.as_bytes()[0] as usize], "{line}");
+            assert!(lex.anchored.may_start(line.as_bytes()), "{line}");
             assert!(lex.anchored.set.is_match(line), "{line}");
             assert!(lex.anchored.may_match(line), "{line}");
         }

@@ -929,32 +929,36 @@ fn tidy_blanks(features: &[LineFeatures], verdict: &mut [Option<Reason>]) {
     }
 }
 
-/// An ellipsis at the end: "…", "...", "..", "[…]".
+/// An ellipsis at the end: "…", "...", "..", "[…]". By bytes: the
+/// trimmed `]` is ASCII, and matching a whole character's bytes at the
+/// end of UTF-8 text is matching the character.
 fn ends_truncated(line: &str) -> bool {
-    let l = line.trim_end_matches(']');
-    l.ends_with("..") || l.ends_with('…')
+    let mut end = line.as_bytes();
+    while let [rest @ .., b']'] = end {
+        end = rest;
+    }
+    end.ends_with(b"..") || end.ends_with("…".as_bytes())
 }
 
+/// The characters other than ASCII that end a sentence.
+const SENTENCE_ENDS: [&str; 9] =
+    ["”", "’", "»", "…", "。", "！", "？", "」", "』"];
+
+/// The line ends like a sentence, closing brackets, `*` and spaces
+/// aside. By bytes, as [`ends_truncated`]: decoding the end by chars
+/// showed per line.
 fn ends_like_sentence(line: &str) -> bool {
-    let end = line.trim_end_matches([')', ']', '*', ' ']);
-    matches!(
-        end.chars().next_back(),
-        Some(
-            '.' | '!'
-                | '?'
-                | '"'
-                | '\''
-                | '”'
-                | '’'
-                | '»'
-                | '…'
-                | '。'
-                | '！'
-                | '？'
-                | '」'
-                | '』'
-        )
-    )
+    let mut end = line.as_bytes();
+    while let [rest @ .., b')' | b']' | b'*' | b' '] = end {
+        end = rest;
+    }
+    match end.last() {
+        Some(b'.' | b'!' | b'?' | b'"' | b'\'') => true,
+        Some(&b) if b >= 0x80 => {
+            SENTENCE_ENDS.iter().any(|c| end.ends_with(c.as_bytes()))
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -1157,6 +1161,33 @@ mod tests {
             if want_cjk * 2 > chars {
                 proptest::prop_assert_eq!(f.stopwords, particles * 2);
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn line_ends_match_reference(
+            line in tricky::line(),
+            end in proptest::sample::select(vec![
+                "", ".", "..", "…", "…]]", "”)", "。 *", "!)", "a", "»",
+                "’ ]", "?", "\"", "'", "』", "x…", ". . ", "」*", "ä",
+            ]),
+        ) {
+            let line = format!("{line}{end}");
+            let trimmed = line.trim_end_matches(']');
+            let truncated = trimmed.ends_with("..") || trimmed.ends_with('…');
+            proptest::prop_assert_eq!(ends_truncated(&line), truncated);
+            let end = line.trim_end_matches([')', ']', '*', ' ']);
+            let sentence = matches!(
+                end.chars().next_back(),
+                Some(
+                    '.' | '!' | '?' | '"' | '\'' | '”' | '’' | '»' | '…'
+                        | '。' | '！' | '？' | '」' | '』'
+                )
+            );
+            proptest::prop_assert_eq!(ends_like_sentence(&line), sentence);
         }
     }
 
