@@ -529,6 +529,43 @@ impl StopTable {
         }
     }
 
+    /// [`StopTable::get_other`] of a word of ASCII and two-byte
+    /// characters whose lowercase is one two-byte character (most words
+    /// of Cyrillic, Greek and accented Latin text), from one table load
+    /// a character; `None` for other words. Lowercasing such a word
+    /// keeps its length, so one over [`MAX_STOPWORD`] bytes is none.
+    #[inline]
+    fn get_two_byte_word(&self, word: &str, info: CharInfo) -> Option<u16> {
+        let bytes = word.as_bytes();
+        let mut lowered = [0u8; MAX_STOPWORD];
+        let mut upper = false;
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let (lower, len) = match b {
+                0..=0x7f => {
+                    upper |= b.is_ascii_uppercase();
+                    ([b.to_ascii_lowercase(), 0], 1)
+                }
+                0xc2..=0xdf => {
+                    let t = info.two_byte(b, bytes[i + 1]);
+                    upper |= t.props().is_uppercase();
+                    (t.lower_bytes()?, 2)
+                }
+                _ => return None,
+            };
+            if let Some(out) = lowered.get_mut(i..i + len) {
+                out.copy_from_slice(&lower[..len]);
+            }
+            i += len;
+        }
+        Some(match (upper, bytes.len() <= MAX_STOPWORD) {
+            (_, false) => 0,
+            (false, true) => word_bits(word),
+            (true, true) => self.get(pack(&lowered[..bytes.len()])),
+        })
+    }
+
     /// [`StopTable::range_bits`] of a word that is not all ASCII:
     /// lowercased into a buffer on the stack in the one pass that looks
     /// for an uppercase letter, as a string per word cost more than the
@@ -542,6 +579,9 @@ impl StopTable {
             return 0;
         }
         let info = CharInfo::new();
+        if let Some(bits) = self.get_two_byte_word(word, info) {
+            return bits;
+        }
         let mut lowered = [0u8; MAX_STOPWORD + 4];
         let mut len = 0;
         let mut upper = false;

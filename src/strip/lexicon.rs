@@ -840,6 +840,14 @@ impl PhraseTable {
                 i += 1;
                 continue;
             }
+            if (0xc2..=0xdf).contains(&b) {
+                let t = info.two_byte(b, bytes[i + 1]);
+                if let Some([x, y]) = t.lower_bytes() {
+                    state = self.step(self.step(state, x), y);
+                    i += 2;
+                    continue;
+                }
+            }
             let (c, len) = decode_at(line, i);
             i += len;
             info.lowercase(c, |l| {

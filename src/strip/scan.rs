@@ -119,6 +119,22 @@ impl LineScan {
             while leads != 0 {
                 let at = k * 64 + leads.trailing_zeros() as usize;
                 leads &= leads - 1;
+                // Two-byte characters (Cyrillic, Greek, accented Latin)
+                // from their own table, without decoding them.
+                let lead = bytes[at];
+                if (0xc2..=0xdf).contains(&lead) {
+                    let p = info.two_byte(lead, bytes[at + 1]).props();
+                    if p.is_alphanumeric() {
+                        let shift = at % 64;
+                        self.word[at / 64] |= 3 << shift;
+                        if shift == 63 {
+                            self.word[at / 64 + 1] |= 1;
+                        }
+                    }
+                    self.lowers |= p.lowers();
+                    self.upper |= p.is_uppercase();
+                    continue;
+                }
                 let (c, len) = decode_at(line, at);
                 // One table lookup for the three questions (beyond the
                 // Basic Multilingual Plane, std answers each).
