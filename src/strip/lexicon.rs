@@ -27,6 +27,7 @@ use regex_automata::Input;
 
 use super::chars::{decode_at, CharInfo};
 use super::lang::{lowercase_into, FxBuild};
+use super::scan::AsciiAlnum;
 
 /// A lexicon match: which kind of boilerplate, and whether it is strong
 /// enough to remove a line even inside the main region.
@@ -590,9 +591,7 @@ pub(crate) fn find(
 ) -> Option<LexiconHit> {
     let mut scan = super::scan::LineScan::default();
     scan.scan(line);
-    let alnum = scan.ascii_alnum as usize;
-    let runs = scan.ascii_alnum_runs as usize;
-    find_cased(line, words, scan.case(line), alnum, runs, scratch)
+    find_cased(line, words, scan.case(line), scan.ascii_alnum(), scratch)
 }
 
 /// What the phrase scan must do about a line's case, which the caller
@@ -618,8 +617,7 @@ pub(crate) fn find_cased(
     line: &str,
     words: u32,
     case: Case,
-    ascii_alnum: usize,
-    ascii_alnum_runs: usize,
+    alnum: AsciiAlnum,
     scratch: &mut String,
 ) -> Option<LexiconHit> {
     if words > 100 {
@@ -646,13 +644,23 @@ pub(crate) fn find_cased(
     // A label keeps every letter and digit, so a line with more than a
     // label holds is none (most lines: each would be normalised).
     let label_cap = (lex.longest_label + 1).min(MAX_LABEL);
-    // In an ASCII line each run of letters and digits is a word of the
-    // normalised line, so one with more words than any label is none.
-    let too_many_words =
-        case == Case::Ascii && ascii_alnum_runs > lex.most_label_words;
+    // An ASCII line normalises to its runs of letters and digits, a
+    // space between each: its first byte and length are known without
+    // writing it, and most lines are ruled out by them.
+    let shaped_as_label = match (case, alnum.first) {
+        (Case::Ascii, None) => false,
+        (Case::Ascii, Some(at)) => {
+            let first = line.as_bytes()[at as usize].to_ascii_lowercase();
+            let len = alnum.count + alnum.runs - 1;
+            alnum.runs as usize <= lex.most_label_words
+                && len < 64
+                && lex.label_lengths[first as usize] >> len & 1 == 1
+        }
+        (Case::AsIs | Case::Lower, _) => true,
+    };
     if line.len() <= MAX_LABEL * 2
-        && ascii_alnum <= label_cap
-        && !too_many_words
+        && alnum.count as usize <= label_cap
+        && shaped_as_label
     {
         let mut buf = LabelBuf::default();
         let normalised = label(line, lex.longest_label, &mut buf);

@@ -487,8 +487,7 @@ fn line_features(
             trimmed,
             words,
             case,
-            scan.ascii_alnum as usize,
-            scan.ascii_alnum_runs as usize,
+            scan.ascii_alnum(),
             &mut scratch.line,
         ),
     };

@@ -24,6 +24,17 @@ pub(crate) struct CharCounts {
     pub(crate) particles: u32,
 }
 
+/// A line's ASCII letters and digits, as the label lookup asks.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AsciiAlnum {
+    /// How many.
+    pub(crate) count: u32,
+    /// The runs of them.
+    pub(crate) runs: u32,
+    /// Where the first is.
+    pub(crate) first: Option<u32>,
+}
+
 /// What one pass over a line found. Kept from line to line, so that its
 /// bitmaps are allocated once per document.
 #[derive(Clone, Debug, Default)]
@@ -45,6 +56,8 @@ pub(crate) struct LineScan {
     pub(crate) ascii_alnum: u32,
     /// The runs of ASCII letters and digits in the line.
     pub(crate) ascii_alnum_runs: u32,
+    /// Where the first ASCII letter or digit is, if any.
+    pub(crate) first_ascii_alnum: Option<u32>,
     /// The line holds a non-ASCII byte.
     any_non_ascii: bool,
     /// A non-ASCII character of the line has another lowercase.
@@ -72,6 +85,7 @@ impl LineScan {
         let mut any_non_ascii = 0;
         self.ascii_alnum = 0;
         self.ascii_alnum_runs = 0;
+        self.first_ascii_alnum = None;
         let mut alnum_carry = 0;
         for (k, chunk) in bytes.chunks(64).enumerate() {
             let block = match chunk.try_into() {
@@ -86,6 +100,10 @@ impl LineScan {
             self.continuation[k] = block.continuation;
             continuations += block.continuation.count_ones();
             any_non_ascii |= block.non_ascii;
+            if self.ascii_alnum == 0 && block.alnum != 0 {
+                let at = k * 64 + block.alnum.trailing_zeros() as usize;
+                self.first_ascii_alnum = Some(at as u32);
+            }
             self.ascii_alnum += block.alnum.count_ones();
             let alnum_starts = block.alnum & !(block.alnum << 1 | alnum_carry);
             self.ascii_alnum_runs += alnum_starts.count_ones();
@@ -170,6 +188,15 @@ impl LineScan {
                 self.lowers |= lowers;
                 self.upper |= upper;
             }
+        }
+    }
+
+    /// The line's ASCII letters and digits.
+    pub(crate) fn ascii_alnum(&self) -> AsciiAlnum {
+        AsciiAlnum {
+            count: self.ascii_alnum,
+            runs: self.ascii_alnum_runs,
+            first: self.first_ascii_alnum,
         }
     }
 
@@ -503,6 +530,11 @@ mod tests {
                 .filter(|run| !run.is_empty())
                 .count();
             proptest::prop_assert_eq!(scan.ascii_alnum_runs as usize, runs);
+            let first = line.bytes().position(|b| b.is_ascii_alphanumeric());
+            proptest::prop_assert_eq!(
+                scan.first_ascii_alnum.map(|at| at as usize),
+                first
+            );
             let lowers = line
                 .chars()
                 .any(|c| !c.is_ascii() && !c.to_lowercase().eq([c]));
