@@ -27,7 +27,7 @@ use regex_automata::Input;
 
 use super::chars::{decode_at, CharInfo};
 use super::lang::{lowercase_into, FxBuild};
-use super::scan::AsciiAlnum;
+use super::scan::{AsciiAlnum, LineScan};
 
 /// A lexicon match: which kind of boilerplate, and whether it is strong
 /// enough to remove a line even inside the main region.
@@ -591,7 +591,7 @@ pub(crate) fn find(
 ) -> Option<LexiconHit> {
     let mut scan = super::scan::LineScan::default();
     scan.scan(line);
-    find_cased(line, words, scan.case(line), scan.ascii_alnum(), scratch)
+    find_cased(line, words, scan.case(line), &scan, scratch)
 }
 
 /// What the phrase scan must do about a line's case, which the caller
@@ -617,7 +617,7 @@ pub(crate) fn find_cased(
     line: &str,
     words: u32,
     case: Case,
-    alnum: AsciiAlnum,
+    scan: &LineScan,
     scratch: &mut String,
 ) -> Option<LexiconHit> {
     if words > 100 {
@@ -647,7 +647,8 @@ pub(crate) fn find_cased(
     // An ASCII line normalises to its runs of letters and digits, a
     // space between each: its first byte and length are known without
     // writing it, and most lines are ruled out by them.
-    let shaped_as_label = match (case, alnum.first) {
+    let may_be_label = |alnum: AsciiAlnum| match (case, alnum.first) {
+        _ if alnum.count as usize > label_cap => false,
         (Case::Ascii, None) => false,
         (Case::Ascii, Some(at)) => {
             let first = line.as_bytes()[at as usize].to_ascii_lowercase();
@@ -658,9 +659,9 @@ pub(crate) fn find_cased(
         }
         (Case::AsIs | Case::Lower, _) => true,
     };
+    // At most MAX_LABEL * 2 bytes: `ascii_alnum` answers.
     if line.len() <= MAX_LABEL * 2
-        && alnum.count as usize <= label_cap
-        && shaped_as_label
+        && scan.ascii_alnum().is_some_and(may_be_label)
     {
         let mut buf = LabelBuf::default();
         let normalised = label(line, lex.longest_label, &mut buf);

@@ -487,7 +487,7 @@ fn line_features(
             trimmed,
             words,
             case,
-            scan.ascii_alnum(),
+            scan,
             &mut scratch.line,
         ),
     };
