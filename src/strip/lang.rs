@@ -202,10 +202,11 @@ pub(crate) struct StopTable {
     keys: Vec<u128>,
     bits: Vec<u16>,
     shift: u32,
-    /// By the first byte and length of an ASCII listed word, its last
-    /// byte's low five bits, as bits: most words are on no list, and
-    /// most of those are ruled out by this one lookup before packing
-    /// and probing (by first byte and length alone, fewer than half).
+    /// By the first byte (in either case) and length of an ASCII listed
+    /// word, its last byte's low five bits, as bits: most words are on
+    /// no list, and most of those are ruled out by this one lookup
+    /// before packing and probing (by first byte and length alone,
+    /// fewer than half).
     ascii_ends: [[u32; MAX_STOPWORD + 1]; 128],
 }
 
@@ -225,8 +226,14 @@ impl StopTable {
     /// Adds a listed word (lowercase, at most [`MAX_STOPWORD`] bytes).
     fn add_word(&mut self, word: &[u8], bits: u16) {
         if word.is_ascii() {
+            // Under the first byte in either case, and by the last
+            // byte's low five bits, which are the same in either case:
+            // a word need not be lowercased to be ruled out.
             let last = word[word.len() - 1];
-            self.ascii_ends[word[0] as usize][word.len()] |= 1 << (last & 31);
+            for first in [word[0], word[0].to_ascii_uppercase()] {
+                self.ascii_ends[first as usize][word.len()] |=
+                    1 << (last & 31);
+            }
         }
         self.add(pack(word), bits);
     }
@@ -237,8 +244,8 @@ impl StopTable {
         if word.len() > MAX_STOPWORD {
             return 0;
         }
-        let first = word[0].to_ascii_lowercase() & 0x7f;
-        let last = word[word.len() - 1].to_ascii_lowercase();
+        let first = word[0] & 0x7f;
+        let last = word[word.len() - 1];
         match self.ascii_ends[first as usize][word.len()] >> (last & 31) & 1 {
             0 => 0,
             _ => self.get(pack_ascii_lowercase(word)),
