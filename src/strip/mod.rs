@@ -287,12 +287,16 @@ impl Stripper {
                 let (mut f, line_cjk) =
                     line_features(l, &mut scratch, |bits| {
                         // Only the lists that hold the word: most hold
-                        // none, and few words are on more than two.
+                        // none, and few words are on more than two. The
+                        // totals add up the lines' counts, which stop
+                        // at u16::MAX, as they are counted.
                         let mut rest = bits;
                         while rest != 0 {
-                            let h =
-                                &mut line_hits[rest.trailing_zeros() as usize];
-                            *h = h.saturating_add(1);
+                            let list = rest.trailing_zeros() as usize;
+                            if line_hits[list] < u16::MAX {
+                                line_hits[list] += 1;
+                                totals[list] += 1;
+                            }
                             rest &= rest - 1;
                         }
                         false
@@ -308,11 +312,6 @@ impl Stripper {
                 f
             })
             .collect();
-        for h in &hits {
-            for (t, &x) in totals.iter_mut().zip(h) {
-                *t += x as u32;
-            }
-        }
         let stop = lang::choose(lines, words, chars, cjk, &totals);
         for ((f, h), l) in features.iter_mut().zip(&hits).zip(lines) {
             if f.stopwords > 0 {
@@ -323,7 +322,7 @@ impl Stripper {
                 (_, Some(i)) => h[i] as u32,
                 _ => {
                     let mut n = 0;
-                    lang::for_each_word(l.as_ref().trim(), |w| {
+                    lang::for_each_word(trim(l.as_ref()), |w| {
                         n += stop.contains(w) as u32;
                     });
                     n
@@ -943,7 +942,8 @@ fn ends_truncated(line: &str) -> bool {
     while let [rest @ .., b']'] = end {
         end = rest;
     }
-    end.ends_with(b"..") || end.ends_with("…".as_bytes())
+    // "…" is E2 80 A6.
+    matches!(end, [.., b'.', b'.'] | [.., 0xe2, 0x80, 0xa6])
 }
 
 /// The characters other than ASCII that end a sentence.
