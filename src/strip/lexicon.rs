@@ -415,7 +415,9 @@ impl PatternSet {
     }
 
     /// The lowest index into [`PATTERNS`] that matches `line` and that
-    /// `counts` accepts.
+    /// `counts` accepts. Inlined for the check of the first bytes, which
+    /// rules out most lines: a call per line cost more than the check.
+    #[inline]
     fn first(
         &self,
         line: &str,
@@ -424,6 +426,16 @@ impl PatternSet {
         if !self.may_start(line.as_bytes()) {
             return None;
         }
+        self.first_searched(line, counts)
+    }
+
+    /// [`PatternSet::first`] of a line its first bytes do not rule out.
+    #[inline(never)]
+    fn first_searched(
+        &self,
+        line: &str,
+        counts: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
         if !self.may_match(line) || !self.set.is_match(line) {
             return None;
         }
