@@ -276,8 +276,9 @@ impl Stripper {
         let mut hits = vec![[0u16; lang::LANGS]; lines.len()];
         let mut totals = [0u32; lang::LANGS];
         let (mut words, mut chars, mut cjk) = (0u32, 0u32, 0u32);
+        // Room for a key a line up front: growing the set rehashed.
         let mut seen: HashSet<u64, lang::FxBuild> =
-            HashSet::with_hasher(lang::FxBuild);
+            HashSet::with_capacity_and_hasher(lines.len(), lang::FxBuild);
         let mut scratch = Scratch::default();
         let mut features: Vec<LineFeatures> = lines
             .iter()
