@@ -544,7 +544,8 @@ impl StopTable {
     #[inline]
     fn get_two_byte_word(&self, word: &str, info: CharInfo) -> Option<u16> {
         let bytes = word.as_bytes();
-        let mut lowered = [0u8; MAX_STOPWORD];
+        // Room for two bytes written at any place of a listed word.
+        let mut lowered = [0u8; MAX_STOPWORD + 2];
         let mut upper = false;
         let mut i = 0;
         while i < bytes.len() {
@@ -561,8 +562,11 @@ impl StopTable {
                 }
                 _ => return None,
             };
-            if let Some(out) = lowered.get_mut(i..i + len) {
-                out.copy_from_slice(&lower[..len]);
+            // Both bytes, the second overwritten next where the
+            // character is ASCII: a copy of `len` bytes was a call.
+            if i < MAX_STOPWORD {
+                lowered[i] = lower[0];
+                lowered[i + 1] = lower[1];
             }
             i += len;
         }
