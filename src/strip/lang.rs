@@ -127,11 +127,17 @@ static STOPWORDS: LazyLock<StopTable> = LazyLock::new(|| {
 
 /// A word of at most [`MAX_STOPWORD`] bytes as one number: its bytes,
 /// zero padded. Words hold no NUL byte, so the padding is unambiguous.
+/// Read as whole integers, as [`pack_ascii_lowercase`] does: a copy of
+/// variable length to the stack was a call to `memcpy`.
 #[inline]
 fn pack(word: &[u8]) -> u128 {
-    let mut bytes = [0u8; 16];
-    bytes[..word.len()].copy_from_slice(word);
-    u128::from_le_bytes(bytes)
+    debug_assert!(word.len() <= 16);
+    match word.len() {
+        n @ 8.. => {
+            (read_short(&word[8..n]) as u128) << 64 | read_u64(word) as u128
+        }
+        _ => read_short(word) as u128,
+    }
 }
 
 /// [`pack`] of an ASCII word of at most [`MAX_STOPWORD`] bytes,
@@ -844,6 +850,19 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn pack_is_the_bytes_zero_padded() {
+        let text = "Ab\u{e9}Ж7'_xyzQRSTUVW".as_bytes();
+        for start in 0..text.len() {
+            for end in start..text.len().min(start + 16) + 1 {
+                let word = &text[start..end];
+                let mut padded = [0u8; 16];
+                padded[..word.len()].copy_from_slice(word);
+                assert_eq!(pack(word), u128::from_le_bytes(padded));
             }
         }
     }
