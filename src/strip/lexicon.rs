@@ -908,6 +908,13 @@ impl LabelBuf {
         self.len += 1;
     }
 
+    /// [`LabelBuf::push`] of a two-byte character's bytes.
+    fn push_two(&mut self, [x, y]: [u8; 2]) {
+        self.bytes[self.len] = x;
+        self.bytes[self.len + 1] = y;
+        self.len += 2;
+    }
+
     fn last(&self) -> Option<u8> {
         self.len.checked_sub(1).map(|i| self.bytes[i])
     }
@@ -957,6 +964,15 @@ fn label<'b>(
                 out.push_ascii(lower);
             }
             lower != 0
+        } else if let Some((alphanumeric, lower)) =
+            two_byte_lower(info, bytes, i)
+        {
+            // Cyrillic, Greek, accented Latin: from one table load.
+            i += 2;
+            if alphanumeric {
+                out.push_two(lower);
+            }
+            alphanumeric
         } else {
             let (c, len) = decode_at(line, i);
             i += len;
@@ -978,6 +994,23 @@ fn label<'b>(
         out.len -= 1;
     }
     Some(&out.bytes[..out.len])
+}
+
+/// Whether the character at `bytes[i]` (a byte that is not ASCII) is
+/// alphanumeric, and its lowercase bytes, where it is a two-byte
+/// character whose lowercase is one too.
+#[inline]
+fn two_byte_lower(
+    info: CharInfo,
+    bytes: &[u8],
+    i: usize,
+) -> Option<(bool, [u8; 2])> {
+    let lead = bytes[i];
+    if !(0xc2..=0xdf).contains(&lead) {
+        return None;
+    }
+    let t = info.two_byte(lead, bytes[i + 1]);
+    Some((t.props().is_alphanumeric(), t.lower_bytes()?))
 }
 
 #[cfg(test)]
