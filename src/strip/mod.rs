@@ -314,21 +314,26 @@ impl Stripper {
             })
             .collect();
         let stop = lang::choose(lines, words, chars, cjk, &totals);
-        for ((f, h), l) in features.iter_mut().zip(&hits).zip(lines) {
-            if f.stopwords > 0 {
-                continue; // Chinese or Japanese: counted by particles.
-            }
-            f.stopwords = match (stop.lang, stop.list()) {
-                (Lang::Cjk, _) => 0,
-                (_, Some(i)) => h[i] as u32,
-                _ => {
-                    let mut n = 0;
-                    lang::for_each_word(trim(l.as_ref()), |w| {
-                        n += stop.contains(w) as u32;
-                    });
-                    n
+        // Lines with stopwords already are Chinese or Japanese, counted
+        // by particles; the others keep their count of the chosen list.
+        match (stop.lang, stop.list()) {
+            (Lang::Cjk, _) => {} // 0 already.
+            (_, Some(list)) => {
+                for (f, h) in features.iter_mut().zip(&hits) {
+                    if f.stopwords == 0 {
+                        f.stopwords = h[list] as u32;
+                    }
                 }
-            };
+            }
+            (_, None) => {
+                for (f, l) in features.iter_mut().zip(lines) {
+                    if f.stopwords == 0 {
+                        lang::for_each_word(trim(l.as_ref()), |w| {
+                            f.stopwords += stop.contains(w) as u32;
+                        });
+                    }
+                }
+            }
         }
         features
     }
