@@ -11,6 +11,7 @@
 //! process pays only for the scripts it meets. Characters beyond the
 //! plane still ask the standard library.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 const ALPHABETIC: u8 = 1;
@@ -37,18 +38,24 @@ impl Page {
             let Some(c) = char::from_u32(page << 8 | i as u32) else {
                 continue;
             };
-            let mut f = ALPHABETIC * c.is_alphabetic() as u8;
-            f |= ALPHANUMERIC * c.is_alphanumeric() as u8;
+            // Each property asked of std once (`is_alphanumeric` is
+            // `is_alphabetic` or `is_numeric`): a page takes 256 of
+            // these searches, and a run reads a hundred pages or more.
+            let alphabetic = c.is_alphabetic();
+            let mut f = ALPHABETIC * alphabetic as u8;
+            f |= ALPHANUMERIC * (alphabetic || c.is_numeric()) as u8;
             f |= UPPERCASE * c.is_uppercase() as u8;
             f |= WHITESPACE * c.is_whitespace() as u8;
             let mut lowercase = c.to_lowercase();
-            if let (Some(l), None) = (lowercase.next(), lowercase.next()) {
-                if l != c && l as u32 <= 0xffff {
-                    lower[i] = l as u16;
+            match (lowercase.next(), lowercase.next()) {
+                (Some(l), None) if l == c => {}
+                (Some(l), None) => {
+                    f |= LOWERS;
+                    if l as u32 <= 0xffff {
+                        lower[i] = l as u16;
+                    }
                 }
-            }
-            if !c.to_lowercase().eq([c]) {
-                f |= LOWERS;
+                _ => f |= LOWERS,
             }
             flags[i] = f;
         }
@@ -121,6 +128,82 @@ impl CharInfo {
             Some(l) if l != '\0' => f(l),
             _ => c.to_lowercase().for_each(f),
         }
+    }
+}
+
+/// [`TwoByte`] of each two-byte character (U+0080 to U+07FF), learned
+/// on first sight from the pages; 0 until then. Cyrillic, Greek and
+/// accented Latin text is mostly such characters, and one load here
+/// replaced decoding, the page lookup and encoding the lowercase.
+/// Threads that learn one entry at once store the same value.
+static TWO_BYTE: [AtomicU32; 0x800] = [const { AtomicU32::new(0) }; 0x800];
+
+/// [`TWO_BYTE`] entries: learned.
+const KNOWN: u32 = 1 << 31;
+/// [`TWO_BYTE`] entries: the low sixteen bits are the character's
+/// lowercase (the character itself where it has no other), one
+/// two-byte character.
+const LOWER_IS_TWO_BYTES: u32 = 1 << 30;
+
+/// What the tables know of a two-byte character.
+#[derive(Clone, Copy)]
+pub(crate) struct TwoByte(u32);
+
+impl TwoByte {
+    /// The character's properties.
+    #[inline]
+    pub(crate) fn props(self) -> Props {
+        let flags = (self.0 >> 16) as u8;
+        // A lowercase other than the character, as the pages hold it;
+        // 0 (ask std) where it is not one two-byte character.
+        let lower =
+            match flags & LOWERS != 0 && self.0 & LOWER_IS_TWO_BYTES != 0 {
+                true => self.0 as u16,
+                false => 0,
+            };
+        Props { flags, lower }
+    }
+
+    /// `char::to_lowercase` of the character when that is one two-byte
+    /// character (the character itself where it has no other), as its
+    /// two bytes.
+    #[inline]
+    pub(crate) fn lower_bytes(self) -> Option<[u8; 2]> {
+        if self.0 & LOWER_IS_TWO_BYTES == 0 {
+            return None;
+        }
+        let code = self.0 & 0x7ff;
+        Some([0xc0 | (code >> 6) as u8, 0x80 | (code & 0x3f) as u8])
+    }
+}
+
+impl CharInfo {
+    /// What the tables know of the two-byte character whose bytes are
+    /// `lead` (0xc2 to 0xdf) and `next`.
+    #[inline(always)]
+    pub(crate) fn two_byte(self, lead: u8, next: u8) -> TwoByte {
+        debug_assert!((0xc2..=0xdf).contains(&lead) && next & 0xc0 == 0x80);
+        let code = (lead as usize & 0x1f) << 6 | (next as usize & 0x3f);
+        match TWO_BYTE[code].load(Ordering::Relaxed) {
+            0 => self.learn_two_byte(code as u32),
+            known => TwoByte(known),
+        }
+    }
+
+    #[cold]
+    fn learn_two_byte(self, code: u32) -> TwoByte {
+        let c = char::from_u32(code).expect("two-byte characters are chars");
+        let p = self.props(c).expect("two-byte characters are in the BMP");
+        let lower = match p.lowers() {
+            false => Some(c),
+            true => p.single_lower(),
+        };
+        let two_bytes = lower.filter(|&l| l.len_utf8() == 2);
+        let entry = KNOWN
+            | (p.flags as u32) << 16
+            | two_bytes.map_or(0, |l| LOWER_IS_TWO_BYTES | l as u32);
+        TWO_BYTE[code as usize].store(entry, Ordering::Relaxed);
+        TwoByte(entry)
     }
 }
 
@@ -205,6 +288,33 @@ mod tests {
         for c in text.chars() {
             assert_eq!(decode_at(&text, i), (c, c.len_utf8()));
             i += c.len_utf8();
+        }
+    }
+
+    #[test]
+    fn two_byte_answers_are_std() {
+        let info = CharInfo::new();
+        for c in (0x80..0x800).filter_map(char::from_u32) {
+            let mut utf8 = [0u8; 2];
+            c.encode_utf8(&mut utf8);
+            // Twice: as learned, and as read back.
+            for _ in 0..2 {
+                let t = info.two_byte(utf8[0], utf8[1]);
+                let p = t.props();
+                assert_eq!(p.is_alphanumeric(), c.is_alphanumeric(), "{c:?}");
+                assert_eq!(p.is_alphabetic(), c.is_alphabetic(), "{c:?}");
+                assert_eq!(p.is_uppercase(), c.is_uppercase(), "{c:?}");
+                assert_eq!(p.is_whitespace(), c.is_whitespace(), "{c:?}");
+                assert_eq!(p.lowers(), !c.to_lowercase().eq([c]), "{c:?}");
+                let lower = c.to_lowercase().to_string();
+                if let Some(l) = p.single_lower() {
+                    assert!(c.to_lowercase().eq([l]), "{c:?}");
+                }
+                match t.lower_bytes() {
+                    Some(bytes) => assert_eq!(&bytes[..], lower.as_bytes()),
+                    None => assert_ne!(lower.len(), 2, "{c:?}"),
+                }
+            }
         }
     }
 

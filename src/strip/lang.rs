@@ -127,11 +127,17 @@ static STOPWORDS: LazyLock<StopTable> = LazyLock::new(|| {
 
 /// A word of at most [`MAX_STOPWORD`] bytes as one number: its bytes,
 /// zero padded. Words hold no NUL byte, so the padding is unambiguous.
+/// Read as whole integers, as [`pack_ascii_lowercase`] does: a copy of
+/// variable length to the stack was a call to `memcpy`.
 #[inline]
 fn pack(word: &[u8]) -> u128 {
-    let mut bytes = [0u8; 16];
-    bytes[..word.len()].copy_from_slice(word);
-    u128::from_le_bytes(bytes)
+    debug_assert!(word.len() <= 16);
+    match word.len() {
+        n @ 8.. => {
+            (read_short(&word[8..n]) as u128) << 64 | read_u64(word) as u128
+        }
+        _ => read_short(word) as u128,
+    }
 }
 
 /// [`pack`] of an ASCII word of at most [`MAX_STOPWORD`] bytes,
@@ -202,10 +208,11 @@ pub(crate) struct StopTable {
     keys: Vec<u128>,
     bits: Vec<u16>,
     shift: u32,
-    /// By the first byte and length of an ASCII listed word, its last
-    /// byte's low five bits, as bits: most words are on no list, and
-    /// most of those are ruled out by this one lookup before packing
-    /// and probing (by first byte and length alone, fewer than half).
+    /// By the first byte (in either case) and length of an ASCII listed
+    /// word, its last byte's low five bits, as bits: most words are on
+    /// no list, and most of those are ruled out by this one lookup
+    /// before packing and probing (by first byte and length alone,
+    /// fewer than half).
     ascii_ends: [[u32; MAX_STOPWORD + 1]; 128],
 }
 
@@ -225,8 +232,14 @@ impl StopTable {
     /// Adds a listed word (lowercase, at most [`MAX_STOPWORD`] bytes).
     fn add_word(&mut self, word: &[u8], bits: u16) {
         if word.is_ascii() {
+            // Under the first byte in either case, and by the last
+            // byte's low five bits, which are the same in either case:
+            // a word need not be lowercased to be ruled out.
             let last = word[word.len() - 1];
-            self.ascii_ends[word[0] as usize][word.len()] |= 1 << (last & 31);
+            for first in [word[0], word[0].to_ascii_uppercase()] {
+                self.ascii_ends[first as usize][word.len()] |=
+                    1 << (last & 31);
+            }
         }
         self.add(pack(word), bits);
     }
@@ -237,8 +250,8 @@ impl StopTable {
         if word.len() > MAX_STOPWORD {
             return 0;
         }
-        let first = word[0].to_ascii_lowercase() & 0x7f;
-        let last = word[word.len() - 1].to_ascii_lowercase();
+        let first = word[0] & 0x7f;
+        let last = word[word.len() - 1];
         match self.ascii_ends[first as usize][word.len()] >> (last & 31) & 1 {
             0 => 0,
             _ => self.get(pack_ascii_lowercase(word)),
@@ -529,6 +542,47 @@ impl StopTable {
         }
     }
 
+    /// [`StopTable::get_other`] of a word of ASCII and two-byte
+    /// characters whose lowercase is one two-byte character (most words
+    /// of Cyrillic, Greek and accented Latin text), from one table load
+    /// a character; `None` for other words. Lowercasing such a word
+    /// keeps its length, so one over [`MAX_STOPWORD`] bytes is none.
+    #[inline]
+    fn get_two_byte_word(&self, word: &str, info: CharInfo) -> Option<u16> {
+        let bytes = word.as_bytes();
+        // Room for two bytes written at any place of a listed word.
+        let mut lowered = [0u8; MAX_STOPWORD + 2];
+        let mut upper = false;
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let (lower, len) = match b {
+                0..=0x7f => {
+                    upper |= b.is_ascii_uppercase();
+                    ([b.to_ascii_lowercase(), 0], 1)
+                }
+                0xc2..=0xdf => {
+                    let t = info.two_byte(b, bytes[i + 1]);
+                    upper |= t.props().is_uppercase();
+                    (t.lower_bytes()?, 2)
+                }
+                _ => return None,
+            };
+            // Both bytes, the second overwritten next where the
+            // character is ASCII: a copy of `len` bytes was a call.
+            if i < MAX_STOPWORD {
+                lowered[i] = lower[0];
+                lowered[i + 1] = lower[1];
+            }
+            i += len;
+        }
+        Some(match (upper, bytes.len() <= MAX_STOPWORD) {
+            (_, false) => 0,
+            (false, true) => word_bits(word),
+            (true, true) => self.get(pack(&lowered[..bytes.len()])),
+        })
+    }
+
     /// [`StopTable::range_bits`] of a word that is not all ASCII:
     /// lowercased into a buffer on the stack in the one pass that looks
     /// for an uppercase letter, as a string per word cost more than the
@@ -542,6 +596,9 @@ impl StopTable {
             return 0;
         }
         let info = CharInfo::new();
+        if let Some(bits) = self.get_two_byte_word(word, info) {
+            return bits;
+        }
         let mut lowered = [0u8; MAX_STOPWORD + 4];
         let mut len = 0;
         let mut upper = false;
@@ -793,6 +850,19 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn pack_is_the_bytes_zero_padded() {
+        let text = "Ab\u{e9}Ж7'_xyzQRSTUVW".as_bytes();
+        for start in 0..text.len() {
+            for end in start..text.len().min(start + 16) + 1 {
+                let word = &text[start..end];
+                let mut padded = [0u8; 16];
+                padded[..word.len()].copy_from_slice(word);
+                assert_eq!(pack(word), u128::from_le_bytes(padded));
             }
         }
     }

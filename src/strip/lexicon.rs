@@ -27,6 +27,7 @@ use regex_automata::Input;
 
 use super::chars::{decode_at, CharInfo};
 use super::lang::{lowercase_into, FxBuild};
+use super::scan::{AsciiAlnum, LineScan};
 
 /// A lexicon match: which kind of boilerplate, and whether it is strong
 /// enough to remove a line even inside the main region.
@@ -318,14 +319,19 @@ const PATTERNS: &[(&str, &str)] = &[
 struct Lexicon {
     phrases: AhoCorasick,
     phrase_kind: Vec<(&'static str, bool)>,
-    /// The same phrases, to tell only whether any occurs (see
-    /// [`any_phrase`]): most lines hold none.
-    phrase_occurs: DFA,
+    /// The same phrases, to tell only whether any occurs: most lines
+    /// hold none.
+    phrase_occurs: PhraseTable,
     /// Keyed by bytes: [`label`] writes bytes, and checking them as
     /// UTF-8 again cost more than the lookup.
     labels: HashMap<&'static [u8], &'static str, FxBuild>,
     /// The longest label in bytes: a line normalised past it is none.
     longest_label: usize,
+    /// The most words a label has.
+    most_label_words: usize,
+    /// By a label's first byte, its lengths as bits: most normalised
+    /// lines are no label, and this rules them out before hashing.
+    label_lengths: [u64; 256],
     /// The patterns anchored at the line's start, so a search stops
     /// within a few bytes of most lines instead of scanning them (and
     /// seldom meets the non-ASCII bytes that send a Unicode `\b` to the
@@ -344,6 +350,10 @@ struct PatternSet {
     /// another byte is not searched, as starting a search cost more than
     /// the search of most lines.
     starts: [bool; 256],
+    /// The same for a line's first two bytes, a bit per pair (bit
+    /// `second % 64` of entry `first * 4 + second / 64`): most lines
+    /// start with a byte some pattern starts with, but few with two.
+    pairs: Box<[u64; 1024]>,
     /// The members as one lazy DFA, for sets anchored at the start: its
     /// walk from the start dies within a few bytes of most lines, where
     /// a search of the set costs a hundred instructions to set up.
@@ -368,11 +378,14 @@ impl PatternSet {
             RegexSet::new(&patterns).expect("the built-in patterns compile");
         let walk = anchored.then(|| LazyDfa::new_many(&patterns).ok());
         let walk = walk.flatten();
-        let starts = match &walk {
-            Some(dfa) => first_bytes(dfa),
-            None => [true; 256],
+        let (starts, pairs) = match &walk {
+            Some(dfa) => {
+                let starts = first_bytes(dfa);
+                (starts, first_pairs(dfa, &starts))
+            }
+            None => ([true; 256], Box::new([u64::MAX; 1024])),
         };
-        PatternSet { set, index, starts, walk }
+        PatternSet { set, index, starts, pairs, walk }
     }
 
     /// False when no member can match `line`; true when one may.
@@ -386,16 +399,43 @@ impl PatternSet {
         })
     }
 
+    /// False when no member can match a line starting as `bytes` does,
+    /// by its first byte or two.
+    #[inline]
+    fn may_start(&self, bytes: &[u8]) -> bool {
+        match *bytes {
+            [] => true,
+            [first] => self.starts[first as usize],
+            [first, second, ..] => {
+                let entry =
+                    self.pairs[first as usize * 4 + second as usize / 64];
+                entry >> (second % 64) & 1 == 1
+            }
+        }
+    }
+
     /// The lowest index into [`PATTERNS`] that matches `line` and that
-    /// `counts` accepts.
+    /// `counts` accepts. Inlined for the check of the first bytes, which
+    /// rules out most lines: a call per line cost more than the check.
+    #[inline]
     fn first(
         &self,
         line: &str,
         counts: impl Fn(usize) -> bool,
     ) -> Option<usize> {
-        if line.as_bytes().first().is_some_and(|&b| !self.starts[b as usize]) {
+        if !self.may_start(line.as_bytes()) {
             return None;
         }
+        self.first_searched(line, counts)
+    }
+
+    /// [`PatternSet::first`] of a line its first bytes do not rule out.
+    #[inline(never)]
+    fn first_searched(
+        &self,
+        line: &str,
+        counts: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
         if !self.may_match(line) || !self.set.is_match(line) {
             return None;
         }
@@ -422,6 +462,38 @@ fn first_bytes(dfa: &LazyDfa) -> [bool; 256] {
         }
     }
     starts
+}
+
+/// [`PatternSet::pairs`] of `dfa`: the pairs on whose second byte its
+/// walk from the anchored start dies are clear. Pairs whose first byte
+/// cannot start a match are left set, as the first byte rules them out
+/// already; so is every pair where the DFA cannot say, or where its
+/// cache was cleared (which leaves the states in hand stale).
+fn first_pairs(dfa: &LazyDfa, starts: &[bool; 256]) -> Box<[u64; 1024]> {
+    let mut pairs = Box::new([u64::MAX; 1024]);
+    let mut cache = dfa.create_cache();
+    let input = Input::new("").anchored(regex_automata::Anchored::Yes);
+    let Ok(start) = dfa.start_state_forward(&mut cache, &input) else {
+        return pairs;
+    };
+    for first in (0..=255u8).filter(|&b| starts[b as usize]) {
+        let clears = cache.clear_count();
+        let Ok(after_first) = dfa.next_state(&mut cache, start, first) else {
+            continue;
+        };
+        let mut row = [u64::MAX; 4];
+        for second in 0..=255u8 {
+            let next = dfa.next_state(&mut cache, after_first, second);
+            if next.is_ok_and(|s| s.is_dead()) {
+                row[second as usize / 64] &= !(1 << (second % 64));
+            }
+        }
+        if cache.clear_count() == clears {
+            let at = first as usize * 4;
+            pairs[at..at + 4].copy_from_slice(&row);
+        }
+    }
+    pairs
 }
 
 /// Whether `dfa` matches `hay` from its anchored start, byte by byte,
@@ -468,12 +540,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         .kind(Some(AhoCorasickKind::DFA))
         .build(&words)
         .expect("the built-in phrases compile");
-    let phrase_occurs = DFA::builder()
-        .match_kind(MatchKind::Standard)
-        .ascii_case_insensitive(true)
-        .prefilter(false)
-        .build(&words)
-        .expect("the built-in phrases compile");
+    let phrase_occurs = PhraseTable::new(&phrase_dfa(&words), &words);
     let mut labels = HashMap::with_hasher(FxBuild);
     for &(name, list) in LABELS {
         for label in list.split('|') {
@@ -481,6 +548,13 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         }
     }
     let longest_label = labels.keys().map(|l| l.len()).max().unwrap_or(0);
+    let words_of = |l: &[u8]| l.split(|&b| b == b' ').count();
+    let most_label_words = labels.keys().map(|l| words_of(l)).max();
+    let most_label_words = most_label_words.unwrap_or(0);
+    let mut label_lengths = [0u64; 256];
+    for l in labels.keys() {
+        label_lengths[l[0] as usize] |= 1 << l.len();
+    }
     assert!(longest_label <= MAX_LABEL, "a label is too long");
     let open = |i: &usize| is_open_ended(PATTERNS[*i].1);
     for (_, p) in PATTERNS.iter().filter(|p| !is_open_ended(p.1)) {
@@ -499,6 +573,8 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         phrase_occurs,
         labels,
         longest_label,
+        most_label_words,
+        label_lengths,
         anchored,
         open_ended,
     }
@@ -527,8 +603,7 @@ pub(crate) fn find(
 ) -> Option<LexiconHit> {
     let mut scan = super::scan::LineScan::default();
     scan.scan(line);
-    let alnum = scan.ascii_alnum as usize;
-    find_cased(line, words, scan.case(line), alnum, scratch)
+    find_cased(line, words, scan.case(line), &scan, scratch)
 }
 
 /// What the phrase scan must do about a line's case, which the caller
@@ -554,7 +629,7 @@ pub(crate) fn find_cased(
     line: &str,
     words: u32,
     case: Case,
-    ascii_alnum: usize,
+    scan: &LineScan,
     scratch: &mut String,
 ) -> Option<LexiconHit> {
     if words > 100 {
@@ -581,9 +656,33 @@ pub(crate) fn find_cased(
     // A label keeps every letter and digit, so a line with more than a
     // label holds is none (most lines: each would be normalised).
     let label_cap = (lex.longest_label + 1).min(MAX_LABEL);
-    if line.len() <= MAX_LABEL * 2 && ascii_alnum <= label_cap {
+    // An ASCII line normalises to its runs of letters and digits, a
+    // space between each: its first byte and length are known without
+    // writing it, and most lines are ruled out by them.
+    let may_be_label = |alnum: AsciiAlnum| match (case, alnum.first) {
+        _ if alnum.count as usize > label_cap => false,
+        (Case::Ascii, None) => false,
+        (Case::Ascii, Some(at)) => {
+            let first = line.as_bytes()[at as usize].to_ascii_lowercase();
+            let len = alnum.count + alnum.runs - 1;
+            alnum.runs as usize <= lex.most_label_words
+                && len < 64
+                && lex.label_lengths[first as usize] >> len & 1 == 1
+        }
+        (Case::AsIs | Case::Lower, _) => true,
+    };
+    // At most MAX_LABEL * 2 bytes: `ascii_alnum` answers.
+    if line.len() <= MAX_LABEL * 2
+        && scan.ascii_alnum().is_some_and(may_be_label)
+    {
         let mut buf = LabelBuf::default();
         let normalised = label(line, lex.longest_label, &mut buf);
+        let may_be_label = |l: &&[u8]| {
+            l.first().is_some_and(|&b| {
+                lex.label_lengths[b as usize] >> l.len() & 1 == 1
+            })
+        };
+        let normalised = normalised.filter(may_be_label);
         if let Some(name) = normalised.and_then(|l| lex.labels.get(l)) {
             return Some(LexiconHit { name, strong: false });
         }
@@ -591,10 +690,8 @@ pub(crate) fn find_cased(
     // ASCII letters match either case; other letters need lowering,
     // which is written out only for the few lines a phrase occurs in.
     let occurs = match case {
-        Case::Lower => any_phrase_lowered(&lex.phrase_occurs, line),
-        Case::Ascii | Case::AsIs => {
-            any_phrase(&lex.phrase_occurs, line.as_bytes())
-        }
+        Case::Lower => lex.phrase_occurs.occurs_lowered(line),
+        Case::Ascii | Case::AsIs => lex.phrase_occurs.occurs(line.as_bytes()),
     };
     if !occurs {
         return None;
@@ -612,72 +709,174 @@ pub(crate) fn find_cased(
     None
 }
 
-/// True when a phrase occurs anywhere in `hay`. `dfa` has standard
-/// semantics, so it is in a match state after every byte where a phrase
-/// ends. Each step of a walk waits for the table load of the step
-/// before, so two overlapping halves of a long line are walked in step,
-/// about half again as fast; a phrase lies whole in one of them.
-fn any_phrase(dfa: &DFA, hay: &[u8]) -> bool {
-    let start = dfa.start_state(Anchored::No).expect("unanchored is built");
-    let next = |sid, byte| dfa.next_state(Anchored::No, sid, byte);
-    let walk = |mut sid, bytes: &[u8]| {
-        bytes.iter().any(|&b| {
-            sid = next(sid, b);
-            dfa.is_special(sid)
-        })
-    };
-    let overlap = dfa.max_pattern_len() - 1;
-    let mid = hay.len() / 2;
-    if mid < 2 * overlap {
-        return walk(start, hay);
-    }
-    // A phrase ending past `mid + overlap` starts at `mid` or later.
-    let (first, second) = (&hay[..mid + overlap], &hay[mid..]);
-    let (mut a, mut b) = (start, start);
-    for (&x, &y) in first.iter().zip(second) {
-        (a, b) = (next(a, x), next(b, y));
-        if dfa.is_special(a) || dfa.is_special(b) {
-            return true;
-        }
-    }
-    let common = first.len().min(second.len());
-    walk(a, &first[common..]) || walk(b, &second[common..])
+/// The phrases as a DFA with standard semantics: it is in a match
+/// state after every byte where a phrase ends.
+fn phrase_dfa(phrases: &[&str]) -> DFA {
+    DFA::builder()
+        .match_kind(MatchKind::Standard)
+        .ascii_case_insensitive(true)
+        .prefilter(false)
+        .build(phrases)
+        .expect("the built-in phrases compile")
 }
 
-/// [`any_phrase`] of `line` lowercased, lowering each character as the
-/// walk meets it rather than writing the line out first. ('Σ' lowers
-/// by its neighbours, to 'σ' or 'ς'; no phrase holds either, or starts
-/// within a character, so which one makes no difference.)
-fn any_phrase_lowered(dfa: &DFA, line: &str) -> bool {
-    let info = CharInfo::new();
-    let mut sid = dfa.start_state(Anchored::No).expect("unanchored is built");
-    let bytes = line.as_bytes();
-    let mut utf8 = [0u8; 4];
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii() {
-            sid = dfa.next_state(Anchored::No, sid, b);
-            if dfa.is_special(sid) {
-                return true;
-            }
-            i += 1;
-            continue;
+/// The phrase DFA's transitions copied into a flat table, to tell
+/// whether a phrase occurs in a line: every byte of most lines is
+/// walked. Every match state is one state that never leaves, so a walk
+/// checks for it once at the end rather than after each byte, and a
+/// step is a class lookup and a load (the DFA's own step also checks
+/// the state and the index).
+struct PhraseTable {
+    /// Each byte's class: ASCII case folded, and every byte that is in
+    /// no phrase in class 0 (from every state of an Aho-Corasick
+    /// automaton such a byte goes where any other such byte goes).
+    class: [u8; 256],
+    /// Each state's row of next states, a slot per class; states are
+    /// numbered by where their row starts.
+    next: Vec<u32>,
+    /// The unanchored start.
+    start: u32,
+    /// The longest phrase in bytes, less one: how far two halves of a
+    /// line walked apart must overlap.
+    overlap: usize,
+}
+
+/// The absorbing state every match leads to (its row comes first).
+const HIT: u32 = 0;
+
+impl PhraseTable {
+    fn new(dfa: &DFA, phrases: &[&str]) -> PhraseTable {
+        let mut in_phrase = [false; 256];
+        for &b in phrases.iter().flat_map(|p| p.as_bytes()) {
+            in_phrase[b.to_ascii_lowercase() as usize] = true;
         }
-        let (c, len) = decode_at(line, i);
-        i += len;
-        let mut found = false;
-        info.lowercase(c, |l| {
-            for &x in l.encode_utf8(&mut utf8).as_bytes() {
-                sid = dfa.next_state(Anchored::No, sid, x);
-                found |= dfa.is_special(sid);
+        // A byte standing for each class, class 0 first.
+        let other = (0..=255u8).find(|&b| !in_phrase[b as usize]);
+        let mut members = vec![other.expect("a byte is in no phrase")];
+        let mut class = [0u8; 256];
+        for b in 0..=255u8 {
+            let lower = b.to_ascii_lowercase();
+            if !in_phrase[lower as usize] {
+                continue;
             }
-        });
-        if found {
-            return true;
+            if class[lower as usize] == 0 {
+                members.push(lower);
+                class[lower as usize] =
+                    u8::try_from(members.len() - 1).expect("few classes");
+            }
+            class[b as usize] = class[lower as usize];
         }
+        let stride = members.len() as u32;
+        let start_id = dfa.start_state(Anchored::No).expect("unanchored");
+        assert!(!dfa.is_special(start_id), "the start is no match");
+        // The HIT row, then the start's; rows are filled as reached.
+        // The DFA's state ids index its own table, whose size bounds
+        // them: a vector maps them (hashing them cost more than the
+        // rest of the build).
+        let mut next = vec![HIT; 2 * stride as usize];
+        let mut row_of = vec![HIT; dfa.memory_usage() / 4 + 1];
+        row_of[start_id.as_usize()] = stride;
+        let mut todo = vec![start_id];
+        while let Some(id) = todo.pop() {
+            let row = row_of[id.as_usize()] as usize;
+            for (c, &b) in members.iter().enumerate() {
+                let to = dfa.next_state(Anchored::No, id, b);
+                if dfa.is_special(to) {
+                    continue; // `next` holds HIT already.
+                }
+                if row_of[to.as_usize()] == HIT {
+                    row_of[to.as_usize()] = next.len() as u32;
+                    next.resize(next.len() + stride as usize, HIT);
+                    todo.push(to);
+                }
+                next[row + c] = row_of[to.as_usize()];
+            }
+        }
+        let overlap = dfa.max_pattern_len() - 1;
+        PhraseTable { class, next, start: stride, overlap }
     }
-    false
+
+    #[inline(always)]
+    fn step(&self, state: u32, byte: u8) -> u32 {
+        let at = (state + self.class[byte as usize] as u32) as usize;
+        debug_assert!(at < self.next.len());
+        // SAFETY: `state` is where a row starts (`new` stores nothing
+        // else), every row has a slot for each class, and classes are
+        // below their number: `at` is in `next`. A checked index was a
+        // compare and a branch of the step's six instructions.
+        unsafe { *self.next.get_unchecked(at) }
+    }
+
+    /// Steps over `bytes` four at a time, so the loop's own count and
+    /// branch are paid once for four steps.
+    #[inline]
+    fn walk(&self, mut state: u32, bytes: &[u8]) -> u32 {
+        let mut fours = bytes.chunks_exact(4);
+        for four in &mut fours {
+            for &b in four {
+                state = self.step(state, b);
+            }
+        }
+        for &b in fours.remainder() {
+            state = self.step(state, b);
+        }
+        state
+    }
+
+    /// True when a phrase occurs anywhere in `hay` (ASCII case aside).
+    /// Each step waits for the load of the step before, so two
+    /// overlapping halves of a long line are walked in step, about half
+    /// again as fast; a phrase lies whole in one of them.
+    fn occurs(&self, hay: &[u8]) -> bool {
+        let mid = hay.len() / 2;
+        if mid < 2 * self.overlap {
+            return self.walk(self.start, hay) == HIT;
+        }
+        // A phrase ending past `mid + overlap` starts at `mid` or later.
+        let (first, second) = (&hay[..mid + self.overlap], &hay[mid..]);
+        let (mut a, mut b) = (self.start, self.start);
+        for (&x, &y) in first.iter().zip(second) {
+            (a, b) = (self.step(a, x), self.step(b, y));
+        }
+        let common = first.len().min(second.len());
+        self.walk(a, &first[common..]) == HIT
+            || self.walk(b, &second[common..]) == HIT
+    }
+
+    /// [`PhraseTable::occurs`] of `line` lowercased, lowering each
+    /// character as the walk meets it rather than writing the line out
+    /// first. ('Σ' lowers by its neighbours, to 'σ' or 'ς'; no phrase
+    /// holds either, or starts within a character, so which one makes
+    /// no difference.)
+    fn occurs_lowered(&self, line: &str) -> bool {
+        let info = CharInfo::new();
+        let mut state = self.start;
+        let bytes = line.as_bytes();
+        let mut utf8 = [0u8; 4];
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii() {
+                state = self.step(state, b);
+                i += 1;
+                continue;
+            }
+            if (0xc2..=0xdf).contains(&b) {
+                let t = info.two_byte(b, bytes[i + 1]);
+                if let Some([x, y]) = t.lower_bytes() {
+                    state = self.step(self.step(state, x), y);
+                    i += 2;
+                    continue;
+                }
+            }
+            let (c, len) = decode_at(line, i);
+            i += len;
+            info.lowercase(c, |l| {
+                state = self.walk(state, l.encode_utf8(&mut utf8).as_bytes());
+            });
+        }
+        state == HIT
+    }
 }
 
 /// Room for a label, a space and the last character pushed before the
@@ -707,6 +906,13 @@ impl LabelBuf {
     fn push_ascii(&mut self, b: u8) {
         self.bytes[self.len] = b;
         self.len += 1;
+    }
+
+    /// [`LabelBuf::push`] of a two-byte character's bytes.
+    fn push_two(&mut self, [x, y]: [u8; 2]) {
+        self.bytes[self.len] = x;
+        self.bytes[self.len + 1] = y;
+        self.len += 2;
     }
 
     fn last(&self) -> Option<u8> {
@@ -758,6 +964,15 @@ fn label<'b>(
                 out.push_ascii(lower);
             }
             lower != 0
+        } else if let Some((alphanumeric, lower)) =
+            two_byte_lower(info, bytes, i)
+        {
+            // Cyrillic, Greek, accented Latin: from one table load.
+            i += 2;
+            if alphanumeric {
+                out.push_two(lower);
+            }
+            alphanumeric
         } else {
             let (c, len) = decode_at(line, i);
             i += len;
@@ -779,6 +994,23 @@ fn label<'b>(
         out.len -= 1;
     }
     Some(&out.bytes[..out.len])
+}
+
+/// Whether the character at `bytes[i]` (a byte that is not ASCII) is
+/// alphanumeric, and its lowercase bytes, where it is a two-byte
+/// character whose lowercase is one too.
+#[inline]
+fn two_byte_lower(
+    info: CharInfo,
+    bytes: &[u8],
+    i: usize,
+) -> Option<(bool, [u8; 2])> {
+    let lead = bytes[i];
+    if !(0xc2..=0xdf).contains(&lead) {
+        return None;
+    }
+    let t = info.two_byte(lead, bytes[i + 1]);
+    Some((t.props().is_alphanumeric(), t.lower_bytes()?))
 }
 
 #[cfg(test)]
@@ -885,7 +1117,7 @@ mod tests {
         }
 
         #[test]
-        fn any_phrase_lowered_is_any_phrase_of_lowercase(
+        fn occurs_lowered_is_occurs_of_lowercase(
             pieces in proptest::collection::vec(crate::strip::tricky::line(), 1..8),
         ) {
             let lex = &*LEXICON;
@@ -893,19 +1125,19 @@ mod tests {
             let mut scratch = String::new();
             let lowered = lowercase_into(&line, &mut scratch);
             proptest::prop_assert_eq!(
-                any_phrase_lowered(&lex.phrase_occurs, &line),
-                any_phrase(&lex.phrase_occurs, lowered.as_bytes())
+                lex.phrase_occurs.occurs_lowered(&line),
+                lex.phrase_occurs.occurs(lowered.as_bytes())
             );
         }
 
         #[test]
-        fn any_phrase_is_is_match(
+        fn occurs_is_is_match(
             pieces in proptest::collection::vec(crate::strip::tricky::line(), 1..8),
         ) {
             let lex = &*LEXICON;
             let hay = pieces.concat();
             proptest::prop_assert_eq!(
-                any_phrase(&lex.phrase_occurs, hay.as_bytes()),
+                lex.phrase_occurs.occurs(hay.as_bytes()),
                 lex.phrases.is_match(&hay)
             );
         }
@@ -944,7 +1176,7 @@ mod tests {
     }
 
     #[test]
-    fn any_phrase_finds_each_phrase_anywhere() {
+    fn occurs_finds_each_phrase_anywhere() {
         let lex = &*LEXICON;
         let filler = "Lorem ipsum dolor sit amet, consectetur adipiscing elit";
         for &(_, _, list) in PHRASES {
@@ -957,15 +1189,43 @@ mod tests {
                     }
                     hay.insert_str(at, &p);
                     hay.push_str(filler);
-                    assert!(
-                        any_phrase(&lex.phrase_occurs, hay.as_bytes()),
-                        "{hay}"
-                    );
+                    assert!(lex.phrase_occurs.occurs(hay.as_bytes()), "{hay}");
                 }
             }
         }
         let clean = filler.repeat(5);
-        assert!(!any_phrase(&lex.phrase_occurs, clean.as_bytes()));
+        assert!(!lex.phrase_occurs.occurs(clean.as_bytes()));
+    }
+
+    /// The table's classes and rows step as the DFA does, from every
+    /// state the DFA reaches and on every byte.
+    #[test]
+    fn phrase_table_steps_as_the_dfa() {
+        let words: Vec<&str> =
+            PHRASES.iter().flat_map(|p| p.2.iter().copied()).collect();
+        let dfa = phrase_dfa(&words);
+        let table = PhraseTable::new(&dfa, &words);
+        let start = dfa.start_state(Anchored::No).expect("unanchored");
+        let mut row_of = HashMap::from([(start, table.start)]);
+        let mut todo = vec![start];
+        while let Some(id) = todo.pop() {
+            let row = row_of[&id];
+            for b in 0..=255u8 {
+                let to = dfa.next_state(Anchored::No, id, b);
+                let got = table.step(row, b);
+                if dfa.is_special(to) {
+                    assert_eq!(got, HIT);
+                    continue;
+                }
+                assert_ne!(got, HIT);
+                let want = *row_of.entry(to).or_insert_with(|| {
+                    todo.push(to);
+                    got
+                });
+                assert_eq!(got, want, "state {id:?} byte {b}");
+            }
+        }
+        assert!((0..=255u8).all(|b| table.step(HIT, b) == HIT));
     }
 
     #[test]
@@ -994,6 +1254,7 @@ mod tests {
             "hace 3 horas",
         ] {
             assert!(starts[line.as_bytes()[0] as usize], "{line}");
+            assert!(lex.anchored.may_start(line.as_bytes()), "{line}");
             assert!(lex.anchored.set.is_match(line), "{line}");
             assert!(lex.anchored.may_match(line), "{line}");
         }

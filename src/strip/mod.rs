@@ -18,6 +18,7 @@ mod tricky;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::atomic::{AtomicU16, Ordering};
 
 pub use lang::Lang;
 pub use lexicon::LexiconHit;
@@ -275,8 +276,9 @@ impl Stripper {
         let mut hits = vec![[0u16; lang::LANGS]; lines.len()];
         let mut totals = [0u32; lang::LANGS];
         let (mut words, mut chars, mut cjk) = (0u32, 0u32, 0u32);
+        // Room for a key a line up front: growing the set rehashed.
         let mut seen: HashSet<u64, lang::FxBuild> =
-            HashSet::with_hasher(lang::FxBuild);
+            HashSet::with_capacity_and_hasher(lines.len(), lang::FxBuild);
         let mut scratch = Scratch::default();
         let mut features: Vec<LineFeatures> = lines
             .iter()
@@ -286,12 +288,16 @@ impl Stripper {
                 let (mut f, line_cjk) =
                     line_features(l, &mut scratch, |bits| {
                         // Only the lists that hold the word: most hold
-                        // none, and few words are on more than two.
+                        // none, and few words are on more than two. The
+                        // totals add up the lines' counts, which stop
+                        // at u16::MAX, as they are counted.
                         let mut rest = bits;
                         while rest != 0 {
-                            let h =
-                                &mut line_hits[rest.trailing_zeros() as usize];
-                            *h = h.saturating_add(1);
+                            let list = rest.trailing_zeros() as usize;
+                            if line_hits[list] < u16::MAX {
+                                line_hits[list] += 1;
+                                totals[list] += 1;
+                            }
                             rest &= rest - 1;
                         }
                         false
@@ -300,33 +306,34 @@ impl Stripper {
                 chars += f.chars;
                 cjk += line_cjk;
                 if f.words >= COPY_WORDS {
-                    let key = xxhash_rust::xxh3::xxh3_64(l.trim().as_bytes());
+                    // `trim` is `str::trim`, cheaper for most lines.
+                    let key = xxhash_rust::xxh3::xxh3_64(trim(l).as_bytes());
                     f.repeats_earlier = !seen.insert(key);
                 }
                 f
             })
             .collect();
-        for h in &hits {
-            for (t, &x) in totals.iter_mut().zip(h) {
-                *t += x as u32;
-            }
-        }
         let stop = lang::choose(lines, words, chars, cjk, &totals);
-        for ((f, h), l) in features.iter_mut().zip(&hits).zip(lines) {
-            if f.stopwords > 0 {
-                continue; // Chinese or Japanese: counted by particles.
-            }
-            f.stopwords = match (stop.lang, stop.list()) {
-                (Lang::Cjk, _) => 0,
-                (_, Some(i)) => h[i] as u32,
-                _ => {
-                    let mut n = 0;
-                    lang::for_each_word(l.as_ref().trim(), |w| {
-                        n += stop.contains(w) as u32;
-                    });
-                    n
+        // Lines with stopwords already are Chinese or Japanese, counted
+        // by particles; the others keep their count of the chosen list.
+        match (stop.lang, stop.list()) {
+            (Lang::Cjk, _) => {} // 0 already.
+            (_, Some(list)) => {
+                for (f, h) in features.iter_mut().zip(&hits) {
+                    if f.stopwords == 0 {
+                        f.stopwords = h[list] as u32;
+                    }
                 }
-            };
+            }
+            (_, None) => {
+                for (f, l) in features.iter_mut().zip(lines) {
+                    if f.stopwords == 0 {
+                        lang::for_each_word(trim(l.as_ref()), |w| {
+                            f.stopwords += stop.contains(w) as u32;
+                        });
+                    }
+                }
+            }
         }
         features
     }
@@ -486,7 +493,7 @@ fn line_features(
             trimmed,
             words,
             case,
-            scan.ascii_alnum as usize,
+            scan,
             &mut scratch.line,
         ),
     };
@@ -499,6 +506,12 @@ fn line_features(
 fn trim(line: &str) -> &str {
     let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
     let bytes = line.as_bytes();
+    // Most lines start and end with visible ASCII: nothing to trim.
+    if let (Some(a), Some(z)) = (bytes.first(), bytes.last()) {
+        if a.is_ascii_graphic() && z.is_ascii_graphic() {
+            return line;
+        }
+    }
     let start = bytes.iter().position(|b| !is_space(b)).unwrap_or(bytes.len());
     let end =
         bytes.iter().rposition(|b| !is_space(b)).map_or(start, |i| i + 1);
@@ -622,51 +635,147 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
         if ascii == len {
             continue;
         }
-        let (c, len) = chars::decode_at(line, i);
-        if norm.len() < room(i, j) {
-            norm.resize(room(i, j) + bytes.len() / 2, 0);
-        }
-        let start = j;
-        match info.props(c) {
-            Some(p) if p.is_alphabetic() && p.lowers() => {
-                match p.single_lower() {
-                    Some(l) => j += l.encode_utf8(&mut norm[j..]).len(),
-                    None => c.to_lowercase().for_each(|l| {
-                        j += l.encode_utf8(&mut norm[j..]).len()
-                    }),
-                }
+        // Other characters, one after another while they last: in
+        // Cyrillic or Greek text the next byte mostly starts another,
+        // and trying sixteen and eight ASCII bytes before each cost
+        // more than the character.
+        loop {
+            if norm.len() < room(i, j) {
+                norm.resize(room(i, j) + bytes.len() / 2, 0);
             }
-            Some(p) if p.is_whitespace() && !p.is_alphabetic() => {}
-            Some(_) => {
-                // Four bytes where the line has them (`norm` has room):
-                // a copy of `len` bytes called memcpy.
-                match bytes.get(i..i + 4) {
-                    Some(four) => norm[j..j + 4].copy_from_slice(four),
-                    None => {
-                        norm[j..j + len].copy_from_slice(&bytes[i..i + len])
+            let len = match two_byte_key(bytes, i) {
+                TwoByte::Drop => 2,
+                TwoByte::Write(key) => {
+                    // Two bytes in and out: `norm` has room.
+                    norm[j] = 0xc0 | (key >> 6) as u8;
+                    norm[j + 1] = 0x80 | (key & 0x3f) as u8;
+                    j += 2;
+                    after_hash = false;
+                    2
+                }
+                TwoByte::Other => {
+                    let (c, len) = chars::decode_at(line, i);
+                    let start = j;
+                    j = write_other_char(c, &bytes[i..], len, norm, j, info);
+                    // No lowercase ends in `#`.
+                    if j > start {
+                        after_hash = false;
                     }
+                    len
                 }
-                j += len;
-            }
-            None => {
-                let mut utf8 = [0u8; 4];
-                let mut push = |c: char| {
-                    let s = c.encode_utf8(&mut utf8).as_bytes();
-                    norm[j..j + s.len()].copy_from_slice(s);
-                    j += s.len();
-                };
-                if c.is_alphabetic() {
-                    c.to_lowercase().for_each(push);
-                } else if !c.is_whitespace() {
-                    push(c);
-                }
+            };
+            i += len;
+            if bytes.get(i).is_none_or(u8::is_ascii) {
+                break;
             }
         }
-        // No lowercase ends in `#`.
-        if j > start {
-            after_hash = false;
+    }
+    j
+}
+
+/// What [`normalise_for_repeats`] does with a two-byte character.
+enum TwoByte {
+    /// Drops it (whitespace).
+    Drop,
+    /// Writes this character (itself or its lowercase), also of two
+    /// bytes.
+    Write(u16),
+    /// Anything else, which [`write_other_char`] decides.
+    Other,
+}
+
+/// [`TWO_BYTE_KEYS`] entries besides characters, which are 0x80 or more.
+const TWO_BYTE_UNKNOWN: u16 = 0;
+const TWO_BYTE_DROP: u16 = 1;
+const TWO_BYTE_OTHER: u16 = 2;
+
+/// What each two-byte character (U+0080 to U+07FF) comes to in a repeat
+/// key, learned on first sight from [`chars::CharInfo`]: Cyrillic,
+/// Greek and accented Latin are mostly such characters, and one load
+/// here replaced a property lookup and an encoding per character.
+/// Threads that learn one entry at once store the same value.
+static TWO_BYTE_KEYS: [AtomicU16; 0x800] =
+    [const { AtomicU16::new(TWO_BYTE_UNKNOWN) }; 0x800];
+
+/// [`TwoByte`] of the character at `bytes[i]`, a non-ASCII lead byte.
+#[inline(always)]
+fn two_byte_key(bytes: &[u8], i: usize) -> TwoByte {
+    let lead = bytes[i];
+    if !(0xc2..=0xdf).contains(&lead) {
+        return TwoByte::Other;
+    }
+    let code = (lead as usize & 0x1f) << 6 | (bytes[i + 1] as usize & 0x3f);
+    let mut key = TWO_BYTE_KEYS[code].load(Ordering::Relaxed);
+    if key == TWO_BYTE_UNKNOWN {
+        key = learn_two_byte_key(code as u32);
+        TWO_BYTE_KEYS[code].store(key, Ordering::Relaxed);
+    }
+    match key {
+        TWO_BYTE_DROP => TwoByte::Drop,
+        TWO_BYTE_OTHER => TwoByte::Other,
+        key => TwoByte::Write(key),
+    }
+}
+
+/// The [`TWO_BYTE_KEYS`] entry of a two-byte character, as
+/// [`write_other_char`] would write it.
+#[cold]
+fn learn_two_byte_key(code: u32) -> u16 {
+    let c = char::from_u32(code).expect("two-byte characters are chars");
+    let two_bytes = |c: char| (0x80..0x800).contains(&(c as u32));
+    match chars::CharInfo::new().props(c) {
+        Some(p) if p.is_alphabetic() && p.lowers() => match p.single_lower() {
+            Some(l) if two_bytes(l) => l as u16,
+            _ => TWO_BYTE_OTHER,
+        },
+        Some(p) if p.is_whitespace() && !p.is_alphabetic() => TWO_BYTE_DROP,
+        Some(_) => code as u16,
+        None => TWO_BYTE_OTHER,
+    }
+}
+
+/// Writes the non-ASCII character `c` (the first `len` bytes of `rest`)
+/// to `norm` at `j` as [`normalise_for_repeats`] does, and returns the
+/// new `j`; `norm` has room for its lowercase and four bytes.
+#[inline]
+fn write_other_char(
+    c: char,
+    rest: &[u8],
+    len: usize,
+    norm: &mut [u8],
+    mut j: usize,
+    info: chars::CharInfo,
+) -> usize {
+    match info.props(c) {
+        Some(p) if p.is_alphabetic() && p.lowers() => match p.single_lower() {
+            Some(l) => j += l.encode_utf8(&mut norm[j..]).len(),
+            None => c
+                .to_lowercase()
+                .for_each(|l| j += l.encode_utf8(&mut norm[j..]).len()),
+        },
+        Some(p) if p.is_whitespace() && !p.is_alphabetic() => {}
+        Some(_) => {
+            // Four bytes where the line has them (`norm` has room): a
+            // copy of `len` bytes called memcpy.
+            match rest.get(..4) {
+                Some(four) => norm[j..j + 4].copy_from_slice(four),
+                None => norm[j..j + len].copy_from_slice(&rest[..len]),
+            }
+            j += len;
         }
-        i += len;
+        None => {
+            let mut utf8 = [0u8; 4];
+            let mut push = |c: char| {
+                let s = c.encode_utf8(&mut utf8).as_bytes();
+                norm[j..j + s.len()].copy_from_slice(s);
+                j += s.len();
+            };
+            if c.is_alphabetic() {
+                c.to_lowercase().for_each(push);
+            } else if !c.is_whitespace() {
+                push(c);
+            }
+        }
     }
     j
 }
@@ -831,32 +940,37 @@ fn tidy_blanks(features: &[LineFeatures], verdict: &mut [Option<Reason>]) {
     }
 }
 
-/// An ellipsis at the end: "…", "...", "..", "[…]".
+/// An ellipsis at the end: "…", "...", "..", "[…]". By bytes: the
+/// trimmed `]` is ASCII, and matching a whole character's bytes at the
+/// end of UTF-8 text is matching the character.
 fn ends_truncated(line: &str) -> bool {
-    let l = line.trim_end_matches(']');
-    l.ends_with("..") || l.ends_with('…')
+    let mut end = line.as_bytes();
+    while let [rest @ .., b']'] = end {
+        end = rest;
+    }
+    // "…" is E2 80 A6.
+    matches!(end, [.., b'.', b'.'] | [.., 0xe2, 0x80, 0xa6])
 }
 
+/// The characters other than ASCII that end a sentence.
+const SENTENCE_ENDS: [&str; 9] =
+    ["”", "’", "»", "…", "。", "！", "？", "」", "』"];
+
+/// The line ends like a sentence, closing brackets, `*` and spaces
+/// aside. By bytes, as [`ends_truncated`]: decoding the end by chars
+/// showed per line.
 fn ends_like_sentence(line: &str) -> bool {
-    let end = line.trim_end_matches([')', ']', '*', ' ']);
-    matches!(
-        end.chars().next_back(),
-        Some(
-            '.' | '!'
-                | '?'
-                | '"'
-                | '\''
-                | '”'
-                | '’'
-                | '»'
-                | '…'
-                | '。'
-                | '！'
-                | '？'
-                | '」'
-                | '』'
-        )
-    )
+    let mut end = line.as_bytes();
+    while let [rest @ .., b')' | b']' | b'*' | b' '] = end {
+        end = rest;
+    }
+    match end.last() {
+        Some(b'.' | b'!' | b'?' | b'"' | b'\'') => true,
+        Some(&b) if b >= 0x80 => {
+            SENTENCE_ENDS.iter().any(|c| end.ends_with(c.as_bytes()))
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -1008,6 +1122,23 @@ mod tests {
         }
     }
 
+    #[test]
+    fn repeat_key_matches_reference_for_two_byte_chars() {
+        // Each two-byte character alone, in a run of its kind, and after
+        // a digit, as the table of two-byte keys answers for it.
+        for c in (0x80..0x800).filter_map(char::from_u32) {
+            for line in
+                [format!("{c}"), format!("A{c}{c}Ж b"), format!("7{c}7")]
+            {
+                assert_eq!(
+                    Stripper::repeat_key(&line),
+                    repeat_key_reference(&line),
+                    "{line:?}"
+                );
+            }
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -1031,6 +1162,7 @@ mod tests {
             let (f, cjk) =
                 line_features(&line, &mut Scratch::default(), |_| false);
             let trimmed = line.trim();
+            proptest::prop_assert_eq!(trim(&line), trimmed);
             let chars = trimmed.chars().count() as u32;
             let want_cjk =
                 trimmed.chars().filter(|&c| lang::is_cjk(c)).count() as u32;
@@ -1042,6 +1174,33 @@ mod tests {
             if want_cjk * 2 > chars {
                 proptest::prop_assert_eq!(f.stopwords, particles * 2);
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn line_ends_match_reference(
+            line in tricky::line(),
+            end in proptest::sample::select(vec![
+                "", ".", "..", "…", "…]]", "”)", "。 *", "!)", "a", "»",
+                "’ ]", "?", "\"", "'", "』", "x…", ". . ", "」*", "ä",
+            ]),
+        ) {
+            let line = format!("{line}{end}");
+            let trimmed = line.trim_end_matches(']');
+            let truncated = trimmed.ends_with("..") || trimmed.ends_with('…');
+            proptest::prop_assert_eq!(ends_truncated(&line), truncated);
+            let end = line.trim_end_matches([')', ']', '*', ' ']);
+            let sentence = matches!(
+                end.chars().next_back(),
+                Some(
+                    '.' | '!' | '?' | '"' | '\'' | '”' | '’' | '»' | '…'
+                        | '。' | '！' | '？' | '」' | '』'
+                )
+            );
+            proptest::prop_assert_eq!(ends_like_sentence(&line), sentence);
         }
     }
 

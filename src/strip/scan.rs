@@ -24,6 +24,17 @@ pub(crate) struct CharCounts {
     pub(crate) particles: u32,
 }
 
+/// A line's ASCII letters and digits, as the label lookup asks.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AsciiAlnum {
+    /// How many.
+    pub(crate) count: u32,
+    /// The runs of them.
+    pub(crate) runs: u32,
+    /// Where the first is.
+    pub(crate) first: Option<u32>,
+}
+
 /// What one pass over a line found. Kept from line to line, so that its
 /// bitmaps are allocated once per document.
 #[derive(Clone, Debug, Default)]
@@ -41,8 +52,11 @@ pub(crate) struct LineScan {
     blocks: usize,
     /// The line's characters, Han and kana, and particles.
     pub(crate) counts: CharCounts,
-    /// The line's ASCII letters and digits.
-    pub(crate) ascii_alnum: u32,
+    /// A bit per byte of the first two entries: the byte is an ASCII
+    /// letter or digit. Only short lines are asked about them
+    /// ([`LineScan::ascii_alnum`]), so they are counted only then: a
+    /// count takes a dozen instructions without a `popcnt`.
+    alnum_head: [u64; 2],
     /// The line holds a non-ASCII byte.
     any_non_ascii: bool,
     /// A non-ASCII character of the line has another lowercase.
@@ -68,7 +82,7 @@ impl LineScan {
         }
         let mut continuations = 0u32;
         let mut any_non_ascii = 0;
-        self.ascii_alnum = 0;
+        self.alnum_head = [0; 2];
         for (k, chunk) in bytes.chunks(64).enumerate() {
             let block = match chunk.try_into() {
                 Ok(whole) => classify64(whole),
@@ -80,9 +94,13 @@ impl LineScan {
             self.word[k] = block.word;
             self.non_ascii[k] = block.non_ascii;
             self.continuation[k] = block.continuation;
-            continuations += block.continuation.count_ones();
+            if block.continuation != 0 {
+                continuations += block.continuation.count_ones();
+            }
             any_non_ascii |= block.non_ascii;
-            self.ascii_alnum += block.alnum.count_ones();
+            if let Some(head) = self.alnum_head.get_mut(k) {
+                *head = block.alnum;
+            }
         }
         self.word[self.blocks] = 0;
         self.non_ascii[self.blocks] = 0;
@@ -112,6 +130,22 @@ impl LineScan {
             while leads != 0 {
                 let at = k * 64 + leads.trailing_zeros() as usize;
                 leads &= leads - 1;
+                // Two-byte characters (Cyrillic, Greek, accented Latin)
+                // from their own table, without decoding them.
+                let lead = bytes[at];
+                if (0xc2..=0xdf).contains(&lead) {
+                    let p = info.two_byte(lead, bytes[at + 1]).props();
+                    if p.is_alphanumeric() {
+                        let shift = at % 64;
+                        self.word[at / 64] |= 3 << shift;
+                        if shift == 63 {
+                            self.word[at / 64 + 1] |= 1;
+                        }
+                    }
+                    self.lowers |= p.lowers();
+                    self.upper |= p.is_uppercase();
+                    continue;
+                }
                 let (c, len) = decode_at(line, at);
                 // One table lookup for the three questions (beyond the
                 // Basic Multilingual Plane, std answers each).
@@ -150,6 +184,29 @@ impl LineScan {
         }
     }
 
+    /// The ASCII letters and digits of a line of at most 128 bytes;
+    /// `None` for a longer one.
+    pub(crate) fn ascii_alnum(&self) -> Option<AsciiAlnum> {
+        if self.blocks > 2 {
+            return None;
+        }
+        let [low, high] = self.alnum_head;
+        let starts = |bits: u64, carry: u64| bits & !(bits << 1 | carry);
+        let first = match (low, high) {
+            (0, 0) => None,
+            (0, _) => Some(64 + high.trailing_zeros()),
+            _ => Some(low.trailing_zeros()),
+        };
+        let (mut count, mut runs) =
+            (low.count_ones(), starts(low, 0).count_ones());
+        // Most lines asked about are shorter than 64 bytes.
+        if high != 0 {
+            count += high.count_ones();
+            runs += starts(high, low >> 63).count_ones();
+        }
+        Some(AsciiAlnum { count, runs, first })
+    }
+
     /// What the lexicon's phrase scan must do about the case of `line`,
     /// the line scanned.
     pub(crate) fn case(&self, line: &str) -> Case {
@@ -166,29 +223,45 @@ impl LineScan {
     /// `_` and `'`) and whether it is all ASCII, as
     /// [`super::lang::for_each_word_bits`] splits it.
     pub(crate) fn for_each_word(&self, mut f: impl FnMut(Range<usize>, bool)) {
-        // The edges of words: where a bit differs from the one before it,
-        // a word starts (the bit is set) or ends (it is clear). The zero
-        // entry at the end closes the last word.
-        let mut start = 0;
+        // A word starts where a bit is set and the one before it is
+        // clear; it runs to the next clear bit, which the zero entry at
+        // the end guarantees. Going from start to end takes one pass of
+        // the loop a word, where taking each edge on its own took two.
+        let word = &self.word[..=self.blocks];
         let mut carry = 0;
-        for (k, &bits) in self.word[..=self.blocks].iter().enumerate() {
-            let mut edges = bits ^ (bits << 1 | carry);
+        for (k, &bits) in word.iter().enumerate() {
+            let mut starts = bits & !(bits << 1 | carry);
             carry = bits >> 63;
-            while edges != 0 {
-                let at = edges.trailing_zeros() as usize;
-                edges &= edges - 1;
-                let at_bit = bits >> at & 1;
-                let at = k * 64 + at;
-                if at_bit == 1 {
-                    start = at;
-                    continue;
-                }
-                let ascii =
-                    !self.any_non_ascii || !any_in(&self.non_ascii, start, at);
-                f(start..at, ascii);
+            while starts != 0 {
+                let at = starts.trailing_zeros();
+                starts &= starts - 1;
+                let start = k * 64 + at as usize;
+                let end = word_end(word, k, at);
+                let ascii = !self.any_non_ascii
+                    || !any_in(&self.non_ascii, start, end);
+                f(start..end, ascii);
             }
         }
     }
+}
+
+/// Where the run of set bits from bit `at` of entry `k` of `word` ends
+/// (the bit index of the first clear bit after it); a clear bit follows
+/// in some later entry.
+#[inline(always)]
+fn word_end(word: &[u64], k: usize, at: u32) -> usize {
+    // At most 64 - `at`: the shift brings in clear bits.
+    let ones = (!(word[k] >> at)).trailing_zeros();
+    if at + ones < 64 {
+        return k * 64 + (at + ones) as usize;
+    }
+    // Into the next entries: words longer than a few bytes across an
+    // entry's end are rare.
+    let mut k = k + 1;
+    while word[k] == u64::MAX {
+        k += 1;
+    }
+    k * 64 + (!word[k]).trailing_zeros() as usize
 }
 
 /// Bytes classified, a bit per byte (bit `i` for byte `i`).
@@ -458,7 +531,23 @@ mod tests {
             };
             proptest::prop_assert_eq!(scan.counts, counts);
             let alnum = line.bytes().filter(u8::is_ascii_alphanumeric).count();
-            proptest::prop_assert_eq!(scan.ascii_alnum as usize, alnum);
+            let runs = line
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|run| !run.is_empty())
+                .count();
+            let first = line.bytes().position(|b| b.is_ascii_alphanumeric());
+            match scan.ascii_alnum() {
+                Some(got) => {
+                    proptest::prop_assert!(line.len() <= 128);
+                    proptest::prop_assert_eq!(got.count as usize, alnum);
+                    proptest::prop_assert_eq!(got.runs as usize, runs);
+                    proptest::prop_assert_eq!(
+                        got.first.map(|at| at as usize),
+                        first
+                    );
+                }
+                None => proptest::prop_assert!(line.len() > 128),
+            }
             let lowers = line
                 .chars()
                 .any(|c| !c.is_ascii() && !c.to_lowercase().eq([c]));
