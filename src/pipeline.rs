@@ -1397,7 +1397,7 @@ impl Pipeline {
                     .iter()
                     .map(|l| {
                         let counted = l.len() <= REPEAT_LINE_BYTES
-                            && !l.trim().is_empty();
+                            && !crate::strip::trim(l).is_empty();
                         let long = l.len() >= STORY_LINE_BYTES;
                         if !counted && !long {
                             return 0;

@@ -503,7 +503,7 @@ fn line_features(
 /// `str::trim`, with ASCII ends trimmed by the byte: `str::trim`
 /// decodes and classifies each character, which showed per line.
 #[inline]
-fn trim(line: &str) -> &str {
+pub(crate) fn trim(line: &str) -> &str {
     let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
     let bytes = line.as_bytes();
     // Most lines start and end with visible ASCII: nothing to trim.
