@@ -455,16 +455,14 @@ impl Fixer {
                         maybe_unnormalized |= !fixes::is_nfc_inert(c);
                         false
                     } else {
-                        maybe_unnormalized |= !fixes::is_nfc_inert(c);
-                        (precheck.feed(c) && encoding)
+                        // The facts the tables hold, found on the spot,
+                        // and the two fixes of characters past them.
+                        let facts = char_facts(c);
+                        maybe_unnormalized |= facts.1 & NOT_NFC_INERT != 0;
+                        concerns(&mut precheck, &facts)
                             || (o.restore_lost_dashes && c == '\u{fffd}')
-                            || fixes::is_line_break(c)
-                            || fixes::is_removable_control(c)
-                            || (o.uncurl_quotes && fixes::is_curly_quote(c))
                             || (o.fix_character_width
                                 && fixes::width_fold(c).is_some())
-                            || (o.fix_latin_ligatures
-                                && fixes::ligature(c).is_some())
                     }
                 }
             };
@@ -529,8 +527,7 @@ const LIGATURE: u8 = 8;
 /// above), so the fast path needs one lookup.
 type CharFacts = (badness::Role, u8);
 
-fn char_facts(cp: u32) -> CharFacts {
-    let c = char::from_u32(cp).expect("no surrogates in the tables");
+fn char_facts(c: char) -> CharFacts {
     let mut flags = 0;
     if !fixes::is_nfc_inert(c) {
         flags |= NOT_NFC_INERT;
@@ -544,14 +541,24 @@ fn char_facts(cp: u32) -> CharFacts {
     if fixes::ligature(c).is_some() {
         flags |= LIGATURE;
     }
-    // The width fix and the lost dash concern neither table's range.
-    debug_assert!(fixes::width_fold(c).is_none() && c != '\u{fffd}');
     (badness::role(c), flags)
+}
+
+/// [`CharFacts`] of the characters `range`, which the width fix and the
+/// lost dash do not concern (the fast path asks those of no table).
+fn char_facts_table(range: std::ops::Range<u32>) -> Vec<CharFacts> {
+    range
+        .map(|cp| {
+            let c = char::from_u32(cp).expect("no surrogates in the tables");
+            debug_assert!(fixes::width_fold(c).is_none() && c != '\u{fffd}');
+            char_facts(c)
+        })
+        .collect()
 }
 
 /// [`CharFacts`] of U+0080..U+07FF (the two-byte UTF-8 range).
 static TWO_BYTE: LazyLock<Vec<CharFacts>> =
-    LazyLock::new(|| (0x80..0x800).map(char_facts).collect());
+    LazyLock::new(|| char_facts_table(0x80..0x800));
 
 /// The first character of [`PUNCTUATION`].
 const PUNCTUATION_START: u32 = 0x2000;
@@ -559,7 +566,7 @@ const PUNCTUATION_START: u32 = 0x2000;
 /// [`CharFacts`] of General Punctuation, U+2000..U+206F: curly quotes,
 /// dashes and ellipses, the three-byte characters of most Western text.
 static PUNCTUATION: LazyLock<Vec<CharFacts>> =
-    LazyLock::new(|| (PUNCTUATION_START..0x2070).map(char_facts).collect());
+    LazyLock::new(|| char_facts_table(PUNCTUATION_START..0x2070));
 
 /// Bytes that can matter to some fix: everything non-ASCII, `&`, and the
 /// C0 controls other than tab, newline and form feed, and DEL.
