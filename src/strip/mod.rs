@@ -18,7 +18,6 @@ mod tricky;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::atomic::{AtomicU16, Ordering};
 
 pub use lang::Lang;
 pub use lexicon::LexiconHit;
@@ -643,12 +642,12 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
             if norm.len() < room(i, j) {
                 norm.resize(room(i, j) + bytes.len() / 2, 0);
             }
-            let len = match two_byte_key(bytes, i) {
+            let len = match two_byte_key(bytes, i, info) {
                 TwoByte::Drop => 2,
-                TwoByte::Write(key) => {
+                TwoByte::Write([first, second]) => {
                     // Two bytes in and out: `norm` has room.
-                    norm[j] = 0xc0 | (key >> 6) as u8;
-                    norm[j + 1] = 0x80 | (key & 0x3f) as u8;
+                    norm[j] = first;
+                    norm[j + 1] = second;
                     j += 2;
                     after_hash = false;
                     2
@@ -677,60 +676,33 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
 enum TwoByte {
     /// Drops it (whitespace).
     Drop,
-    /// Writes this character (itself or its lowercase), also of two
-    /// bytes.
-    Write(u16),
+    /// Writes these two bytes (the character or its lowercase).
+    Write([u8; 2]),
     /// Anything else, which [`write_other_char`] decides.
     Other,
 }
 
-/// [`TWO_BYTE_KEYS`] entries besides characters, which are 0x80 or more.
-const TWO_BYTE_UNKNOWN: u16 = 0;
-const TWO_BYTE_DROP: u16 = 1;
-const TWO_BYTE_OTHER: u16 = 2;
-
-/// What each two-byte character (U+0080 to U+07FF) comes to in a repeat
-/// key, learned on first sight from [`chars::CharInfo`]: Cyrillic,
-/// Greek and accented Latin are mostly such characters, and one load
-/// here replaced a property lookup and an encoding per character.
-/// Threads that learn one entry at once store the same value.
-static TWO_BYTE_KEYS: [AtomicU16; 0x800] =
-    [const { AtomicU16::new(TWO_BYTE_UNKNOWN) }; 0x800];
-
-/// [`TwoByte`] of the character at `bytes[i]`, a non-ASCII lead byte.
+/// [`TwoByte`] of the character at `bytes[i]`, a non-ASCII lead byte,
+/// from the two-byte table of [`chars::CharInfo`] (one load a character
+/// of Cyrillic, Greek or accented Latin, as the line scan reads them).
 #[inline(always)]
-fn two_byte_key(bytes: &[u8], i: usize) -> TwoByte {
+fn two_byte_key(bytes: &[u8], i: usize, info: chars::CharInfo) -> TwoByte {
     let lead = bytes[i];
     if !(0xc2..=0xdf).contains(&lead) {
         return TwoByte::Other;
     }
-    let code = (lead as usize & 0x1f) << 6 | (bytes[i + 1] as usize & 0x3f);
-    let mut key = TWO_BYTE_KEYS[code].load(Ordering::Relaxed);
-    if key == TWO_BYTE_UNKNOWN {
-        key = learn_two_byte_key(code as u32);
-        TWO_BYTE_KEYS[code].store(key, Ordering::Relaxed);
-    }
-    match key {
-        TWO_BYTE_DROP => TwoByte::Drop,
-        TWO_BYTE_OTHER => TwoByte::Other,
-        key => TwoByte::Write(key),
-    }
-}
-
-/// The [`TWO_BYTE_KEYS`] entry of a two-byte character, as
-/// [`write_other_char`] would write it.
-#[cold]
-fn learn_two_byte_key(code: u32) -> u16 {
-    let c = char::from_u32(code).expect("two-byte characters are chars");
-    let two_bytes = |c: char| (0x80..0x800).contains(&(c as u32));
-    match chars::CharInfo::new().props(c) {
-        Some(p) if p.is_alphabetic() && p.lowers() => match p.single_lower() {
-            Some(l) if two_bytes(l) => l as u16,
-            _ => TWO_BYTE_OTHER,
-        },
-        Some(p) if p.is_whitespace() && !p.is_alphabetic() => TWO_BYTE_DROP,
-        Some(_) => code as u16,
-        None => TWO_BYTE_OTHER,
+    let known = info.two_byte(lead, bytes[i + 1]);
+    let p = known.props();
+    // As [`write_other_char`] would write it.
+    if p.is_alphabetic() && p.lowers() {
+        match known.lower_bytes() {
+            Some(lower) => TwoByte::Write(lower),
+            None => TwoByte::Other,
+        }
+    } else if p.is_whitespace() && !p.is_alphabetic() {
+        TwoByte::Drop
+    } else {
+        TwoByte::Write([lead, bytes[i + 1]])
     }
 }
 
