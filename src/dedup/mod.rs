@@ -16,12 +16,13 @@
 //! 1,024 inputs: no allocation of its own): about 200 bytes for a
 //! 73-word paragraph (360 with the 32-bit word hashes of index version
 //! 1). While clusters are found, also: the band keys of one group of
-//! bands (at most 256 MB: 120 bytes a paragraph up to 2.2 million), 8 bytes a paragraph for each band being walked
-//! (one per thread), 16 for representatives and bookkeeping, and the
-//! pairs that pass the check. Unless an index is saved, the word sets
-//! are freed as soon as the clusters are known. Measured on the 3.03
-//! million paragraphs of the 2 GB planted-edit set: the whole run peaks
-//! at 1.44 GB RSS, during clustering.
+//! bands (at most 256 MB: 120 bytes a paragraph up to 2.2 million), 8
+//! bytes a paragraph for each band being walked (one per thread), 16 for
+//! representatives and bookkeeping, and the pairs that pass the check.
+//! Unless an index is saved, the word sets are freed as soon as the
+//! clusters are known. Measured on the 3.03 million paragraphs of the 2
+//! GB planted-edit set, with a band-key budget of 40 MB then: the whole
+//! run peaked at 1.44 GB RSS, during clustering.
 
 pub mod cluster;
 pub mod index;
