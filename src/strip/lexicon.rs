@@ -342,6 +342,15 @@ struct Lexicon {
     open_ended: PatternSet,
 }
 
+impl Lexicon {
+    /// Whether some label starts with byte `first` and is `len` bytes
+    /// long, by [`Lexicon::label_lengths`].
+    #[inline]
+    fn has_label_shape(&self, first: u8, len: usize) -> bool {
+        len < 64 && self.label_lengths[first as usize] >> len & 1 == 1
+    }
+}
+
 /// Some of [`PATTERNS`] as one set, with each member's index there.
 struct PatternSet {
     set: RegexSet,
@@ -666,8 +675,7 @@ pub(crate) fn find_cased(
             let first = line.as_bytes()[at as usize].to_ascii_lowercase();
             let len = alnum.count + alnum.runs - 1;
             alnum.runs as usize <= lex.most_label_words
-                && len < 64
-                && lex.label_lengths[first as usize] >> len & 1 == 1
+                && lex.has_label_shape(first, len as usize)
         }
         (Case::AsIs | Case::Lower, _) => true,
     };
@@ -678,9 +686,7 @@ pub(crate) fn find_cased(
         let mut buf = LabelBuf::default();
         let normalised = label(line, lex.longest_label, &mut buf);
         let may_be_label = |l: &&[u8]| {
-            l.first().is_some_and(|&b| {
-                lex.label_lengths[b as usize] >> l.len() & 1 == 1
-            })
+            l.first().is_some_and(|&b| lex.has_label_shape(b, l.len()))
         };
         let normalised = normalised.filter(may_be_label);
         if let Some(name) = normalised.and_then(|l| lex.labels.get(l)) {
