@@ -297,15 +297,53 @@ impl Sink for Fanout {
 /// A file written under a temporary name in its final folder and renamed
 /// into place by [`AtomicFile::commit`]; dropped uncommitted, it leaves
 /// nothing behind.
+///
+/// A path that already names something other than a regular file, such as
+/// `/dev/null`, `/dev/stderr` or a named pipe, is written in place:
+/// renaming over it would replace the device or pipe with a plain file.
 pub struct AtomicFile {
     path: PathBuf,
-    writer: BufWriter<tempfile::NamedTempFile>,
+    writer: BufWriter<Destination>,
+}
+
+/// Where an [`AtomicFile`]'s bytes go until it is committed.
+enum Destination {
+    /// A temporary file beside the final path, renamed over it at the end.
+    Temporary(tempfile::NamedTempFile),
+    /// An existing device, pipe or socket, written directly.
+    Special(fs::File),
+}
+
+impl Write for Destination {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Destination::Temporary(file) => file.write(buf),
+            Destination::Special(file) => file.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Destination::Temporary(file) => file.flush(),
+            Destination::Special(file) => file.flush(),
+        }
+    }
 }
 
 impl AtomicFile {
     /// Starts writing `path` (its folder is created if missing).
     pub fn create(path: impl Into<PathBuf>) -> io::Result<AtomicFile> {
         let path = path.into();
+        // Follows symbolic links: `/dev/stdout` is one.
+        if fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = fs::OpenOptions::new().write(true).open(&path)?;
+            return Ok(AtomicFile {
+                path,
+                writer: BufWriter::with_capacity(
+                    1 << 16,
+                    Destination::Special(file),
+                ),
+            });
+        }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -315,12 +353,21 @@ impl AtomicFile {
             .prefix(".chaff-")
             .suffix(".tmp")
             .tempfile_in(&dir)?;
-        Ok(AtomicFile { path, writer: BufWriter::with_capacity(1 << 16, tmp) })
+        Ok(AtomicFile {
+            path,
+            writer: BufWriter::with_capacity(
+                1 << 16,
+                Destination::Temporary(tmp),
+            ),
+        })
     }
 
     /// Flushes and renames the file into place.
     pub fn commit(self) -> io::Result<()> {
-        let tmp = self.writer.into_inner().map_err(|e| e.into_error())?;
+        let tmp = match self.writer.into_inner().map_err(|e| e.into_error())? {
+            Destination::Temporary(tmp) => tmp,
+            Destination::Special(_) => return Ok(()),
+        };
         // Temporary files are private (0600); the result is an ordinary
         // file, readable like the rest of the output.
         #[cfg(unix)]
@@ -1152,6 +1199,43 @@ mod tests {
             out_path: out_path.to_string(),
             final_newline: true,
         }
+    }
+
+    /// Renaming over a device or pipe would replace it with a plain file
+    /// (`--removed /dev/null` would replace the machine's `/dev/null`);
+    /// such paths are written in place.
+    #[cfg(unix)]
+    #[test]
+    fn atomic_file_writes_into_a_named_pipe_without_replacing_it() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pipe = dir.path().join("removed.jsonl");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&pipe)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let reader = {
+            let pipe = pipe.clone();
+            std::thread::spawn(move || fs::read(pipe).unwrap())
+        };
+        write_atomic(&pipe, b"one\ntwo\n").unwrap();
+        // Checked before the reader is joined: had the pipe been replaced,
+        // the reader would wait for a writer forever.
+        let kind = fs::symlink_metadata(&pipe).unwrap().file_type();
+        assert!(kind.is_fifo(), "the pipe was replaced: {kind:?}");
+        assert_eq!(reader.join().unwrap(), b"one\ntwo\n");
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file is left");
+    }
+
+    #[test]
+    fn atomic_file_replaces_a_regular_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        fs::write(&path, "an older and longer report").unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
     }
 
     #[test]
