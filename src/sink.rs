@@ -702,53 +702,49 @@ fn write_doc_record(out: &mut Vec<u8>, r: &DocRecord<'_>) {
     out.extend_from_slice(b"}\n");
 }
 
-/// The start of every removal record of document `doc`, which
-/// [`write_removal_record_of`] takes: escaped once per document rather
-/// than once per line (most of a page's lines can be removed).
-fn write_removal_doc(out: &mut Vec<u8>, doc: &str) {
-    out.extend_from_slice(b"{\"doc\":");
-    write_json_str(out, doc);
+/// Writes the removal records of one document, with its name escaped
+/// once rather than once per line (most of a page's lines can be removed).
+struct RemovalWriter {
+    /// `{"doc":"NAME","line":`
+    start: Vec<u8>,
 }
 
-fn write_removal_record_of(
-    out: &mut Vec<u8>,
-    doc: &[u8],
-    r: &RemovalRecord<'_>,
-) {
-    out.extend_from_slice(doc);
-    out.extend_from_slice(b",\"line\":");
-    push_decimal(out, u64::from(r.line));
-    out.extend_from_slice(match r.stage {
-        crate::document::Stage::Fix => b",\"stage\":\"fix\"",
-        crate::document::Stage::Strip => b",\"stage\":\"strip\"",
-        crate::document::Stage::Dedup => b",\"stage\":\"dedup\"",
-    });
-    out.extend_from_slice(b",\"reason\":");
-    write_json_str(out, r.reason);
-    out.extend_from_slice(b",\"text\":");
-    write_json_str(out, r.text);
-    if let Some(replacement) = r.replacement {
-        out.extend_from_slice(b",\"replacement\":");
-        write_json_str(out, replacement);
+impl RemovalWriter {
+    fn new(doc: &str) -> RemovalWriter {
+        let mut start = Vec::with_capacity(doc.len() + 24);
+        start.extend_from_slice(b"{\"doc\":");
+        write_json_str(&mut start, doc);
+        start.extend_from_slice(b",\"line\":");
+        RemovalWriter { start }
     }
-    out.extend_from_slice(b"}\n");
+
+    fn write(&self, out: &mut Vec<u8>, r: &RemovalRecord<'_>) {
+        out.extend_from_slice(&self.start);
+        push_decimal(out, u64::from(r.line));
+        out.extend_from_slice(match r.stage {
+            crate::document::Stage::Fix => b",\"stage\":\"fix\",\"reason\":",
+            crate::document::Stage::Strip => {
+                b",\"stage\":\"strip\",\"reason\":"
+            }
+            crate::document::Stage::Dedup => {
+                b",\"stage\":\"dedup\",\"reason\":"
+            }
+        });
+        write_json_str(out, r.reason);
+        out.extend_from_slice(b",\"text\":");
+        write_json_str(out, r.text);
+        if let Some(replacement) = r.replacement {
+            out.extend_from_slice(b",\"replacement\":");
+            write_json_str(out, replacement);
+        }
+        out.extend_from_slice(b"}\n");
+    }
 }
 
 /// Appends `n` in decimal, as serde_json writes integers (without the
 /// allocation of `to_string`, once per removed line).
 pub(crate) fn push_decimal(out: &mut Vec<u8>, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Appends `s` as a JSON string, escaped exactly as serde_json escapes
@@ -783,7 +779,17 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
                 // The last bytes, by loading the last sixteen again with
                 // the bits of those looked at shifted out.
                 let Some(last) = bytes.len().checked_sub(16) else {
-                    break None;
+                    // A string shorter than sixteen bytes: copied into a
+                    // block padded with plain bytes, not walked a byte at
+                    // a time.
+                    let mut block = [b' '; 16];
+                    block[..bytes.len() - at].copy_from_slice(&bytes[at..]);
+                    let mask = special_mask_16(&block);
+                    if mask == 0 {
+                        at = bytes.len();
+                        break None;
+                    }
+                    break Some(at + mask.trailing_zeros() as usize);
                 };
                 let mask = special_mask_16(&bytes[last..]) >> (at - last);
                 if mask == 0 {
@@ -947,12 +953,10 @@ fn write_removal_records(out: &mut Vec<u8>, doc: &Document) {
     if doc.removals.is_empty() {
         return;
     }
-    let mut start = Vec::with_capacity(doc.meta.name.len() + 16);
-    write_removal_doc(&mut start, &doc.meta.name);
+    let writer = RemovalWriter::new(&doc.meta.name);
     for r in &doc.removals {
-        write_removal_record_of(
+        writer.write(
             out,
-            &start,
             &RemovalRecord {
                 doc: &doc.meta.name,
                 line: r.line,
@@ -1115,6 +1119,17 @@ mod tests {
                 text.insert_str(at, &one);
                 texts.push(text);
             }
+            // Strings under sixteen bytes (one padded block): the byte at
+            // every place of every length, alone and with a second one.
+            for len in 0..16 {
+                for at in 0..=len {
+                    let mut text = "abcdefghijklmno"[..len].to_string();
+                    text.insert_str(at, &one);
+                    texts.push(text.clone());
+                    text.push_str(&one);
+                    texts.push(text);
+                }
+            }
             for text in &texts {
                 let mut ours = Vec::new();
                 write_json_str(&mut ours, text);
@@ -1154,9 +1169,7 @@ mod tests {
                     replacement: (stage == Stage::Fix).then_some(s.as_str()),
                 };
                 let mut ours = Vec::new();
-                let mut start = Vec::new();
-                write_removal_doc(&mut start, &s);
-                write_removal_record_of(&mut ours, &start, &removal);
+                RemovalWriter::new(&s).write(&mut ours, &removal);
                 let mut theirs = serde_json::to_vec(&removal).unwrap();
                 theirs.push(b'\n');
                 assert_eq!(ours, theirs, "{s:?}");
