@@ -707,7 +707,7 @@ impl Pipeline {
         }
         let dedup = self.cluster(&mut docs, &[0], &verdicts, None, &timers);
         let dropped = self.dropped_lines(&dedup, 1);
-        build_document(0, &docs[0], &fixed, &verdicts[0], &dropped[0])
+        build_document(0, &docs[0], &fixed, &verdicts[0], &dropped[0], true)
     }
 
     /// Runs the whole batch: every input is read, cleaned and handed to
@@ -1221,6 +1221,7 @@ impl Pipeline {
                 fixed,
                 &plan.verdicts[i],
                 &plan.dropped[i],
+                !plan.prerender.without_removed_text,
             );
             let previews = plan.wanted[i]
                 .iter()
@@ -1229,7 +1230,17 @@ impl Pipeline {
                     (k, preview(text, PREVIEW_BYTES).to_string())
                 })
                 .collect();
-            let rendered = Prerendered::render(&doc, plan.prerender);
+            // Removed lines are the fixed lines (changed lines keep their
+            // original in the document).
+            let rendered =
+                Prerendered::render_with(&doc, plan.prerender, |r| {
+                    match r.stage {
+                        Stage::Fix => &r.original,
+                        Stage::Strip | Stage::Dedup => {
+                            &fixed.lines[r.line as usize - 1]
+                        }
+                    }
+                });
             Some(Ok((doc, rendered, previews)))
         };
         let (docs, held, reads) = (plan.docs, plan.held, plan.reads);
@@ -1994,7 +2005,15 @@ fn build_document(
     fixed: &FixedText<'_>,
     stripped: &[(u32, Reason)],
     dropped: &[(u32, u32, usize)],
+    keep_removed_text: bool,
 ) -> Document {
+    let removed_text = |line: &str| {
+        if keep_removed_text {
+            line.to_string()
+        } else {
+            String::new()
+        }
+    };
     // Sized up front: growing them was a tenth of the emit phase.
     let mut removals: Vec<Removal> =
         Vec::with_capacity(fixed.fixes.len() + stripped.len() + 1);
@@ -2023,7 +2042,7 @@ fn build_document(
                 line: line_no,
                 stage: Stage::Strip,
                 reason: reason_code(reason),
-                original: line.to_string(),
+                original: removed_text(line),
                 replacement: None,
             });
             continue;
@@ -2038,7 +2057,7 @@ fn build_document(
                     line: line_no,
                     stage: Stage::Dedup,
                     reason: Cow::Owned(format!("near-duplicate:{cluster}")),
-                    original: line.to_string(),
+                    original: removed_text(line),
                     replacement: None,
                 });
                 continue;

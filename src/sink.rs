@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::document::Document;
+use crate::document::{Document, Removal};
 use crate::error::Error;
 use crate::report::Summary;
 
@@ -165,15 +165,25 @@ pub struct Prerender {
     pub removals: bool,
     /// Each cluster's record, as [`ClustersFile`] writes it.
     pub clusters: bool,
+    /// The sink reads no [`Removal::original`] of a removed line: it takes
+    /// removed lines from the rendered records, if at all. When every sink
+    /// of a run says so, the run does not copy each removed line into its
+    /// document (`original` is left empty; changed lines keep theirs).
+    ///
+    /// [`Removal::original`]: crate::document::Removal::original
+    pub without_removed_text: bool,
 }
 
 impl Prerender {
-    /// What either of two sinks asks for.
+    /// What either of two sinks asks for (the removed text is left out
+    /// only when neither reads it).
     pub fn union(self, other: Prerender) -> Prerender {
         Prerender {
             record: self.record || other.record,
             removals: self.removals || other.removals,
             clusters: self.clusters || other.clusters,
+            without_removed_text: self.without_removed_text
+                && other.without_removed_text,
         }
     }
 }
@@ -191,6 +201,19 @@ pub struct Prerendered {
 impl Prerendered {
     /// Renders what `what` asks for.
     pub fn render(doc: &Document, what: Prerender) -> Prerendered {
+        Prerendered::render_with(doc, what, |r| &r.original)
+    }
+
+    /// Renders what `what` asks for, taking each removed or changed
+    /// line's text from `text_of` (a run that left [`Removal::original`]
+    /// empty has the lines still at hand).
+    ///
+    /// [`Removal::original`]: crate::document::Removal::original
+    pub(crate) fn render_with<'d>(
+        doc: &'d Document,
+        what: Prerender,
+        text_of: impl Fn(&'d Removal) -> &'d str,
+    ) -> Prerendered {
         let mut rendered = Prerendered::default();
         // Sized for text that needs no escapes, to grow once at most.
         let meta = doc.meta.name.len() + doc.meta.source.len() + 100;
@@ -203,10 +226,10 @@ impl Prerendered {
             rendered.removals.reserve(
                 doc.removals
                     .iter()
-                    .map(|r| r.original.len() + r.reason.len() + per_line)
+                    .map(|r| text_of(r).len() + r.reason.len() + per_line)
                     .sum(),
             );
-            write_removal_records(&mut rendered.removals, doc);
+            write_removal_records(&mut rendered.removals, doc, text_of);
         }
         rendered
     }
@@ -275,7 +298,9 @@ impl Sink for Fanout {
     fn prerender(&self) -> Prerender {
         self.sinks
             .iter()
-            .fold(Prerender::default(), |all, s| all.union(s.prerender()))
+            .map(|s| s.prerender())
+            .reduce(Prerender::union)
+            .unwrap_or_default()
     }
     fn rendered_document(
         &mut self,
@@ -509,6 +534,9 @@ fn write_mirrored(
 }
 
 impl Sink for MirrorDir {
+    fn prerender(&self) -> Prerender {
+        Prerender { without_removed_text: true, ..Prerender::default() }
+    }
     fn document(&mut self, doc: &Document) -> io::Result<()> {
         let writers =
             self.writers.get_or_insert_with(MirrorDir::start_writers);
@@ -655,7 +683,11 @@ impl Sink for JsonLinesFile {
         self.rendered_document(doc, &Prerendered::default())
     }
     fn prerender(&self) -> Prerender {
-        Prerender { record: true, ..Prerender::default() }
+        Prerender {
+            record: true,
+            without_removed_text: true,
+            ..Prerender::default()
+        }
     }
     fn rendered_document(
         &mut self,
@@ -949,7 +981,11 @@ impl RemovedFile {
 }
 
 /// Appends the records of `doc`'s removed and changed lines.
-fn write_removal_records(out: &mut Vec<u8>, doc: &Document) {
+fn write_removal_records<'d>(
+    out: &mut Vec<u8>,
+    doc: &'d Document,
+    text_of: impl Fn(&'d Removal) -> &'d str,
+) {
     if doc.removals.is_empty() {
         return;
     }
@@ -962,7 +998,7 @@ fn write_removal_records(out: &mut Vec<u8>, doc: &Document) {
                 line: r.line,
                 stage: r.stage,
                 reason: &r.reason,
-                text: &r.original,
+                text: text_of(r),
                 replacement: r.replacement.as_deref(),
             },
         );
@@ -974,14 +1010,20 @@ impl Sink for RemovedFile {
         self.rendered_document(doc, &Prerendered::default())
     }
     fn prerender(&self) -> Prerender {
-        Prerender { removals: true, ..Prerender::default() }
+        Prerender {
+            removals: true,
+            without_removed_text: true,
+            ..Prerender::default()
+        }
     }
     fn rendered_document(
         &mut self,
         doc: &Document,
         rendered: &Prerendered,
     ) -> io::Result<()> {
-        self.0.write(&rendered.removals, |out| write_removal_records(out, doc))
+        self.0.write(&rendered.removals, |out| {
+            write_removal_records(out, doc, |r| &r.original)
+        })
     }
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         self.0.commit()
@@ -1042,7 +1084,11 @@ impl Sink for ClustersFile {
         self.0.write(record, |out| write_cluster_record(out, cluster))
     }
     fn prerender(&self) -> Prerender {
-        Prerender { clusters: true, ..Prerender::default() }
+        Prerender {
+            clusters: true,
+            without_removed_text: true,
+            ..Prerender::default()
+        }
     }
     fn document(&mut self, _doc: &Document) -> io::Result<()> {
         Ok(())
@@ -1065,6 +1111,9 @@ impl ReportFile {
 }
 
 impl Sink for ReportFile {
+    fn prerender(&self) -> Prerender {
+        Prerender { without_removed_text: true, ..Prerender::default() }
+    }
     fn document(&mut self, _doc: &Document) -> io::Result<()> {
         Ok(())
     }
@@ -1306,8 +1355,12 @@ mod tests {
             sink.push(JsonLinesFile::create(&records).unwrap());
             sink.push(RemovedFile::create(&removed).unwrap());
             let what = sink.prerender();
-            let both =
-                Prerender { record: true, removals: true, clusters: false };
+            let both = Prerender {
+                record: true,
+                removals: true,
+                clusters: false,
+                without_removed_text: true,
+            };
             assert_eq!(what, both);
             for d in &docs {
                 if rendered_ahead {

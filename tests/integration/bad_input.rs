@@ -213,6 +213,71 @@ fn removed_record_restores_each_document() {
     }
 }
 
+/// A run whose sinks all take removed lines from the rendered records
+/// leaves them out of its documents; the records must not change, and a
+/// sink that reads the documents' removed lines must still get them.
+#[test]
+fn removed_records_are_the_same_whether_documents_carry_removed_text() {
+    let seeds = crate::util::fixtures().join("seeds/input");
+    let inputs = chaff::input::Inputs::from_paths(
+        &[seeds.as_path()],
+        &chaff::input::WalkOptions::default(),
+    );
+    let pipeline = chaff::Pipeline::builder().build().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    // The audit file, and (when given) a sink that keeps the documents.
+    struct AuditAndKeep(chaff::sink::RemovedFile, Option<Collect>);
+    impl Sink for AuditAndKeep {
+        fn prerender(&self) -> chaff::sink::Prerender {
+            let audit = self.0.prerender();
+            match &self.1 {
+                Some(keep) => audit.union(keep.prerender()),
+                None => audit,
+            }
+        }
+        fn document(&mut self, doc: &chaff::Document) -> std::io::Result<()> {
+            self.rendered_document(doc, &Default::default())
+        }
+        fn rendered_document(
+            &mut self,
+            doc: &chaff::Document,
+            rendered: &chaff::sink::Prerendered,
+        ) -> std::io::Result<()> {
+            if let Some(keep) = &mut self.1 {
+                keep.document(doc)?;
+            }
+            self.0.rendered_document(doc, rendered)
+        }
+        fn finish(&mut self, summary: &Summary) -> std::io::Result<()> {
+            self.0.finish(summary)
+        }
+    }
+    let run = |name: &str, keep: bool| {
+        let path = tmp.path().join(name);
+        let audit = chaff::sink::RemovedFile::create(&path).unwrap();
+        let mut sink = AuditAndKeep(audit, keep.then(Collect::default));
+        assert_eq!(sink.prerender().without_removed_text, !keep);
+        pipeline.run(&inputs, &mut sink).unwrap();
+        (fs::read_to_string(path).unwrap(), sink.1.unwrap_or_default())
+    };
+    let (lean, _) = run("lean.jsonl", false);
+    let (full, collect) = run("full.jsonl", true);
+    assert!(lean.lines().count() > 50, "the seeds lose lines");
+    assert_eq!(lean, full);
+    let removed_text: usize = collect
+        .documents
+        .iter()
+        .flat_map(|d| &d.removals)
+        .map(|r| r.original.len())
+        .sum();
+    assert!(removed_text > 1000, "documents carry their removed lines");
+    for doc in &collect.documents {
+        let text = fs::read_to_string(seeds.join(&doc.meta.name)).unwrap();
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        assert_eq!(doc.restore(), text.replace("\r\n", "\n"));
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn interrupted_run_leaves_no_partial_file() {
