@@ -192,6 +192,10 @@ impl PipelineBuilder {
             .thread_name(|i| format!("chaff-{i}"))
             .build()
             .map_err(|e| BuildError::ThreadPool(e.to_string()))?;
+        if stripper.is_some() {
+            // Built while the caller lists the inputs (about 10 ms).
+            pool.spawn(crate::strip::build_lexicon_ahead);
+        }
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 decoder,

@@ -589,6 +589,13 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     }
 });
 
+/// Builds the lexicon now. A batch run asks for it when it is set up, on
+/// a worker thread, so that it is ready by the first line to strip:
+/// otherwise every thread of the first chunk waits while one builds it.
+pub(crate) fn build_ahead() {
+    LazyLock::force(&LEXICON);
+}
+
 /// Labels are at most this many bytes once normalised.
 const MAX_LABEL: usize = 40;
 

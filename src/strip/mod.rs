@@ -21,6 +21,7 @@ use std::fmt;
 
 pub use lang::Lang;
 pub use lexicon::LexiconHit;
+pub(crate) use lexicon::build_ahead as build_lexicon_ahead;
 
 use crate::error::BuildError;
 
