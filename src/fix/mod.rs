@@ -584,8 +584,8 @@ static ASCII_FLAGS: [bool; 256] = {
 
 /// The position of the first byte at or after `from` that is in
 /// [`ASCII_FLAGS`]: sixteen bytes at a time with SSE2, the last (under
-/// sixteen) by loading the line's last sixteen bytes again, or by
-/// [`next_flagged_byte_swar`] in a line shorter than that.
+/// sixteen) by loading the line's last sixteen bytes again, or in a line
+/// shorter than that, from a padded copy.
 #[cfg(target_arch = "x86_64")]
 fn next_flagged_byte(bytes: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
@@ -600,7 +600,12 @@ fn next_flagged_byte(bytes: &[u8], from: usize) -> Option<usize> {
         return None;
     }
     let Some(last) = bytes.len().checked_sub(16) else {
-        return next_flagged_byte_swar(bytes, at);
+        // A line shorter than sixteen bytes: copied into a block padded
+        // with plain bytes.
+        let mut block = [b' '; 16];
+        block[..bytes.len() - at].copy_from_slice(&bytes[at..]);
+        let flagged = flagged_16(&block);
+        return (flagged != 0).then(|| at + flagged.trailing_zeros() as usize);
     };
     // The bits of the bytes before `at`, looked at already, are shifted
     // out.
@@ -643,6 +648,7 @@ use next_flagged_byte_swar as next_flagged_byte;
 /// [`next_flagged_byte`] eight bytes at a time: a word with no high bit,
 /// no `&`, no DEL and no control byte is skipped whole (most words of
 /// ASCII prose); others are looked at byte by byte.
+#[cfg(any(not(target_arch = "x86_64"), test))]
 fn next_flagged_byte_swar(bytes: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;

@@ -463,8 +463,9 @@ fn fast_path_tables_match_the_character_walk() {
     }
 }
 
-/// The sixteen-byte scan finds what a byte-by-byte one finds, from every
-/// start and with the flagged byte at every offset.
+/// The sixteen-byte scan (and the eight-byte one of other targets) finds
+/// what a byte-by-byte one finds, from every start and with the flagged
+/// byte at every offset.
 #[test]
 fn next_flagged_byte_finds_the_first_flagged_byte() {
     for flagged in [b'&', 0x7f, 0x01, b'\r', 0x1b, 0xc3, 0xff] {
@@ -484,6 +485,10 @@ fn next_flagged_byte_finds_the_first_flagged_byte() {
                         .map(|i| from + i);
                     assert_eq!(
                         super::next_flagged_byte(&bytes, from),
+                        expected
+                    );
+                    assert_eq!(
+                        super::next_flagged_byte_swar(&bytes, from),
                         expected
                     );
                 }

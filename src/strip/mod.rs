@@ -20,8 +20,8 @@ use std::collections::HashSet;
 use std::fmt;
 
 pub use lang::Lang;
-pub use lexicon::LexiconHit;
 pub(crate) use lexicon::build_ahead as build_lexicon_ahead;
+pub use lexicon::LexiconHit;
 
 use crate::error::BuildError;
 
