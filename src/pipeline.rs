@@ -1333,7 +1333,7 @@ impl Pipeline {
         };
         let final_newline = text.ends_with('\n')
             || normalise_breaks && raw_lines.last() == Some(&"");
-        let mut lines = Vec::new();
+        let mut lines = Vec::with_capacity(raw_lines.len());
         let mut fixes: Vec<LineFix> = Vec::new();
         timers.time(FIX, text.len(), || {
             let mut steps = Vec::new();
