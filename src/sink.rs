@@ -324,8 +324,9 @@ impl Sink for Fanout {
 /// nothing behind.
 ///
 /// A path that already names something other than a regular file, such as
-/// `/dev/null`, `/dev/stderr` or a named pipe, is written in place:
-/// renaming over it would replace the device or pipe with a plain file.
+/// `/dev/null`, a named pipe, or a symbolic link like `/dev/stderr`, is
+/// written in place (through the link, from its start): renaming over it
+/// would replace the device, pipe or link with a plain file.
 pub struct AtomicFile {
     path: PathBuf,
     writer: BufWriter<Destination>,
@@ -335,7 +336,8 @@ pub struct AtomicFile {
 enum Destination {
     /// A temporary file beside the final path, renamed over it at the end.
     Temporary(tempfile::NamedTempFile),
-    /// An existing device, pipe or socket, written directly.
+    /// An existing device, pipe, socket or symbolic link, written
+    /// directly.
     Special(fs::File),
 }
 
@@ -358,9 +360,17 @@ impl AtomicFile {
     /// Starts writing `path` (its folder is created if missing).
     pub fn create(path: impl Into<PathBuf>) -> io::Result<AtomicFile> {
         let path = path.into();
-        // Follows symbolic links: `/dev/stdout` is one.
-        if fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-            let file = fs::OpenOptions::new().write(true).open(&path)?;
+        let in_place = fs::symlink_metadata(&path)
+            .is_ok_and(|m| !m.is_file() && !m.is_dir());
+        if in_place {
+            let file = match standard_stream(&path) {
+                Some(stream) => stream?,
+                None => fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&path)?,
+            };
             return Ok(AtomicFile {
                 path,
                 writer: BufWriter::with_capacity(
@@ -412,6 +422,29 @@ impl Write for AtomicFile {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
+    }
+}
+
+/// The process's own standard output or error for `/dev/stdout` and
+/// `/dev/stderr`: opening those paths anew would start at the beginning of
+/// a file the stream was sent to, over what the process wrote there.
+fn standard_stream(path: &Path) -> Option<io::Result<fs::File>> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let fd = if path == Path::new("/dev/stdout") {
+            io::stdout().as_fd().try_clone_to_owned()
+        } else if path == Path::new("/dev/stderr") {
+            io::stderr().as_fd().try_clone_to_owned()
+        } else {
+            return None;
+        };
+        Some(fd.map(fs::File::from))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
     }
 }
 
@@ -1289,6 +1322,19 @@ mod tests {
         assert_eq!(reader.join().unwrap(), b"one\ntwo\n");
         let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "no temporary file is left");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_file_writes_through_a_symbolic_link_and_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("kept.jsonl");
+        fs::write(&target, "an older and longer file").unwrap();
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(fs::read(&target).unwrap(), b"new");
     }
 
     #[test]

@@ -118,6 +118,40 @@ fn existing_output_is_refused_without_force() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
 }
 
+/// `--removed PIPE` streams the audit records into the pipe, which stays
+/// a pipe (a rename over it would have put a plain file in its place).
+#[cfg(unix)]
+#[test]
+fn audit_records_can_go_to_a_named_pipe() {
+    use std::os::unix::fs::FileTypeExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let pipe = tmp.path().join("removed.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&pipe).status();
+    assert!(made.unwrap().success());
+    let reader = {
+        let pipe = pipe.clone();
+        std::thread::spawn(move || fs::read_to_string(pipe).unwrap())
+    };
+    let out = tmp.path().join("out.jsonl");
+    let o = chaff(
+        &[
+            "clean",
+            &seeds(),
+            "--out",
+            out.to_str().unwrap(),
+            "--removed",
+            pipe.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let kind = fs::symlink_metadata(&pipe).unwrap().file_type();
+    assert!(kind.is_fifo(), "the pipe was replaced: {kind:?}");
+    let records = reader.join().unwrap();
+    assert!(records.lines().count() > 50, "{records}");
+    assert!(records.contains("\"stage\":\"strip\""));
+}
+
 #[test]
 fn json_lines_on_stdin_to_stdout() {
     let input = "{\"text\": \"It isnâ€™t broken any more, the engineers said on Monday.\", \"url\": \"https://www.example.com/a\"}\n";

@@ -138,7 +138,9 @@ impl Outputs {
         }
         let files = [&self.text, &self.clusters, &self.removed, &self.report];
         for path in files.into_iter().flatten() {
-            if path.is_file() {
+            // `/dev/stdout` and `/dev/stderr` are streams, though they lead
+            // to a file when the stream was sent to one.
+            if path.is_file() && !path.starts_with("/dev") {
                 bail!(
                     "{}: exists (use --force to replace it)",
                     path.display()
