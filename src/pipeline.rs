@@ -2335,6 +2335,44 @@ mod tests {
         assert_eq!(lines_of_any_break(""), [""]);
     }
 
+    /// The same lines as a plain walk over the characters.
+    #[test]
+    fn lines_of_any_break_match_a_character_walk() {
+        fn walked(text: &str) -> Vec<&str> {
+            let mut out = Vec::new();
+            let mut start = 0;
+            let mut chars = text.char_indices().peekable();
+            while let Some((i, c)) = chars.next() {
+                let end = match c {
+                    '\r' if chars.peek().map(|p| p.1) == Some('\n') => {
+                        chars.next();
+                        i + 2
+                    }
+                    '\r' | '\n' | '\u{2028}' | '\u{2029}' => i + c.len_utf8(),
+                    _ => continue,
+                };
+                out.push(&text[start..i]);
+                start = end;
+            }
+            out.push(&text[start..]);
+            out
+        }
+        let pieces = [
+            "a", "bcdefgh", "\r", "\n", "\r\n", "\u{2028}", "\u{2029}",
+            "\u{2026}", "\u{e9}", "\u{20ac}",
+        ];
+        let mut state = 0x2545_f491_u32;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            while text.len() < 70 {
+                state =
+                    state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                text.push_str(pieces[(state >> 24) as usize % pieces.len()]);
+            }
+            assert_eq!(lines_of_any_break(&text), walked(&text), "{text:?}");
+        }
+    }
+
     /// Found by fuzzing: a lone `\r` inside a line became `\n` in the
     /// text, so the text had more lines than `kept_lines`.
     #[test]
