@@ -384,10 +384,7 @@ impl AtomicFile {
             _ => PathBuf::from("."),
         };
         fs::create_dir_all(&dir)?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".chaff-")
-            .suffix(".tmp")
-            .tempfile_in(&dir)?;
+        let tmp = temporary_file_builder().tempfile_in(&dir)?;
         Ok(AtomicFile {
             path,
             writer: BufWriter::with_capacity(
@@ -403,14 +400,6 @@ impl AtomicFile {
             Destination::Temporary(tmp) => tmp,
             Destination::Special(_) => return Ok(()),
         };
-        // Temporary files are private (0600); the result is an ordinary
-        // file, readable like the rest of the output.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(fs::Permissions::from_mode(0o644))?;
-        }
         tmp.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
     }
@@ -423,6 +412,20 @@ impl Write for AtomicFile {
     fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
     }
+}
+
+/// Output files are first written under a temporary name beside their
+/// final one. They are made readable like any other new file (mode 0644
+/// less the umask), where temporary files are otherwise private.
+fn temporary_file_builder() -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".chaff-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o644));
+    }
+    builder
 }
 
 /// The process's own standard output or error for `/dev/stdout` and
@@ -551,16 +554,7 @@ fn write_mirrored(
         fs::create_dir_all(dir)?;
         folders.insert(dir.to_path_buf());
     }
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".chaff-").suffix(".tmp");
-    // An ordinary file, readable like the rest of the output (temporary
-    // files are otherwise private).
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(0o644));
-    }
-    let mut tmp = builder.tempfile_in(dir)?;
+    let mut tmp = temporary_file_builder().tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -1335,6 +1329,27 @@ mod tests {
         write_atomic(&link, b"new").unwrap();
         assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
         assert_eq!(fs::read(&target).unwrap(), b"new");
+    }
+
+    /// Written files are as readable as other new files (0644 less the
+    /// umask), in a folder and alone, not private like temporary files.
+    #[cfg(unix)]
+    #[test]
+    fn written_files_take_their_mode_through_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode();
+        let plain = dir.path().join("plain");
+        fs::File::create(&plain).unwrap();
+        let expected = 0o644 & mode(&plain) & 0o777;
+        let alone = dir.path().join("report.json");
+        write_atomic(&alone, b"{}").unwrap();
+        assert_eq!(mode(&alone) & 0o777, expected);
+        let mut mirror = MirrorDir::new(dir.path().join("out"));
+        mirror.document(&doc("a/b.txt", "text")).unwrap();
+        mirror.finish(&Summary::default()).unwrap();
+        let mirrored = dir.path().join("out/a/b.txt");
+        assert_eq!(mode(&mirrored) & 0o777, expected);
     }
 
     #[test]
