@@ -1017,38 +1017,52 @@ impl Pipeline {
             return Err(interrupted());
         }
         phases.end("emit");
-        // Records are built by the pool, a bounded batch at a time.
+        // Records are built by the pool, a bounded batch at a time, the
+        // next batch while the sink writes the one before.
         const CLUSTER_BATCH: usize = 4096;
         let clusters = &dedup.clustering.clusters;
-        for first in (0..clusters.len()).step_by(CLUSTER_BATCH) {
-            let ids = first..(first + CLUSTER_BATCH).min(clusters.len());
-            let records: Vec<(ClusterRecord, Vec<u8>)> =
-                inner.pool.install(|| {
-                    ids.into_par_iter()
-                        .map(|id| {
-                            let c = &clusters[id];
-                            let r = cluster_record(
-                                id, c, &dedup, &docs, &previews,
-                            );
-                            let mut rendered = Vec::new();
-                            if prerender.clusters {
-                                crate::sink::write_cluster_record(
-                                    &mut rendered,
-                                    &r,
+        let (tx, rx) =
+            std::sync::mpsc::sync_channel::<Vec<(ClusterRecord, Vec<u8>)>>(1);
+        std::thread::scope(|scope| -> io::Result<()> {
+            let (dedup, docs, previews) = (&dedup, &docs, &previews);
+            scope.spawn(move || {
+                for first in (0..clusters.len()).step_by(CLUSTER_BATCH) {
+                    let ids =
+                        first..(first + CLUSTER_BATCH).min(clusters.len());
+                    let records = inner.pool.install(|| {
+                        ids.into_par_iter()
+                            .map(|id| {
+                                let c = &clusters[id];
+                                let r = cluster_record(
+                                    id, c, dedup, docs, previews,
                                 );
-                            }
-                            (r, rendered)
-                        })
-                        .collect()
-                });
-            for (record, rendered) in &records {
-                summary.clusters += 1;
-                summary.duplicate_paragraphs +=
-                    record.members.len() as u64 - 1;
-                sink.rendered_cluster(record, rendered)?;
+                                let mut rendered = Vec::new();
+                                if prerender.clusters {
+                                    crate::sink::write_cluster_record(
+                                        &mut rendered,
+                                        &r,
+                                    );
+                                }
+                                (r, rendered)
+                            })
+                            .collect()
+                    });
+                    if tx.send(records).is_err() {
+                        break;
+                    }
+                }
+            });
+            for records in rx {
+                for (record, rendered) in &records {
+                    summary.clusters += 1;
+                    summary.duplicate_paragraphs +=
+                        record.members.len() as u64 - 1;
+                    sink.rendered_cluster(record, rendered)?;
+                }
+                inner.pool.spawn(move || drop(records));
             }
-            inner.pool.spawn(move || drop(records));
-        }
+            Ok(())
+        })?;
         phases.end("write-clusters");
         summary.phases = phases.phases;
         summary.stages = timers.report();
