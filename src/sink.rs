@@ -649,16 +649,52 @@ impl DocRecord<'_> {
 
 /// A JSON Lines file committed at the end of the run: what the three
 /// record sinks share.
+///
+/// The records are gathered into blocks that a thread of the file's own
+/// writes out: the thread feeding the sinks feeds all of them, so it only
+/// copies bytes, and the system calls that move them into the file are
+/// made beside it.
 struct RecordFile {
-    file: Option<AtomicFile>,
+    /// Records not yet handed to the writer.
+    pending: Vec<u8>,
+    writer: Option<RecordWriter>,
     /// One call's records, kept between calls so it is not regrown.
     buffer: Vec<u8>,
 }
 
+/// The thread that writes a [`RecordFile`]'s blocks, in order; it gives
+/// back the file (uncommitted) or the first error.
+struct RecordWriter {
+    blocks: std::sync::mpsc::SyncSender<Vec<u8>>,
+    /// Blocks written, back for reuse.
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
+    thread: std::thread::JoinHandle<io::Result<AtomicFile>>,
+}
+
+/// Records are handed to the writer this many bytes at a time.
+const RECORD_BLOCK: usize = 1 << 20;
+/// Blocks queued for the writer at most.
+const RECORD_QUEUE: usize = 4;
+
 impl RecordFile {
     fn create(path: impl Into<PathBuf>) -> io::Result<RecordFile> {
+        let mut file = AtomicFile::create(path)?;
+        let (blocks, queued) =
+            std::sync::mpsc::sync_channel::<Vec<u8>>(RECORD_QUEUE);
+        let (give_back, spare) =
+            std::sync::mpsc::sync_channel::<Vec<u8>>(RECORD_QUEUE);
+        let thread = std::thread::spawn(move || {
+            for mut block in queued {
+                file.write_all(&block)?;
+                block.clear();
+                // A full return queue only means the block is freed.
+                let _ = give_back.try_send(block);
+            }
+            Ok(file)
+        });
         Ok(RecordFile {
-            file: Some(AtomicFile::create(path)?),
+            pending: Vec::with_capacity(RECORD_BLOCK),
+            writer: Some(RecordWriter { blocks, spare, thread }),
             buffer: Vec::new(),
         })
     }
@@ -670,19 +706,63 @@ impl RecordFile {
         ahead: &[u8],
         render: impl FnOnce(&mut Vec<u8>),
     ) -> io::Result<()> {
-        let file = self.file.as_mut().expect("not written after finish");
-        if !ahead.is_empty() {
-            return file.write_all(ahead);
+        if ahead.is_empty() {
+            self.buffer.clear();
+            render(&mut self.buffer);
+            self.pending.extend_from_slice(&self.buffer);
+            release_if_huge(&mut self.buffer);
+        } else {
+            self.pending.extend_from_slice(ahead);
         }
-        self.buffer.clear();
-        render(&mut self.buffer);
-        let written = file.write_all(&self.buffer);
-        release_if_huge(&mut self.buffer);
-        written
+        if self.pending.len() >= RECORD_BLOCK {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the pending records to the writer.
+    fn hand_over(&mut self) -> io::Result<()> {
+        let writer = self.writer.as_ref().expect("not written after finish");
+        let next = writer
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(RECORD_BLOCK));
+        let block = std::mem::replace(&mut self.pending, next);
+        if writer.blocks.send(block).is_err() {
+            // The writer stopped at an error: that error.
+            return self.stop().and(Err(io::Error::other("writer stopped")));
+        }
+        Ok(())
+    }
+
+    /// Ends the writer; the file it wrote, or its error.
+    fn stop(&mut self) -> io::Result<AtomicFile> {
+        let writer = self.writer.take().expect("not written after finish");
+        drop(writer.blocks);
+        match writer.thread.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     fn commit(&mut self) -> io::Result<()> {
-        self.file.take().map_or(Ok(()), AtomicFile::commit)
+        if self.writer.is_none() {
+            return Ok(());
+        }
+        if !self.pending.is_empty() {
+            self.hand_over()?;
+        }
+        self.stop()?.commit()
+    }
+}
+
+impl Drop for RecordFile {
+    /// An uncommitted file is removed before the sink is gone (the
+    /// writer drops it), so an interrupted run leaves none behind.
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            let _ = self.stop();
+        }
     }
 }
 
@@ -1350,6 +1430,48 @@ mod tests {
         mirror.finish(&Summary::default()).unwrap();
         let mirrored = dir.path().join("out/a/b.txt");
         assert_eq!(mode(&mirrored) & 0o777, expected);
+    }
+
+    /// A record file's writer fails on a full disk: the error reaches the
+    /// run, at the latest when the file is committed.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn record_file_reports_a_full_disk() {
+        let mut file = RecordFile::create("/dev/full").unwrap();
+        let line = b"{\"doc\":\"a\"}\n".repeat(1000);
+        let mut result = Ok(());
+        for _ in 0..300 {
+            result = file.write(&line, |_| {});
+            if result.is_err() {
+                break;
+            }
+        }
+        let result = result.and_then(|()| file.commit());
+        let err = result.expect_err("the disk is full");
+        assert_eq!(err.raw_os_error(), Some(28), "{err}"); // ENOSPC
+    }
+
+    /// Records reach the file in the order written, across many blocks,
+    /// whether rendered ahead or in place.
+    #[test]
+    fn record_file_keeps_the_order_of_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.jsonl");
+        let mut file = RecordFile::create(&path).unwrap();
+        let mut expected = Vec::new();
+        for k in 0..200_000u32 {
+            let line = format!("{{\"k\":{k}}}\n");
+            expected.extend_from_slice(line.as_bytes());
+            if k % 3 == 0 {
+                file.write(b"", |out| out.extend_from_slice(line.as_bytes()))
+            } else {
+                file.write(line.as_bytes(), |_| unreachable!())
+            }
+            .unwrap();
+        }
+        assert!(!path.exists(), "nothing is in place before the commit");
+        file.commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), expected);
     }
 
     #[test]
