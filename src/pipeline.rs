@@ -642,8 +642,73 @@ impl Layout {
 type Emitted = Option<Result<Built, Error>>;
 
 /// A document built by the emit phase, its records rendered ahead for the
-/// sink, and the previews of its wanted paragraphs (paragraph, text).
-type Built = (Document, Prerendered, Vec<(usize, String)>);
+/// sink, the previews of its wanted paragraphs (paragraph, text), and
+/// its reasons tallied.
+type Built = (Document, Prerendered, Vec<(usize, String)>, ReasonTally);
+
+/// A document's fix steps and removal kinds with their counts, each key a
+/// span of one removal's reason, so that tallying the reasons of every
+/// line is done by the pool and the summary's maps see each key once.
+#[derive(Default)]
+struct ReasonTally {
+    fixes: Vec<(ReasonSpan, u64)>,
+    removed: Vec<(ReasonSpan, u64)>,
+}
+
+/// Bytes `start..end` of the reason of removal `removal`.
+#[derive(Clone, Copy)]
+struct ReasonSpan {
+    removal: usize,
+    start: usize,
+    end: usize,
+}
+
+impl ReasonSpan {
+    fn of(self, doc: &Document) -> &str {
+        &doc.removals[self.removal].reason[self.start..self.end]
+    }
+}
+
+impl ReasonTally {
+    fn of(doc: &Document) -> ReasonTally {
+        let mut tally = ReasonTally::default();
+        let add = |counts: &mut Vec<(ReasonSpan, u64)>, span: ReasonSpan| {
+            let key = span.of(doc);
+            match counts.iter_mut().find(|(k, _)| k.of(doc) == key) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((span, 1)),
+            }
+        };
+        for (removal, r) in doc.removals.iter().enumerate() {
+            let reason: &str = &r.reason;
+            match r.stage {
+                Stage::Fix => {
+                    let mut start = 0;
+                    for step in reason.split(',') {
+                        let end = start + step.len();
+                        add(
+                            &mut tally.fixes,
+                            ReasonSpan { removal, start, end },
+                        );
+                        start = end + 1;
+                    }
+                }
+                _ => {
+                    // The kind before a colon, but a lexicon entry whole.
+                    let end = match reason.split_once(':') {
+                        Some((kind, _)) if kind != "lexicon" => kind.len(),
+                        _ => reason.len(),
+                    };
+                    add(
+                        &mut tally.removed,
+                        ReasonSpan { removal, start: 0, end },
+                    );
+                }
+            }
+        }
+        tally
+    }
+}
 
 impl Pipeline {
     /// A builder with every stage on.
@@ -1104,11 +1169,14 @@ impl Pipeline {
                         sink.error(e)?;
                         continue;
                     }
-                    (Slot::Doc(i), Some(Ok((doc, rendered, texts)))) => {
+                    (
+                        Slot::Doc(i),
+                        Some(Ok((doc, rendered, texts, tally))),
+                    ) => {
                         for (k, text) in texts {
                             previews.insert(k, text);
                         }
-                        add_to_summary(summary, &docs[*i], &doc);
+                        add_to_summary(summary, &docs[*i], &doc, &tally);
                         sink.rendered_document(&doc, &rendered)?;
                         written.push((doc, rendered));
                         continue;
@@ -1259,7 +1327,8 @@ impl Pipeline {
                         }
                     }
                 });
-            Some(Ok((doc, rendered, previews)))
+            let tally = ReasonTally::of(&doc);
+            Some(Ok((doc, rendered, previews, tally)))
         };
         let (docs, held, reads) = (plan.docs, plan.held, plan.reads);
         match self.reread(unit, digest, slots, docs, held, reads, build) {
@@ -2219,10 +2288,11 @@ fn error_record(err: &Error) -> ErrorRecord {
     ErrorRecord { path, kind: err.kind(), message: err.to_string() }
 }
 
-fn add_to_summary<'a>(
+fn add_to_summary(
     summary: &mut Summary,
     mapped: &Mapped,
-    doc: &'a Document,
+    doc: &Document,
+    tally: &ReasonTally,
 ) {
     summary.documents += 1;
     summary.bytes_in += mapped.meta.bytes_in;
@@ -2233,39 +2303,11 @@ fn add_to_summary<'a>(
     count(&mut summary.encodings, mapped.meta.encoding, 1);
     count(&mut summary.encoding_methods, mapped.meta.encoding_method, 1);
     summary.lossy_documents += u64::from(mapped.meta.lossy);
-    // A document has few distinct reasons: they are tallied here first,
-    // so the summary's maps see each once.
-    let mut fixes: Vec<(&str, u64)> = Vec::new();
-    let mut removed: Vec<(&str, u64)> = Vec::new();
-    let tally = |tally: &mut Vec<(&'a str, u64)>, key: &'a str| match tally
-        .iter_mut()
-        .find(|(k, _)| *k == key)
-    {
-        Some((_, n)) => *n += 1,
-        None => tally.push((key, 1)),
-    };
-    for r in &doc.removals {
-        match r.stage {
-            Stage::Fix => {
-                for step in r.reason.split(',') {
-                    tally(&mut fixes, step);
-                }
-            }
-            _ => {
-                let kind = r.reason.split(':').next().unwrap_or(&r.reason);
-                let kind = match kind {
-                    "lexicon" => &r.reason,
-                    other => other,
-                };
-                tally(&mut removed, kind);
-            }
-        }
+    for &(key, n) in &tally.fixes {
+        count(&mut summary.fixes, key.of(doc), n);
     }
-    for (key, n) in fixes {
-        count(&mut summary.fixes, key, n);
-    }
-    for (key, n) in removed {
-        count(&mut summary.removed, key, n);
+    for &(key, n) in &tally.removed {
+        count(&mut summary.removed, key.of(doc), n);
     }
 }
 
@@ -2347,6 +2389,57 @@ mod tests {
             ["a", "b", "c", "d", "e", "f\u{2026}g", ""]
         );
         assert_eq!(lines_of_any_break(""), [""]);
+    }
+
+    #[test]
+    fn reasons_are_tallied_by_fix_step_and_removal_kind() {
+        let removal = |stage, reason: &str| Removal {
+            line: 1,
+            stage,
+            reason: reason.to_string().into(),
+            original: String::new(),
+            replacement: None,
+        };
+        let doc = Document {
+            removals: vec![
+                removal(Stage::Fix, "unescape_html,normalize:NFC"),
+                removal(Stage::Fix, "normalize:NFC"),
+                removal(Stage::Strip, "lexicon:cookie"),
+                removal(Stage::Strip, "lexicon:subscribe"),
+                removal(Stage::Strip, "lexicon:cookie"),
+                removal(Stage::Strip, "repeated-in-source:3"),
+                removal(Stage::Strip, "repeated-in-source:40"),
+                removal(Stage::Dedup, "near-duplicate:7"),
+                removal(Stage::Strip, "blank"),
+                removal(Stage::Strip, "lexicon"),
+            ],
+            ..Document::default()
+        };
+        let tally = ReasonTally::of(&doc);
+        let named = |counts: &[(ReasonSpan, u64)]| {
+            counts
+                .iter()
+                .map(|&(k, n)| (k.of(&doc).to_string(), n))
+                .collect::<Vec<_>>()
+        };
+        let pairs = |list: &[(&str, u64)]| {
+            list.iter().map(|&(k, n)| (k.to_string(), n)).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            named(&tally.fixes),
+            pairs(&[("unescape_html", 1), ("normalize:NFC", 2)])
+        );
+        assert_eq!(
+            named(&tally.removed),
+            pairs(&[
+                ("lexicon:cookie", 2),
+                ("lexicon:subscribe", 1),
+                ("repeated-in-source", 2),
+                ("near-duplicate", 1),
+                ("blank", 1),
+                ("lexicon", 1),
+            ])
+        );
     }
 
     /// The same lines as a plain walk over the characters.
