@@ -671,14 +671,16 @@ impl ReasonSpan {
 
 impl ReasonTally {
     fn of(doc: &Document) -> ReasonTally {
-        let mut tally = ReasonTally::default();
-        let add = |counts: &mut Vec<(ReasonSpan, u64)>, span: ReasonSpan| {
-            let key = span.of(doc);
-            match counts.iter_mut().find(|(k, _)| k.of(doc) == key) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((span, 1)),
+        // Keys are compared as the strings they are while tallying.
+        type Counts<'d> = Vec<(&'d str, ReasonSpan, u64)>;
+        fn add<'d>(counts: &mut Counts<'d>, key: &'d str, span: ReasonSpan) {
+            match counts.iter_mut().find(|(k, _, _)| *k == key) {
+                Some((_, _, n)) => *n += 1,
+                None => counts.push((key, span, 1)),
             }
-        };
+        }
+        let (mut fixes, mut removed): (Counts<'_>, Counts<'_>) =
+            Default::default();
         for (removal, r) in doc.removals.iter().enumerate() {
             let reason: &str = &r.reason;
             match r.stage {
@@ -686,10 +688,8 @@ impl ReasonTally {
                     let mut start = 0;
                     for step in reason.split(',') {
                         let end = start + step.len();
-                        add(
-                            &mut tally.fixes,
-                            ReasonSpan { removal, start, end },
-                        );
+                        let span = ReasonSpan { removal, start, end };
+                        add(&mut fixes, step, span);
                         start = end + 1;
                     }
                 }
@@ -699,14 +699,15 @@ impl ReasonTally {
                         Some((kind, _)) if kind != "lexicon" => kind.len(),
                         _ => reason.len(),
                     };
-                    add(
-                        &mut tally.removed,
-                        ReasonSpan { removal, start: 0, end },
-                    );
+                    let span = ReasonSpan { removal, start: 0, end };
+                    add(&mut removed, &reason[..end], span);
                 }
             }
         }
-        tally
+        let spans = |counts: Counts<'_>| {
+            counts.into_iter().map(|(_, span, n)| (span, n)).collect()
+        };
+        ReasonTally { fixes: spans(fixes), removed: spans(removed) }
     }
 }
 
@@ -1612,25 +1613,30 @@ impl Pipeline {
             members
                 .par_iter()
                 .map(|members| {
-                    let mut counted: HashSet<(u64, u64), MixState> =
-                        HashSet::default();
+                    // A line counts once per story (copies of one story
+                    // are one document): the documents are taken story by
+                    // story, each story's lines counted once.
+                    let mut by_story: Vec<(u64, u32)> = members
+                        .iter()
+                        .map(|&i| {
+                            let doc = &docs[i as usize];
+                            match doc.story_key {
+                                0 => (i as u64 | 1 << 63, i),
+                                story => (story, i),
+                            }
+                        })
+                        .collect();
+                    by_story.sort_unstable();
                     let mut counts: HashMap<u64, u32, MixState> =
                         HashMap::default();
                     let mut seen: HashSet<u64, MixState> = HashSet::default();
-                    for &i in members {
-                        let doc = &docs[i as usize];
-                        let story = if doc.story_key == 0 {
-                            i as u64 | 1 << 63
-                        } else {
-                            doc.story_key
-                        };
+                    for story in by_story.chunk_by(|a, b| a.0 == b.0) {
                         seen.clear();
-                        for &key in &doc.repeat_keys {
-                            if key != 0
-                                && seen.insert(key)
-                                && counted.insert((key, story))
-                            {
-                                *counts.entry(key).or_default() += 1;
+                        for &(_, i) in story {
+                            for &key in &docs[i as usize].repeat_keys {
+                                if key != 0 && seen.insert(key) {
+                                    *counts.entry(key).or_default() += 1;
+                                }
                             }
                         }
                     }
