@@ -694,9 +694,11 @@ impl ReasonTally {
                     }
                 }
                 _ => {
-                    // The kind before a colon, but a lexicon entry whole.
-                    let end = match reason.split_once(':') {
-                        Some((kind, _)) if kind != "lexicon" => kind.len(),
+                    // The kind before a colon, but a lexicon entry whole
+                    // (reasons are short: a plain loop, not a search).
+                    let colon = reason.bytes().position(|b| b == b':');
+                    let end = match colon {
+                        Some(k) if &reason[..k] != "lexicon" => k,
                         _ => reason.len(),
                     };
                     let span = ReasonSpan { removal, start: 0, end };
