@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use aho_corasick::automaton::Automaton;
-use aho_corasick::dfa::DFA;
+use aho_corasick::nfa::noncontiguous::NFA;
 use aho_corasick::{
     AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind,
 };
@@ -549,7 +549,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         .kind(Some(AhoCorasickKind::DFA))
         .build(&words)
         .expect("the built-in phrases compile");
-    let phrase_occurs = PhraseTable::new(&phrase_dfa(&words), &words);
+    let phrase_occurs = PhraseTable::new(&phrase_nfa(&words), &words);
     let mut labels = HashMap::with_hasher(FxBuild);
     for &(name, list) in LABELS {
         for label in list.split('|') {
@@ -715,10 +715,12 @@ pub(crate) fn find_cased(
     None
 }
 
-/// The phrases as a DFA with standard semantics: it is in a match
-/// state after every byte where a phrase ends.
-fn phrase_dfa(phrases: &[&str]) -> DFA {
-    DFA::builder()
+/// The phrases as an automaton with standard semantics: it is in a
+/// match state after every byte where a phrase ends. An NFA, not a DFA:
+/// [`PhraseTable::new`] resolves its failure transitions itself, and
+/// building the DFA's full table cost a quarter of the lexicon's build.
+fn phrase_nfa(phrases: &[&str]) -> NFA {
+    NFA::builder()
         .match_kind(MatchKind::Standard)
         .ascii_case_insensitive(true)
         .prefilter(false)
@@ -726,7 +728,7 @@ fn phrase_dfa(phrases: &[&str]) -> DFA {
         .expect("the built-in phrases compile")
 }
 
-/// The phrase DFA's transitions copied into a flat table, to tell
+/// The phrase automaton's transitions as a flat DFA table, to tell
 /// whether a phrase occurs in a line: every byte of most lines is
 /// walked. Every match state is one state that never leaves, so a walk
 /// checks for it once at the end rather than after each byte, and a
@@ -751,7 +753,7 @@ struct PhraseTable {
 const HIT: u32 = 0;
 
 impl PhraseTable {
-    fn new(dfa: &DFA, phrases: &[&str]) -> PhraseTable {
+    fn new(automaton: &impl Automaton, phrases: &[&str]) -> PhraseTable {
         let mut in_phrase = [false; 256];
         for &b in phrases.iter().flat_map(|p| p.as_bytes()) {
             in_phrase[b.to_ascii_lowercase() as usize] = true;
@@ -773,22 +775,27 @@ impl PhraseTable {
             class[b as usize] = class[lower as usize];
         }
         let stride = members.len() as u32;
-        let start_id = dfa.start_state(Anchored::No).expect("unanchored");
-        assert!(!dfa.is_special(start_id), "the start is no match");
+        let start_id =
+            automaton.start_state(Anchored::No).expect("unanchored");
+        assert!(!automaton.is_special(start_id), "the start is no match");
         // The HIT row, then the start's; rows are filled as reached.
-        // The DFA's state ids index its own table, whose size bounds
-        // them: a vector maps them (hashing them cost more than the
-        // rest of the build).
+        // The automaton's state ids index its own states: a vector,
+        // grown as ids come, maps them (hashing them cost more than
+        // the rest of the build).
         let mut next = vec![HIT; 2 * stride as usize];
-        let mut row_of = vec![HIT; dfa.memory_usage() / 4 + 1];
+        let mut row_of = vec![HIT; start_id.as_usize() + 1];
         row_of[start_id.as_usize()] = stride;
         let mut todo = vec![start_id];
         while let Some(id) = todo.pop() {
             let row = row_of[id.as_usize()] as usize;
             for (c, &b) in members.iter().enumerate() {
-                let to = dfa.next_state(Anchored::No, id, b);
-                if dfa.is_special(to) {
+                // Failure transitions followed: a DFA's step.
+                let to = automaton.next_state(Anchored::No, id, b);
+                if automaton.is_special(to) {
                     continue; // `next` holds HIT already.
+                }
+                if row_of.len() <= to.as_usize() {
+                    row_of.resize(to.as_usize() + 1, HIT);
                 }
                 if row_of[to.as_usize()] == HIT {
                     row_of[to.as_usize()] = next.len() as u32;
@@ -798,7 +805,7 @@ impl PhraseTable {
                 next[row + c] = row_of[to.as_usize()];
             }
         }
-        let overlap = dfa.max_pattern_len() - 1;
+        let overlap = automaton.max_pattern_len() - 1;
         PhraseTable { class, next, start: stride, overlap }
     }
 
@@ -1203,14 +1210,20 @@ mod tests {
         assert!(!lex.phrase_occurs.occurs(clean.as_bytes()));
     }
 
-    /// The table's classes and rows step as the DFA does, from every
-    /// state the DFA reaches and on every byte.
+    /// The table built from the NFA, as the lexicon builds it, steps
+    /// as the phrases' DFA does, from every state the DFA reaches and
+    /// on every byte.
     #[test]
     fn phrase_table_steps_as_the_dfa() {
         let words: Vec<&str> =
             PHRASES.iter().flat_map(|p| p.2.iter().copied()).collect();
-        let dfa = phrase_dfa(&words);
-        let table = PhraseTable::new(&dfa, &words);
+        let dfa = aho_corasick::dfa::DFA::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .prefilter(false)
+            .build(&words)
+            .expect("the built-in phrases compile");
+        let table = PhraseTable::new(&phrase_nfa(&words), &words);
         let start = dfa.start_state(Anchored::No).expect("unanchored");
         let mut row_of = HashMap::from([(start, table.start)]);
         let mut todo = vec![start];
