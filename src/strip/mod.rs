@@ -270,37 +270,47 @@ impl Stripper {
         &self,
         lines: &[S],
     ) -> Vec<LineFeatures> {
+        DOC_SCRATCH.with_borrow_mut(|doc| self.features_with(lines, doc))
+    }
+
+    /// [`Stripper::document_features`] in room kept from the document
+    /// before.
+    fn features_with<S: AsRef<str>>(
+        &self,
+        lines: &[S],
+        doc: &mut DocScratch,
+    ) -> Vec<LineFeatures> {
+        let DocScratch { hits, seen, line: scratch } = doc;
         // One pass counts every list's stopwords per line; the language
         // then picks which count each line keeps.
-        let mut hits = vec![[0u16; lang::LANGS]; lines.len()];
+        hits.clear();
+        hits.resize(lines.len(), [0; lang::LANGS]);
         let mut totals = [0u32; lang::LANGS];
         let (mut words, mut chars, mut cjk) = (0u32, 0u32, 0u32);
         // Room for a key a line up front: growing the set rehashed.
-        let mut seen: HashSet<u64, lang::FxBuild> =
-            HashSet::with_capacity_and_hasher(lines.len(), lang::FxBuild);
-        let mut scratch = Scratch::default();
+        seen.clear();
+        seen.reserve(lines.len());
         let mut features: Vec<LineFeatures> = lines
             .iter()
             .zip(hits.iter_mut())
             .map(|(l, line_hits)| {
                 let l = l.as_ref();
-                let (mut f, line_cjk) =
-                    line_features(l, &mut scratch, |bits| {
-                        // Only the lists that hold the word: most hold
-                        // none, and few words are on more than two. The
-                        // totals add up the lines' counts, which stop
-                        // at u16::MAX, as they are counted.
-                        let mut rest = bits;
-                        while rest != 0 {
-                            let list = rest.trailing_zeros() as usize;
-                            if line_hits[list] < u16::MAX {
-                                line_hits[list] += 1;
-                                totals[list] += 1;
-                            }
-                            rest &= rest - 1;
+                let (mut f, line_cjk) = line_features(l, scratch, |bits| {
+                    // Only the lists that hold the word: most hold
+                    // none, and few words are on more than two. The
+                    // totals add up the lines' counts, which stop
+                    // at u16::MAX, as they are counted.
+                    let mut rest = bits;
+                    while rest != 0 {
+                        let list = rest.trailing_zeros() as usize;
+                        if line_hits[list] < u16::MAX {
+                            line_hits[list] += 1;
+                            totals[list] += 1;
                         }
-                        false
-                    });
+                        rest &= rest - 1;
+                    }
+                    false
+                });
                 words += f.words;
                 chars += f.chars;
                 cjk += line_cjk;
@@ -318,7 +328,7 @@ impl Stripper {
         match (stop.lang, stop.list()) {
             (Lang::Cjk, _) => {} // 0 already.
             (_, Some(list)) => {
-                for (f, h) in features.iter_mut().zip(&hits) {
+                for (f, h) in features.iter_mut().zip(hits.iter()) {
                     if f.stopwords == 0 {
                         f.stopwords = h[list] as u32;
                     }
@@ -442,6 +452,22 @@ impl Stripper {
         tidy_blanks(features, &mut verdict);
         verdict
     }
+}
+
+/// Room that [`Stripper::document_features`] reuses from document to
+/// document on a thread: allocating it again for each document showed
+/// up (per-line stopword counts, the set of long lines, the line scan's
+/// bitmaps).
+#[derive(Default)]
+struct DocScratch {
+    hits: Vec<[u16; lang::LANGS]>,
+    seen: HashSet<u64, lang::FxBuild>,
+    line: Scratch,
+}
+
+thread_local! {
+    static DOC_SCRATCH: RefCell<DocScratch> =
+        RefCell::new(DocScratch::default());
 }
 
 /// Room that [`line_features`] reuses from line to line.
@@ -994,6 +1020,35 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+
+    /// Room kept from a longer document in another language, with
+    /// repeated lines, changes nothing for the next one.
+    #[test]
+    fn documents_after_others_get_the_same_features() {
+        let s = Stripper::default();
+        let seeds = include_str!(
+            "../../fixtures/seeds/input/003_9be57a1a1a1860f9.txt"
+        );
+        let before: Vec<String> = (0..3)
+            .flat_map(|_| {
+                ["Министр заявил, что переговоры будут продолжены и что \
+                  стороны готовы встретиться снова в следующем месяце."
+                    .to_string()]
+                .into_iter()
+                .chain(seeds.lines().map(str::to_string))
+            })
+            .collect();
+        let after: Vec<&str> = seeds.lines().take(12).collect();
+        let fresh = std::thread::spawn({
+            let after: Vec<String> =
+                after.iter().map(|l| l.to_string()).collect();
+            move || Stripper::default().document_features(&after)
+        })
+        .join()
+        .expect("no panic");
+        s.document_features(&before);
+        assert_eq!(s.document_features(&after), fresh);
     }
 
     #[test]
