@@ -578,6 +578,9 @@ const KEY_DIGIT: u16 = 1 << 9;
 /// up to four bytes).
 const MAX_LOWER_BYTES: usize = 12;
 
+/// The bytes past what it writes that [`write_plain16`] may store.
+const GROUP_STORE_SLACK: usize = 16;
+
 /// Writes `line` into the start of `norm` as [`Stripper::repeat_key`]
 /// compares it, and returns its length there:
 /// letters lowercased, whitespace dropped, a run of ASCII digits as one
@@ -589,10 +592,15 @@ const MAX_LOWER_BYTES: usize = 12;
 fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
     let info = chars::CharInfo::new();
     let bytes = line.as_bytes();
-    // Room for the rest of the line plus one character's lowercase:
-    // an ASCII byte writes at most one byte, and room is made again
-    // before each other character.
-    let room = |i: usize, j: usize| j + (bytes.len() - i) + MAX_LOWER_BYTES;
+    // Room for the rest of the line, the sixteen bytes that a group of
+    // sixteen stores past what it writes ([`write_plain16`] may store
+    // up to its 31st byte), and one character's lowercase: an ASCII
+    // byte writes at most one byte, and room is made again before each
+    // other character. (Without the sixteen, a thread's first line of
+    // sixteen bytes ending in whitespace stored past the room.)
+    let room = |i: usize, j: usize| {
+        j + (bytes.len() - i) + GROUP_STORE_SLACK + MAX_LOWER_BYTES
+    };
     if norm.len() < room(0, 0) {
         norm.resize(room(0, 0), 0);
     }
@@ -1129,6 +1137,31 @@ mod tests {
                     "{line:?}"
                 );
             }
+        }
+    }
+
+    /// A thread's first line, of every length to three groups of
+    /// sixteen, with whitespace at each place: the stores of a group
+    /// stay within the room made for the line.
+    #[test]
+    fn repeat_key_of_a_first_line_with_whitespace_anywhere() {
+        let mut lines = Vec::new();
+        for len in 1..=48 {
+            for space in 0..len {
+                let mut line: Vec<u8> =
+                    (0..len).map(|k| b'a' + (k % 26) as u8).collect();
+                line[space] = b' ';
+                lines.push(String::from_utf8(line).expect("ASCII"));
+            }
+        }
+        for line in lines {
+            let got = std::thread::spawn({
+                let line = line.clone();
+                move || Stripper::repeat_key(&line)
+            })
+            .join()
+            .expect("no panic");
+            assert_eq!(got, repeat_key_reference(&line), "{line:?}");
         }
     }
 
