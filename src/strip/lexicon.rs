@@ -16,10 +16,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::nfa::noncontiguous::NFA;
 use aho_corasick::{
-    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind,
+    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind,
 };
 use regex::RegexSet;
 use regex_automata::hybrid::dfa::{Cache as LazyCache, DFA as LazyDfa};
@@ -549,7 +547,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         .kind(Some(AhoCorasickKind::DFA))
         .build(&words)
         .expect("the built-in phrases compile");
-    let phrase_occurs = PhraseTable::new(&phrase_nfa(&words), &words);
+    let phrase_occurs = PhraseTable::new(&words);
     let mut labels = HashMap::with_hasher(FxBuild);
     for &(name, list) in LABELS {
         for label in list.split('|') {
@@ -715,20 +713,7 @@ pub(crate) fn find_cased(
     None
 }
 
-/// The phrases as an automaton with standard semantics: it is in a
-/// match state after every byte where a phrase ends. An NFA, not a DFA:
-/// [`PhraseTable::new`] resolves its failure transitions itself, and
-/// building the DFA's full table cost a quarter of the lexicon's build.
-fn phrase_nfa(phrases: &[&str]) -> NFA {
-    NFA::builder()
-        .match_kind(MatchKind::Standard)
-        .ascii_case_insensitive(true)
-        .prefilter(false)
-        .build(phrases)
-        .expect("the built-in phrases compile")
-}
-
-/// The phrase automaton's transitions as a flat DFA table, to tell
+/// The phrases as a flat DFA table (Aho-Corasick, standard semantics), to tell
 /// whether a phrase occurs in a line: every byte of most lines is
 /// walked. Every match state is one state that never leaves, so a walk
 /// checks for it once at the end rather than after each byte, and a
@@ -753,7 +738,12 @@ struct PhraseTable {
 const HIT: u32 = 0;
 
 impl PhraseTable {
-    fn new(automaton: &impl Automaton, phrases: &[&str]) -> PhraseTable {
+    /// Builds the table from the phrases directly: a trie over the
+    /// byte classes, its failure links found breadth first, and each
+    /// node's row its children or else its failure node's row. (The
+    /// Aho-Corasick crate's DFA, copied, took five times as long; a test
+    /// checks the table steps as that DFA does.)
+    fn new(phrases: &[&str]) -> PhraseTable {
         let mut in_phrase = [false; 256];
         for &b in phrases.iter().flat_map(|p| p.as_bytes()) {
             in_phrase[b.to_ascii_lowercase() as usize] = true;
@@ -774,39 +764,66 @@ impl PhraseTable {
             }
             class[b as usize] = class[lower as usize];
         }
-        let stride = members.len() as u32;
-        let start_id =
-            automaton.start_state(Anchored::No).expect("unanchored");
-        assert!(!automaton.is_special(start_id), "the start is no match");
-        // The HIT row, then the start's; rows are filled as reached.
-        // The automaton's state ids index its own states: a vector,
-        // grown as ids come, maps them (hashing them cost more than
-        // the rest of the build).
-        let mut next = vec![HIT; 2 * stride as usize];
-        let mut row_of = vec![HIT; start_id.as_usize() + 1];
-        row_of[start_id.as_usize()] = stride;
-        let mut todo = vec![start_id];
-        while let Some(id) = todo.pop() {
-            let row = row_of[id.as_usize()] as usize;
-            for (c, &b) in members.iter().enumerate() {
-                // Failure transitions followed: a DFA's step.
-                let to = automaton.next_state(Anchored::No, id, b);
-                if automaton.is_special(to) {
-                    continue; // `next` holds HIT already.
+        let stride = members.len();
+        // The trie: a row of children per node, 0 for none (the root,
+        // node 0, is no node's child). Every byte of a phrase has a
+        // class of its own, ASCII case aside.
+        let mut child = vec![0u32; stride];
+        let mut ends = vec![false];
+        for phrase in phrases {
+            let mut node = 0;
+            for &b in phrase.as_bytes() {
+                let at = node * stride + class[b as usize] as usize;
+                if child[at] == 0 {
+                    child[at] = ends.len() as u32;
+                    ends.push(false);
+                    child.resize(child.len() + stride, 0);
                 }
-                if row_of.len() <= to.as_usize() {
-                    row_of.resize(to.as_usize() + 1, HIT);
-                }
-                if row_of[to.as_usize()] == HIT {
-                    row_of[to.as_usize()] = next.len() as u32;
-                    next.resize(next.len() + stride as usize, HIT);
-                    todo.push(to);
-                }
-                next[row + c] = row_of[to.as_usize()];
+                node = child[at] as usize;
+            }
+            ends[node] = true;
+        }
+        // Breadth first, so that a node's failure node (shallower) has
+        // its row and its `ends` complete: a phrase ends at a node where
+        // one ends at its failure node.
+        let nodes = ends.len();
+        let mut step = vec![0u32; nodes * stride];
+        let mut fail = vec![0u32; nodes];
+        step[..stride].copy_from_slice(&child[..stride]);
+        let mut queue: Vec<u32> =
+            child[..stride].iter().copied().filter(|&v| v != 0).collect();
+        let mut head = 0;
+        while let Some(&node) = queue.get(head) {
+            head += 1;
+            let (u, f) = (node as usize, fail[node as usize] as usize);
+            ends[u] |= ends[f];
+            for c in 0..stride {
+                let v = child[u * stride + c];
+                step[u * stride + c] = match v {
+                    0 => step[f * stride + c],
+                    _ => {
+                        fail[v as usize] = step[f * stride + c];
+                        queue.push(v);
+                        v
+                    }
+                };
             }
         }
-        let overlap = automaton.max_pattern_len() - 1;
-        PhraseTable { class, next, start: stride, overlap }
+        // The HIT row first, then a row per node (the root's first):
+        // a step into a node where a phrase ends goes to HIT.
+        let row = |node: u32| (node as usize + 1) * stride;
+        let mut next = vec![HIT; (nodes + 1) * stride];
+        for u in 0..nodes {
+            for c in 0..stride {
+                let v = step[u * stride + c];
+                if !ends[v as usize] {
+                    next[row(u as u32) + c] = row(v) as u32;
+                }
+            }
+        }
+        let longest = phrases.iter().map(|p| p.len()).max();
+        let overlap = longest.expect("there are phrases") - 1;
+        PhraseTable { class, next, start: stride as u32, overlap }
     }
 
     #[inline(always)]
@@ -1029,6 +1046,8 @@ fn two_byte_lower(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aho_corasick::automaton::Automaton;
+    use aho_corasick::Anchored;
     use proptest::prelude::ProptestConfig;
 
     fn kind(line: &str) -> Option<&'static str> {
@@ -1210,9 +1229,8 @@ mod tests {
         assert!(!lex.phrase_occurs.occurs(clean.as_bytes()));
     }
 
-    /// The table built from the NFA, as the lexicon builds it, steps
-    /// as the phrases' DFA does, from every state the DFA reaches and
-    /// on every byte.
+    /// The table steps as the phrases' Aho-Corasick DFA does, from
+    /// every state the DFA reaches and on every byte.
     #[test]
     fn phrase_table_steps_as_the_dfa() {
         let words: Vec<&str> =
@@ -1223,7 +1241,7 @@ mod tests {
             .prefilter(false)
             .build(&words)
             .expect("the built-in phrases compile");
-        let table = PhraseTable::new(&phrase_nfa(&words), &words);
+        let table = PhraseTable::new(&words);
         let start = dfa.start_state(Anchored::No).expect("unanchored");
         let mut row_of = HashMap::from([(start, table.start)]);
         let mut todo = vec![start];
