@@ -389,7 +389,7 @@ struct PatternSet {
 }
 
 thread_local! {
-    /// The states [`PatternSet::may_match`] has built; one set walks.
+    /// The states [`PatternSet::walked`] has built; one set walks.
     static WALK_CACHE: RefCell<Option<LazyCache>> = const { RefCell::new(None) };
 }
 
@@ -417,13 +417,19 @@ impl PatternSet {
     }
 
     /// False when no member can match `line`; true when one may.
+    #[cfg(test)]
     fn may_match(&self, line: &str) -> bool {
-        let Some(dfa) = &self.walk else {
-            return true;
-        };
+        self.walked(line).unwrap_or(true)
+    }
+
+    /// Whether a member matches `line`, as the walk of the set's DFA
+    /// says; `None` for a set that does not walk, or where the walk
+    /// cannot say.
+    fn walked(&self, line: &str) -> Option<bool> {
+        let dfa = self.walk.as_ref()?;
         WALK_CACHE.with_borrow_mut(|cache| {
             let cache = cache.get_or_insert_with(|| dfa.create_cache());
-            walk_anchored(dfa, cache, line.as_bytes()).unwrap_or(true)
+            walk_anchored(dfa, cache, line.as_bytes())
         })
     }
 
@@ -464,7 +470,12 @@ impl PatternSet {
         line: &str,
         counts: impl Fn(usize) -> bool,
     ) -> Option<usize> {
-        if !self.may_match(line) || !self.set.is_match(line) {
+        // A walk that says so has said what `is_match` would.
+        let matches = match self.walked(line) {
+            Some(walked) => walked,
+            None => self.set.is_match(line),
+        };
+        if !matches {
             return None;
         }
         let found = self.set.matches(line);
