@@ -542,6 +542,12 @@ impl StopTable {
         }
     }
 
+    /// The list bits of an ASCII word as it stands in the text.
+    #[inline(always)]
+    pub(crate) fn ascii_bits(&self, word: &[u8]) -> u16 {
+        self.get_ascii(word)
+    }
+
     /// [`StopTable::get_other`] of a word of ASCII and two-byte
     /// characters whose lowercase is one two-byte character (most words
     /// of Cyrillic, Greek and accented Latin text), from one table load

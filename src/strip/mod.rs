@@ -499,7 +499,19 @@ fn line_features(
     let mut stopwords = 0u32;
     scan.for_each_word(|range, ascii| {
         words += 1;
-        stopwords += is_stop(table.range_bits(trimmed, range, ascii)) as u32;
+        debug_assert!(range.start < range.end && range.end <= trimmed.len());
+        let bits = match ascii {
+            // SAFETY: the scan was of `trimmed`, and the words it gives
+            // lie within the line it scanned: no word bit is set past
+            // the line's end, and a zero entry ends the last run (a
+            // proptest checks the words against `lang::raw_words`).
+            // Checking each word's bounds showed per word.
+            true => table.ascii_bits(unsafe {
+                trimmed.as_bytes().get_unchecked(range)
+            }),
+            false => table.range_bits(trimmed, range, false),
+        };
+        stopwords += is_stop(bits) as u32;
     });
     if cjk * 2 > chars {
         words = words.max(cjk / 2);
