@@ -849,24 +849,32 @@ fn write_plain16(
     lowered: &[u8; 32],
     spaces: u32,
     out: &mut [u8],
-    mut j: usize,
+    j: usize,
     after_hash: &mut bool,
 ) -> usize {
-    let start = j;
     // A stop past the last byte, so that every stretch ends.
     let spaces = spaces | 1 << 16;
-    let mut at = 0;
+    // The room checked once (`normalise_for_repeats` makes room for
+    // sixteen bytes past the group's): every store lies in this window,
+    // starting at most sixteen bytes in, as no more bytes are written
+    // than read. A check of each store showed per stretch.
+    let window: &mut [u8; 32] =
+        (&mut out[j..j + 32]).try_into().expect("room for a group");
+    let (mut at, mut written) = (0, 0);
     while at <= 16 {
         // Bytes before the next whitespace.
         let stretch = (spaces >> at).trailing_zeros() as usize;
-        out[j..j + 16].copy_from_slice(&lowered[at..at + 16]);
-        j += stretch;
+        // `min` changes nothing (`written <= at <= 16`) but tells the
+        // compiler so, which spares the store's bounds check.
+        let w = written.min(16);
+        window[w..w + 16].copy_from_slice(&lowered[at..at + 16]);
+        written += stretch;
         at += stretch + 1;
     }
-    if j > start {
-        *after_hash = out[j - 1] == b'#';
+    if written > 0 {
+        *after_hash = window[written - 1] == b'#';
     }
-    j
+    j + written
 }
 
 /// How much a line looks like article text: positive for prose (scaled
