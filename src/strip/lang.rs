@@ -542,6 +542,12 @@ impl StopTable {
         }
     }
 
+    /// The list bits of an ASCII word as it stands in the text.
+    #[inline(always)]
+    pub(crate) fn ascii_bits(&self, word: &[u8]) -> u16 {
+        self.get_ascii(word)
+    }
+
     /// [`StopTable::get_other`] of a word of ASCII and two-byte
     /// characters whose lowercase is one two-byte character (most words
     /// of Cyrillic, Greek and accented Latin text), from one table load
@@ -593,6 +599,14 @@ impl StopTable {
         // A character's lowercase takes at least one byte, and a
         // character at most four.
         if word.len() > 4 * MAX_STOPWORD {
+            return 0;
+        }
+        // Nor does the lowercase of a character of one or two bytes take
+        // fewer bytes than it (a test checks each), so a word of such
+        // characters over MAX_STOPWORD bytes is on no list: most words
+        // of Cyrillic or Greek past six letters, which are otherwise
+        // lowered a character at a time to find that out.
+        if word.len() > MAX_STOPWORD && word.bytes().all(|b| b < 0xe0) {
             return 0;
         }
         let info = CharInfo::new();
@@ -876,6 +890,29 @@ mod tests {
                 let want = pack(&word.to_ascii_lowercase());
                 assert_eq!(pack_ascii_lowercase(word), want, "{word:?}");
             }
+        }
+    }
+
+    /// What [`StopTable::get_other`] counts on to rule out long words
+    /// of one- and two-byte characters.
+    #[test]
+    fn short_characters_lowercase_to_no_fewer_bytes() {
+        for c in (0..0x800).filter_map(char::from_u32) {
+            let lower: usize = c.to_lowercase().map(char::len_utf8).sum();
+            assert!(lower >= c.len_utf8(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn long_two_byte_words_are_on_no_list() {
+        // Six letters are twelve bytes: on the list, and the cut.
+        for w in ["ТОЛЬКО", "только", "Только"] {
+            let got = STOPWORDS.get_other(w);
+            assert_eq!(got, bits_reference("только"), "{w}");
+        }
+        for w in ["толькоы", "ТОЛЬКОЫ", "Éééééééé", "ééééééé"]
+        {
+            assert_eq!(STOPWORDS.get_other(w), 0, "{w}");
         }
     }
 

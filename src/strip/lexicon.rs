@@ -16,11 +16,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::dfa::DFA;
-use aho_corasick::{
-    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind,
-};
 use regex::RegexSet;
 use regex_automata::hybrid::dfa::{Cache as LazyCache, DFA as LazyDfa};
 use regex_automata::Input;
@@ -317,7 +312,8 @@ const PATTERNS: &[(&str, &str)] = &[
 ];
 
 struct Lexicon {
-    phrases: AhoCorasick,
+    /// The phrases, to tell which one a line holds.
+    phrases: PhraseTrie,
     phrase_kind: Vec<(&'static str, bool)>,
     /// The same phrases, to tell only whether any occurs: most lines
     /// hold none.
@@ -343,6 +339,29 @@ struct Lexicon {
 }
 
 impl Lexicon {
+    /// The phrases `hay` holds, by their index in the list, as an
+    /// Aho-Corasick search with leftmost-first semantics finds them:
+    /// the leftmost, the first in the list where several start there,
+    /// then the same after its end (a test compares the crate's). The
+    /// table finds where the first phrase ends; the leftmost starts
+    /// no more than the longest phrase before that, and a walk of the
+    /// trie from each byte there finds it.
+    fn phrases_in<'h>(
+        &'h self,
+        hay: &'h [u8],
+    ) -> impl Iterator<Item = u32> + 'h {
+        let (trie, table) = (&self.phrases, &self.phrase_occurs);
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            let end = at + table.first_end(&hay[at..])?;
+            let from = end.saturating_sub(table.overlap + 1).max(at);
+            let (start, (p, len)) = (from..end)
+                .find_map(|s| Some((s, trie.first_at(&hay[s..])?)))?;
+            at = start + len;
+            Some(p)
+        })
+    }
+
     /// Whether some label starts with byte `first` and is `len` bytes
     /// long, by [`Lexicon::label_lengths`].
     #[inline]
@@ -370,7 +389,7 @@ struct PatternSet {
 }
 
 thread_local! {
-    /// The states [`PatternSet::may_match`] has built; one set walks.
+    /// The states [`PatternSet::walked`] has built; one set walks.
     static WALK_CACHE: RefCell<Option<LazyCache>> = const { RefCell::new(None) };
 }
 
@@ -398,13 +417,19 @@ impl PatternSet {
     }
 
     /// False when no member can match `line`; true when one may.
+    #[cfg(test)]
     fn may_match(&self, line: &str) -> bool {
-        let Some(dfa) = &self.walk else {
-            return true;
-        };
+        self.walked(line).unwrap_or(true)
+    }
+
+    /// Whether a member matches `line`, as the walk of the set's DFA
+    /// says; `None` for a set that does not walk, or where the walk
+    /// cannot say.
+    fn walked(&self, line: &str) -> Option<bool> {
+        let dfa = self.walk.as_ref()?;
         WALK_CACHE.with_borrow_mut(|cache| {
             let cache = cache.get_or_insert_with(|| dfa.create_cache());
-            walk_anchored(dfa, cache, line.as_bytes()).unwrap_or(true)
+            walk_anchored(dfa, cache, line.as_bytes())
         })
     }
 
@@ -445,7 +470,12 @@ impl PatternSet {
         line: &str,
         counts: impl Fn(usize) -> bool,
     ) -> Option<usize> {
-        if !self.may_match(line) || !self.set.is_match(line) {
+        // A walk that says so has said what `is_match` would.
+        let matches = match self.walked(line) {
+            Some(walked) => walked,
+            None => self.set.is_match(line),
+        };
+        if !matches {
             return None;
         }
         let found = self.set.matches(line);
@@ -543,13 +573,8 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
             phrase_kind.push((name, strong));
         }
     }
-    let phrases = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::LeftmostFirst)
-        .ascii_case_insensitive(true)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(&words)
-        .expect("the built-in phrases compile");
-    let phrase_occurs = PhraseTable::new(&phrase_dfa(&words), &words);
+    let phrases = PhraseTrie::new(&words);
+    let phrase_occurs = PhraseTable::new(&phrases, &words);
     let mut labels = HashMap::with_hasher(FxBuild);
     for &(name, list) in LABELS {
         for label in list.split('|') {
@@ -713,8 +738,8 @@ pub(crate) fn find_cased(
         Case::Lower => lowercase_into(line, scratch),
         Case::Ascii | Case::AsIs => line,
     };
-    for m in lex.phrases.find_iter(hay) {
-        let (name, strong) = lex.phrase_kind[m.pattern().as_usize()];
+    for p in lex.phrases_in(hay.as_bytes()) {
+        let (name, strong) = lex.phrase_kind[p as usize];
         if words <= max_words(name, strong) {
             return Some(LexiconHit { name, strong });
         }
@@ -722,18 +747,7 @@ pub(crate) fn find_cased(
     None
 }
 
-/// The phrases as a DFA with standard semantics: it is in a match
-/// state after every byte where a phrase ends.
-fn phrase_dfa(phrases: &[&str]) -> DFA {
-    DFA::builder()
-        .match_kind(MatchKind::Standard)
-        .ascii_case_insensitive(true)
-        .prefilter(false)
-        .build(phrases)
-        .expect("the built-in phrases compile")
-}
-
-/// The phrase DFA's transitions copied into a flat table, to tell
+/// The phrases as a flat DFA table (Aho-Corasick, standard semantics), to tell
 /// whether a phrase occurs in a line: every byte of most lines is
 /// walked. Every match state is one state that never leaves, so a walk
 /// checks for it once at the end rather than after each byte, and a
@@ -757,8 +771,27 @@ struct PhraseTable {
 /// The absorbing state every match leads to (its row comes first).
 const HIT: u32 = 0;
 
-impl PhraseTable {
-    fn new(dfa: &DFA, phrases: &[&str]) -> PhraseTable {
+/// The phrases as a trie over byte classes (ASCII case folded), for
+/// [`PhraseTable`] and for finding which phrases a line holds
+/// ([`Lexicon::phrases_in`]).
+struct PhraseTrie {
+    /// Each byte's class: ASCII case folded, and every byte that is in
+    /// no phrase in class 0.
+    class: [u8; 256],
+    /// Classes, the length of a row.
+    stride: usize,
+    /// A row of children per node, 0 for none (the root, node 0, is no
+    /// node's child).
+    child: Vec<u32>,
+    /// Per node, the first phrase in the list that ends there, or
+    /// [`NO_PHRASE`].
+    phrase: Vec<u32>,
+}
+
+const NO_PHRASE: u32 = u32::MAX;
+
+impl PhraseTrie {
+    fn new(phrases: &[&str]) -> PhraseTrie {
         let mut in_phrase = [false; 256];
         for &b in phrases.iter().flat_map(|p| p.as_bytes()) {
             in_phrase[b.to_ascii_lowercase() as usize] = true;
@@ -779,34 +812,100 @@ impl PhraseTable {
             }
             class[b as usize] = class[lower as usize];
         }
-        let stride = members.len() as u32;
-        let start_id = dfa.start_state(Anchored::No).expect("unanchored");
-        assert!(!dfa.is_special(start_id), "the start is no match");
-        // The HIT row, then the start's; rows are filled as reached.
-        // The DFA's state ids index its own table, whose size bounds
-        // them: a vector maps them (hashing them cost more than the
-        // rest of the build).
-        let mut next = vec![HIT; 2 * stride as usize];
-        let mut row_of = vec![HIT; dfa.memory_usage() / 4 + 1];
-        row_of[start_id.as_usize()] = stride;
-        let mut todo = vec![start_id];
-        while let Some(id) = todo.pop() {
-            let row = row_of[id.as_usize()] as usize;
-            for (c, &b) in members.iter().enumerate() {
-                let to = dfa.next_state(Anchored::No, id, b);
-                if dfa.is_special(to) {
-                    continue; // `next` holds HIT already.
+        let stride = members.len();
+        // Every byte of a phrase has a class of its own, ASCII case
+        // aside.
+        let mut child = vec![0u32; stride];
+        let mut phrase = vec![NO_PHRASE];
+        for (index, p) in phrases.iter().enumerate() {
+            let mut node = 0;
+            for &b in p.as_bytes() {
+                let at = node * stride + class[b as usize] as usize;
+                if child[at] == 0 {
+                    child[at] = phrase.len() as u32;
+                    phrase.push(NO_PHRASE);
+                    child.resize(child.len() + stride, 0);
                 }
-                if row_of[to.as_usize()] == HIT {
-                    row_of[to.as_usize()] = next.len() as u32;
-                    next.resize(next.len() + stride as usize, HIT);
-                    todo.push(to);
-                }
-                next[row + c] = row_of[to.as_usize()];
+                node = child[at] as usize;
+            }
+            phrase[node] = phrase[node].min(index as u32);
+        }
+        PhraseTrie { class, stride, child, phrase }
+    }
+
+    /// The phrase first in the list of those that start at `hay[0]`,
+    /// and its length.
+    #[inline]
+    fn first_at(&self, hay: &[u8]) -> Option<(u32, usize)> {
+        let mut node = 0;
+        let mut found: Option<(u32, usize)> = None;
+        for (k, &b) in hay.iter().enumerate() {
+            let at = node * self.stride + self.class[b as usize] as usize;
+            node = self.child[at] as usize;
+            if node == 0 {
+                break;
+            }
+            let p = self.phrase[node];
+            if p != NO_PHRASE && found.is_none_or(|(q, _)| p < q) {
+                found = Some((p, k + 1));
             }
         }
-        let overlap = dfa.max_pattern_len() - 1;
-        PhraseTable { class, next, start: stride, overlap }
+        found
+    }
+}
+
+impl PhraseTable {
+    /// Builds the table from the phrases' trie: failure links found
+    /// breadth first, and each node's row its children or else its
+    /// failure node's row. (The Aho-Corasick crate's DFA, copied, took
+    /// five times as long; a test checks the table steps as that DFA
+    /// does.)
+    fn new(trie: &PhraseTrie, phrases: &[&str]) -> PhraseTable {
+        let PhraseTrie { class, stride, child, phrase } = trie;
+        let stride = *stride;
+        let mut ends: Vec<bool> =
+            phrase.iter().map(|&p| p != NO_PHRASE).collect();
+        // Breadth first, so that a node's failure node (shallower) has
+        // its row and its `ends` complete: a phrase ends at a node where
+        // one ends at its failure node.
+        let nodes = ends.len();
+        let mut step = vec![0u32; nodes * stride];
+        let mut fail = vec![0u32; nodes];
+        step[..stride].copy_from_slice(&child[..stride]);
+        let mut queue: Vec<u32> =
+            child[..stride].iter().copied().filter(|&v| v != 0).collect();
+        let mut head = 0;
+        while let Some(&node) = queue.get(head) {
+            head += 1;
+            let (u, f) = (node as usize, fail[node as usize] as usize);
+            ends[u] |= ends[f];
+            for c in 0..stride {
+                let v = child[u * stride + c];
+                step[u * stride + c] = match v {
+                    0 => step[f * stride + c],
+                    _ => {
+                        fail[v as usize] = step[f * stride + c];
+                        queue.push(v);
+                        v
+                    }
+                };
+            }
+        }
+        // The HIT row first, then a row per node (the root's first):
+        // a step into a node where a phrase ends goes to HIT.
+        let row = |node: u32| (node as usize + 1) * stride;
+        let mut next = vec![HIT; (nodes + 1) * stride];
+        for u in 0..nodes {
+            for c in 0..stride {
+                let v = step[u * stride + c];
+                if !ends[v as usize] {
+                    next[row(u as u32) + c] = row(v) as u32;
+                }
+            }
+        }
+        let longest = phrases.iter().map(|p| p.len()).max();
+        let overlap = longest.expect("there are phrases") - 1;
+        PhraseTable { class: *class, next, start: stride as u32, overlap }
     }
 
     #[inline(always)]
@@ -818,6 +917,19 @@ impl PhraseTable {
         // below their number: `at` is in `next`. A checked index was a
         // compare and a branch of the step's six instructions.
         unsafe { *self.next.get_unchecked(at) }
+    }
+
+    /// Where the first phrase in `hay` ends (ASCII case aside): one
+    /// past its last byte.
+    fn first_end(&self, hay: &[u8]) -> Option<usize> {
+        let mut state = self.start;
+        for (k, &b) in hay.iter().enumerate() {
+            state = self.step(state, b);
+            if state == HIT {
+                return Some(k + 1);
+            }
+        }
+        None
     }
 
     /// Steps over `bytes` four at a time, so the loop's own count and
@@ -1029,7 +1141,27 @@ fn two_byte_lower(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aho_corasick::automaton::Automaton;
+    use aho_corasick::{AhoCorasick, Anchored, MatchKind};
     use proptest::prelude::ProptestConfig;
+
+    /// Every phrase, in the lexicon's order.
+    fn all_phrases() -> Vec<&'static str> {
+        PHRASES.iter().flat_map(|p| p.2.iter().copied()).collect()
+    }
+
+    /// The phrase search as it was first built: the crate's automaton,
+    /// leftmost-first, ASCII case ignored.
+    fn phrases_reference() -> &'static AhoCorasick {
+        static REFERENCE: LazyLock<AhoCorasick> = LazyLock::new(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostFirst)
+                .ascii_case_insensitive(true)
+                .build(all_phrases())
+                .expect("the built-in phrases compile")
+        });
+        &REFERENCE
+    }
 
     fn kind(line: &str) -> Option<&'static str> {
         let words = line.split_whitespace().count() as u32;
@@ -1151,8 +1283,41 @@ mod tests {
             let hay = pieces.concat();
             proptest::prop_assert_eq!(
                 lex.phrase_occurs.occurs(hay.as_bytes()),
-                lex.phrases.is_match(&hay)
+                phrases_reference().is_match(&hay)
             );
+        }
+
+        #[test]
+        fn leftmost_first_is_the_crates(
+            pieces in proptest::collection::vec(
+                (
+                    crate::strip::tricky::line(),
+                    proptest::sample::select(all_phrases()),
+                    0u8..4,
+                ),
+                1..6,
+            ),
+        ) {
+            // Lines with phrases in them, some cut short, some in
+            // capitals, where their ends may make or meet others.
+            let mut hay = String::new();
+            for (line, phrase, how) in pieces {
+                hay.push_str(&line);
+                match how {
+                    0 => hay.push_str(phrase),
+                    1 => hay.push_str(&phrase.to_ascii_uppercase()),
+                    2 => hay.extend(phrase.chars().skip(1)),
+                    _ => {}
+                }
+            }
+            let lex = &*LEXICON;
+            let got: Vec<u32> =
+                lex.phrases_in(hay.as_bytes()).collect();
+            let want: Vec<u32> = phrases_reference()
+                .find_iter(&hay)
+                .map(|m| m.pattern().as_u32())
+                .collect();
+            proptest::prop_assert_eq!(got, want);
         }
 
         #[test]
@@ -1210,14 +1375,19 @@ mod tests {
         assert!(!lex.phrase_occurs.occurs(clean.as_bytes()));
     }
 
-    /// The table's classes and rows step as the DFA does, from every
-    /// state the DFA reaches and on every byte.
+    /// The table steps as the phrases' Aho-Corasick DFA does, from
+    /// every state the DFA reaches and on every byte.
     #[test]
     fn phrase_table_steps_as_the_dfa() {
         let words: Vec<&str> =
             PHRASES.iter().flat_map(|p| p.2.iter().copied()).collect();
-        let dfa = phrase_dfa(&words);
-        let table = PhraseTable::new(&dfa, &words);
+        let dfa = aho_corasick::dfa::DFA::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            .prefilter(false)
+            .build(&words)
+            .expect("the built-in phrases compile");
+        let table = PhraseTable::new(&PhraseTrie::new(&words), &words);
         let start = dfa.start_state(Anchored::No).expect("unanchored");
         let mut row_of = HashMap::from([(start, table.start)]);
         let mut todo = vec![start];

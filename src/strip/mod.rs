@@ -271,37 +271,47 @@ impl Stripper {
         &self,
         lines: &[S],
     ) -> Vec<LineFeatures> {
+        DOC_SCRATCH.with_borrow_mut(|doc| self.features_with(lines, doc))
+    }
+
+    /// [`Stripper::document_features`] in room kept from the document
+    /// before.
+    fn features_with<S: AsRef<str>>(
+        &self,
+        lines: &[S],
+        doc: &mut DocScratch,
+    ) -> Vec<LineFeatures> {
+        let DocScratch { hits, seen, line: scratch } = doc;
         // One pass counts every list's stopwords per line; the language
         // then picks which count each line keeps.
-        let mut hits = vec![[0u16; lang::LANGS]; lines.len()];
+        hits.clear();
+        hits.resize(lines.len(), [0; lang::LANGS]);
         let mut totals = [0u32; lang::LANGS];
         let (mut words, mut chars, mut cjk) = (0u32, 0u32, 0u32);
         // Room for a key a line up front: growing the set rehashed.
-        let mut seen: HashSet<u64, lang::FxBuild> =
-            HashSet::with_capacity_and_hasher(lines.len(), lang::FxBuild);
-        let mut scratch = Scratch::default();
+        seen.clear();
+        seen.reserve(lines.len());
         let mut features: Vec<LineFeatures> = lines
             .iter()
             .zip(hits.iter_mut())
             .map(|(l, line_hits)| {
                 let l = l.as_ref();
-                let (mut f, line_cjk) =
-                    line_features(l, &mut scratch, |bits| {
-                        // Only the lists that hold the word: most hold
-                        // none, and few words are on more than two. The
-                        // totals add up the lines' counts, which stop
-                        // at u16::MAX, as they are counted.
-                        let mut rest = bits;
-                        while rest != 0 {
-                            let list = rest.trailing_zeros() as usize;
-                            if line_hits[list] < u16::MAX {
-                                line_hits[list] += 1;
-                                totals[list] += 1;
-                            }
-                            rest &= rest - 1;
+                let (mut f, line_cjk) = line_features(l, scratch, |bits| {
+                    // Only the lists that hold the word: most hold
+                    // none, and few words are on more than two. The
+                    // totals add up the lines' counts, which stop
+                    // at u16::MAX, as they are counted.
+                    let mut rest = bits;
+                    while rest != 0 {
+                        let list = rest.trailing_zeros() as usize;
+                        if line_hits[list] < u16::MAX {
+                            line_hits[list] += 1;
+                            totals[list] += 1;
                         }
-                        false
-                    });
+                        rest &= rest - 1;
+                    }
+                    false
+                });
                 words += f.words;
                 chars += f.chars;
                 cjk += line_cjk;
@@ -319,7 +329,7 @@ impl Stripper {
         match (stop.lang, stop.list()) {
             (Lang::Cjk, _) => {} // 0 already.
             (_, Some(list)) => {
-                for (f, h) in features.iter_mut().zip(&hits) {
+                for (f, h) in features.iter_mut().zip(hits.iter()) {
                     if f.stopwords == 0 {
                         f.stopwords = h[list] as u32;
                     }
@@ -445,6 +455,22 @@ impl Stripper {
     }
 }
 
+/// Room that [`Stripper::document_features`] reuses from document to
+/// document on a thread: allocating it again for each document showed
+/// up (per-line stopword counts, the set of long lines, the line scan's
+/// bitmaps).
+#[derive(Default)]
+struct DocScratch {
+    hits: Vec<[u16; lang::LANGS]>,
+    seen: HashSet<u64, lang::FxBuild>,
+    line: Scratch,
+}
+
+thread_local! {
+    static DOC_SCRATCH: RefCell<DocScratch> =
+        RefCell::new(DocScratch::default());
+}
+
 /// Room that [`line_features`] reuses from line to line.
 #[derive(Default)]
 struct Scratch {
@@ -474,7 +500,19 @@ fn line_features(
     let mut stopwords = 0u32;
     scan.for_each_word(|range, ascii| {
         words += 1;
-        stopwords += is_stop(table.range_bits(trimmed, range, ascii)) as u32;
+        debug_assert!(range.start < range.end && range.end <= trimmed.len());
+        let bits = match ascii {
+            // SAFETY: the scan was of `trimmed`, and the words it gives
+            // lie within the line it scanned: no word bit is set past
+            // the line's end, and a zero entry ends the last run (a
+            // proptest checks the words against `lang::raw_words`).
+            // Checking each word's bounds showed per word.
+            true => table.ascii_bits(unsafe {
+                trimmed.as_bytes().get_unchecked(range)
+            }),
+            false => table.range_bits(trimmed, range, false),
+        };
+        stopwords += is_stop(bits) as u32;
     });
     if cjk * 2 > chars {
         words = words.max(cjk / 2);
@@ -553,6 +591,9 @@ const KEY_DIGIT: u16 = 1 << 9;
 /// up to four bytes).
 const MAX_LOWER_BYTES: usize = 12;
 
+/// The bytes past what it writes that [`write_plain16`] may store.
+const GROUP_STORE_SLACK: usize = 16;
+
 /// Writes `line` into the start of `norm` as [`Stripper::repeat_key`]
 /// compares it, and returns its length there:
 /// letters lowercased, whitespace dropped, a run of ASCII digits as one
@@ -564,10 +605,15 @@ const MAX_LOWER_BYTES: usize = 12;
 fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
     let info = chars::CharInfo::new();
     let bytes = line.as_bytes();
-    // Room for the rest of the line plus one character's lowercase:
-    // an ASCII byte writes at most one byte, and room is made again
-    // before each other character.
-    let room = |i: usize, j: usize| j + (bytes.len() - i) + MAX_LOWER_BYTES;
+    // Room for the rest of the line, the sixteen bytes that a group of
+    // sixteen stores past what it writes ([`write_plain16`] may store
+    // up to its 31st byte), and one character's lowercase: an ASCII
+    // byte writes at most one byte, and room is made again before each
+    // other character. (Without the sixteen, a thread's first line of
+    // sixteen bytes ending in whitespace stored past the room.)
+    let room = |i: usize, j: usize| {
+        j + (bytes.len() - i) + GROUP_STORE_SLACK + MAX_LOWER_BYTES
+    };
     if norm.len() < room(0, 0) {
         norm.resize(room(0, 0), 0);
     }
@@ -804,24 +850,32 @@ fn write_plain16(
     lowered: &[u8; 32],
     spaces: u32,
     out: &mut [u8],
-    mut j: usize,
+    j: usize,
     after_hash: &mut bool,
 ) -> usize {
-    let start = j;
     // A stop past the last byte, so that every stretch ends.
     let spaces = spaces | 1 << 16;
-    let mut at = 0;
+    // The room checked once (`normalise_for_repeats` makes room for
+    // sixteen bytes past the group's): every store lies in this window,
+    // starting at most sixteen bytes in, as no more bytes are written
+    // than read. A check of each store showed per stretch.
+    let window: &mut [u8; 32] =
+        (&mut out[j..j + 32]).try_into().expect("room for a group");
+    let (mut at, mut written) = (0, 0);
     while at <= 16 {
         // Bytes before the next whitespace.
         let stretch = (spaces >> at).trailing_zeros() as usize;
-        out[j..j + 16].copy_from_slice(&lowered[at..at + 16]);
-        j += stretch;
+        // `min` changes nothing (`written <= at <= 16`) but tells the
+        // compiler so, which spares the store's bounds check.
+        let w = written.min(16);
+        window[w..w + 16].copy_from_slice(&lowered[at..at + 16]);
+        written += stretch;
         at += stretch + 1;
     }
-    if j > start {
-        *after_hash = out[j - 1] == b'#';
+    if written > 0 {
+        *after_hash = window[written - 1] == b'#';
     }
-    j
+    j + written
 }
 
 /// How much a line looks like article text: positive for prose (scaled
@@ -997,6 +1051,35 @@ mod tests {
         assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     }
 
+    /// Room kept from a longer document in another language, with
+    /// repeated lines, changes nothing for the next one.
+    #[test]
+    fn documents_after_others_get_the_same_features() {
+        let s = Stripper::default();
+        let seeds = include_str!(
+            "../../fixtures/seeds/input/003_9be57a1a1a1860f9.txt"
+        );
+        let before: Vec<String> = (0..3)
+            .flat_map(|_| {
+                ["Министр заявил, что переговоры будут продолжены и что \
+                  стороны готовы встретиться снова в следующем месяце."
+                    .to_string()]
+                .into_iter()
+                .chain(seeds.lines().map(str::to_string))
+            })
+            .collect();
+        let after: Vec<&str> = seeds.lines().take(12).collect();
+        let fresh = std::thread::spawn({
+            let after: Vec<String> =
+                after.iter().map(|l| l.to_string()).collect();
+            move || Stripper::default().document_features(&after)
+        })
+        .join()
+        .expect("no panic");
+        s.document_features(&before);
+        assert_eq!(s.document_features(&after), fresh);
+    }
+
     #[test]
     fn keeps_article_drops_menu_and_footer() {
         let text = "Home\nWorld\nSports\n\nThe minister said on Friday that \
@@ -1075,6 +1158,31 @@ mod tests {
                     "{line:?}"
                 );
             }
+        }
+    }
+
+    /// A thread's first line, of every length to three groups of
+    /// sixteen, with whitespace at each place: the stores of a group
+    /// stay within the room made for the line.
+    #[test]
+    fn repeat_key_of_a_first_line_with_whitespace_anywhere() {
+        let mut lines = Vec::new();
+        for len in 1..=48 {
+            for space in 0..len {
+                let mut line: Vec<u8> =
+                    (0..len).map(|k| b'a' + (k % 26) as u8).collect();
+                line[space] = b' ';
+                lines.push(String::from_utf8(line).expect("ASCII"));
+            }
+        }
+        for line in lines {
+            let got = std::thread::spawn({
+                let line = line.clone();
+                move || Stripper::repeat_key(&line)
+            })
+            .join()
+            .expect("no panic");
+            assert_eq!(got, repeat_key_reference(&line), "{line:?}");
         }
     }
 
