@@ -338,45 +338,23 @@ impl BandKeys {
         let bin =
             |t: u32| ((u64::from(t) * bands as u64) >> 32) as usize & 255;
         let table = self.pair_hashes;
-        // Four rows (two hashes) a pass over the words where there are
-        // four: one loop for the default 4 rows.
         for (quad, rows) in self.mins.chunks_mut(4).enumerate() {
             let (first, second) =
                 (pair_seed(2 * quad), pair_seed(2 * quad + 1));
-            // Rows 0 to 3 of a word key from the table; further rows and
-            // words wider than a key (only in tests) hashed here.
-            let hashes = |w: u32| match table.get(w as usize) {
-                Some(&[h, g]) if quad == 0 => (h, g),
-                _ => {
-                    (mix64(u64::from(w) ^ first), mix64(u64::from(w) ^ second))
-                }
+            let mixed = |w: u32| {
+                (mix64(u64::from(w) ^ first), mix64(u64::from(w) ^ second))
             };
-            match rows {
-                [a, b, c, d] => {
-                    for &w in content {
-                        let (h, g) = hashes(w);
-                        for (row, t) in [
-                            (&mut *a, (h >> 32) as u32),
-                            (&mut *b, h as u32),
-                            (&mut *c, (g >> 32) as u32),
-                            (&mut *d, g as u32),
-                        ] {
-                            row[bin(t)] = row[bin(t)].min(t);
-                        }
-                    }
-                }
-                _ => {
-                    for (half, pair_rows) in rows.chunks_mut(2).enumerate() {
-                        for &w in content {
-                            let (h, g) = hashes(w);
-                            let h = [h, g][half];
-                            let halves = [(h >> 32) as u32, h as u32];
-                            for (row, t) in pair_rows.iter_mut().zip(halves) {
-                                row[bin(t)] = row[bin(t)].min(t);
-                            }
-                        }
-                    }
-                }
+            if quad == 0 {
+                // Rows 0 to 3 of a word key from the table (the test for
+                // it made once, not a word); words wider than a key (only
+                // in tests) hashed here.
+                let looked_up = |w: u32| match table.get(w as usize) {
+                    Some(&[h, g]) => (h, g),
+                    None => mixed(w),
+                };
+                fill_rows(rows, content, bin, looked_up);
+            } else {
+                fill_rows(rows, content, bin, mixed);
             }
         }
         let keys = &mut self.keys[group.clone()];
@@ -386,6 +364,46 @@ impl BandKeys {
         }
         for ((o, &k), b) in out.iter_mut().zip(&*keys).zip(group) {
             *o = mix64(k ^ b as u64) as u32;
+        }
+    }
+}
+
+/// Puts each of `content`'s words into its bin of each of `rows` (at
+/// most four: the halves of the two hashes `hashes` gives a word), each
+/// bin keeping its smallest value. Four rows (two hashes) a pass over
+/// the words where there are four: one loop for the default 4 rows.
+#[inline(always)]
+fn fill_rows(
+    rows: &mut [[u32; 256]],
+    content: &[u32],
+    bin: impl Fn(u32) -> usize,
+    hashes: impl Fn(u32) -> (u64, u64),
+) {
+    match rows {
+        [a, b, c, d] => {
+            for &w in content {
+                let (h, g) = hashes(w);
+                for (row, t) in [
+                    (&mut *a, (h >> 32) as u32),
+                    (&mut *b, h as u32),
+                    (&mut *c, (g >> 32) as u32),
+                    (&mut *d, g as u32),
+                ] {
+                    row[bin(t)] = row[bin(t)].min(t);
+                }
+            }
+        }
+        _ => {
+            for (half, pair_rows) in rows.chunks_mut(2).enumerate() {
+                for &w in content {
+                    let (h, g) = hashes(w);
+                    let h = [h, g][half];
+                    let halves = [(h >> 32) as u32, h as u32];
+                    for (row, t) in pair_rows.iter_mut().zip(halves) {
+                        row[bin(t)] = row[bin(t)].min(t);
+                    }
+                }
+            }
         }
     }
 }
