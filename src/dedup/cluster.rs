@@ -80,7 +80,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use super::index::{band_links, pairs_within_fold};
+use super::index::{band_links_with, pairs_within_fold};
 use super::simhash::{mix64, word_hash, word_key, WordSet};
 use super::{Cluster, Deduper, Member, Paragraph};
 
@@ -795,21 +795,27 @@ impl Deduper {
             let keys = &keys;
             let found: Vec<Vec<Link>> = (0..g)
                 .into_par_iter()
-                .map(|b| {
+                // One entry buffer for the bands a task walks in turn.
+                .map_init(Vec::new, |entries, b| {
                     let mut found = Vec::new();
                     let mut batch = Vec::with_capacity(CHECK_BATCH);
                     let keys = &keys[b * m..(b + 1) * m];
-                    band_links(keys, &banded, |earlier, later| {
-                        if (later as usize) < fixed {
-                            return;
-                        }
-                        batch.push((later, earlier));
-                        if batch.len() == CHECK_BATCH {
-                            self.check_batch(
-                                ps, &mut batch, passed, &mut found,
-                            );
-                        }
-                    });
+                    band_links_with(
+                        keys,
+                        &banded,
+                        entries,
+                        |earlier, later| {
+                            if (later as usize) < fixed {
+                                return;
+                            }
+                            batch.push((later, earlier));
+                            if batch.len() == CHECK_BATCH {
+                                self.check_batch(
+                                    ps, &mut batch, passed, &mut found,
+                                );
+                            }
+                        },
+                    );
                     self.check_batch(ps, &mut batch, passed, &mut found);
                     found
                 })

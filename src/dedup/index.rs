@@ -122,7 +122,8 @@ pub fn pairs_within_fold<A: Send>(
         .collect();
     tables
         .par_iter()
-        .map(|combo| {
+        // One entry buffer for the tables a task builds in turn.
+        .map_init(Vec::new, |entries, combo| {
             let parts: Vec<(u32, u32)> =
                 combo.iter().map(|&b| ranges[b as usize]).collect();
             let key_bits: u32 = parts.iter().map(|p| p.1).sum();
@@ -159,29 +160,42 @@ pub fn pairs_within_fold<A: Send>(
             let id_mask = (1u64 << idb) - 1;
             let mut acc = init();
             let key_of = |x: usize| key(fps[x]);
-            shared_key_groups(n, keep, idb, &key_of, &|x| x as u64, |group| {
-                for x in 1..group.len() {
-                    let i = (group[x] & id_mask) as usize;
-                    for &other in &group[..x] {
-                        let j = (other & id_mask) as usize;
-                        let diff = fps[i] ^ fps[j];
-                        if diff.count_ones() > k {
-                            continue;
-                        }
-                        // Report the pair only from the table of its
-                        // first `blocks - k` agreeing blocks.
-                        let first = masks
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, &m)| diff & m == 0)
-                            .map(|(b, _)| b as u32)
-                            .take(combo.len());
-                        if first.eq(combo.iter().copied()) {
-                            visit(&mut acc, i.min(j) as u32, i.max(j) as u32);
+            let id_of = |x: usize| x as u64;
+            shared_key_groups(
+                n,
+                keep,
+                idb,
+                &key_of,
+                &id_of,
+                entries,
+                |group| {
+                    for x in 1..group.len() {
+                        let i = (group[x] & id_mask) as usize;
+                        for &other in &group[..x] {
+                            let j = (other & id_mask) as usize;
+                            let diff = fps[i] ^ fps[j];
+                            if diff.count_ones() > k {
+                                continue;
+                            }
+                            // Report the pair only from the table of its
+                            // first `blocks - k` agreeing blocks.
+                            let first = masks
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, &m)| diff & m == 0)
+                                .map(|(b, _)| b as u32)
+                                .take(combo.len());
+                            if first.eq(combo.iter().copied()) {
+                                visit(
+                                    &mut acc,
+                                    i.min(j) as u32,
+                                    i.max(j) as u32,
+                                );
+                            }
                         }
                     }
-                }
-            });
+                },
+            );
             acc
         })
         .collect()
@@ -201,13 +215,17 @@ pub fn pairs_within_fold<A: Send>(
 /// subset: walking all the sorted entries for groups took more
 /// instructions than sorting them). The counts are `u32` and serve as
 /// bucket starts and then, once scattered, as bucket ends: no second
-/// array to copy them into.
+/// array to copy them into. The entries go into `scratch`, which only
+/// grows: a caller building several tables in turn hands in the same
+/// one, which saves zeroing a new one each time (every entry is written
+/// before it is read).
 fn shared_key_groups(
     len: usize,
     key_bits: u32,
     idb: u32,
     key_of: &impl Fn(usize) -> u64,
     id_of: &impl Fn(usize) -> u64,
+    scratch: &mut Vec<u64>,
     mut visit: impl FnMut(&[u64]),
 ) {
     assert!(u32::try_from(len).is_ok(), "fewer than 2^32 entries");
@@ -223,7 +241,10 @@ fn shared_key_groups(
     for b in 1..counts.len() {
         counts[b] += counts[b - 1];
     }
-    let mut entries = vec![0u64; len];
+    if scratch.len() < len {
+        scratch.resize(len, 0);
+    }
+    let entries = &mut scratch[..len];
     for x in 0..len {
         let k = key_of(x);
         // Moves bucket b's start on: once all are placed, counts[b] is
@@ -257,21 +278,40 @@ fn shared_key_groups(
 /// `earlier < later` are ids. Buckets are capped (see the module docs):
 /// the calls are not every pair of a large bucket, and no pair is linked
 /// twice. Memory: 8 bytes an item.
-pub fn band_links(keys: &[u32], ids: &[u32], mut link: impl FnMut(u32, u32)) {
+pub fn band_links(keys: &[u32], ids: &[u32], link: impl FnMut(u32, u32)) {
+    band_links_with(keys, ids, &mut Vec::new(), link);
+}
+
+/// [`band_links`] with its entries in `scratch` (see
+/// `shared_key_groups`): one buffer for the bands walked in turn.
+pub fn band_links_with(
+    keys: &[u32],
+    ids: &[u32],
+    scratch: &mut Vec<u64>,
+    mut link: impl FnMut(u32, u32),
+) {
     assert_eq!(keys.len(), ids.len(), "a key for each item");
     debug_assert!(ids.is_sorted_by(|a, b| a < b), "ids ascending");
     // The ids themselves in the entries: the walk reads nothing else.
     let key_of = |x: usize| u64::from(keys[x]);
     let id_of = |x: usize| u64::from(ids[x]);
-    shared_key_groups(keys.len(), 32, 32, &key_of, &id_of, |bucket| {
-        for (x, &e) in bucket.iter().enumerate().skip(1) {
-            let head = &bucket[..x.min(BUCKET_HEAD)];
-            let from = x.saturating_sub(BUCKET_TAIL).max(head.len());
-            for &o in head.iter().chain(&bucket[from..x]) {
-                link(o as u32, e as u32);
+    shared_key_groups(
+        keys.len(),
+        32,
+        32,
+        &key_of,
+        &id_of,
+        scratch,
+        |bucket| {
+            for (x, &e) in bucket.iter().enumerate().skip(1) {
+                let head = &bucket[..x.min(BUCKET_HEAD)];
+                let from = x.saturating_sub(BUCKET_TAIL).max(head.len());
+                for &o in head.iter().chain(&bucket[from..x]) {
+                    link(o as u32, e as u32);
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 #[cfg(test)]
@@ -349,7 +389,9 @@ mod tests {
                 .filter(|g| g.len() > 1)
                 .collect();
             let mut got: Vec<Vec<u64>> = Vec::new();
-            shared_key_groups(raw.len(), key_bits, idb, &key_of, &id_of, |g| {
+            // A buffer left from a longer table, as a caller may hand in.
+            let mut scratch = vec![u64::MAX; raw.len() + 5];
+            shared_key_groups(raw.len(), key_bits, idb, &key_of, &id_of, &mut scratch, |g| {
                 got.push(g.to_vec())
             });
             proptest::prop_assert_eq!(got, want);
