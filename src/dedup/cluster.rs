@@ -357,13 +357,18 @@ impl BandKeys {
                 fill_rows(rows, content, bin, mixed);
             }
         }
+        if let [a, b, c, d] = &self.mins[..] {
+            let rows = [&a[..bands], &b[..bands], &c[..bands], &d[..bands]];
+            densify_four_into(rows, group, out);
+            return;
+        }
         let keys = &mut self.keys[group.clone()];
         keys.fill(0);
         for row in &self.mins {
             densify_into(&row[..bands], group.clone(), keys);
         }
         for ((o, &k), b) in out.iter_mut().zip(&*keys).zip(group) {
-            *o = mix64(k ^ b as u64) as u32;
+            *o = band_key(k, b);
         }
     }
 }
@@ -462,6 +467,57 @@ fn densify_into(row: &[u32], group: std::ops::Range<usize>, keys: &mut [u64]) {
         offset = std::hint::select_unpredictable(filled, 0, offset);
         *k = fold_row(*k, value.wrapping_add(offset));
     }
+}
+
+/// The band keys of bins `group` of four rows (the default), as
+/// [`densify_into`] each row in turn and then [`band_key`] would make
+/// them: one walk backwards over the group for all four rows, each
+/// band's key kept in a register until it is done, not stored and
+/// loaded again for every row (measured on the mixed subset: 2% of the
+/// clustering's instructions).
+fn densify_four_into(
+    rows: [&[u32]; 4],
+    group: std::ops::Range<usize>,
+    out: &mut [u32],
+) {
+    let n = rows[0].len();
+    let wrap = |p: usize| if p < n { p } else { p - n };
+    // Each row's walk, as in `densify_into`: the value of the filled bin
+    // last seen and the distance to it (times the rotation constant),
+    // stepped on a bin. A row with no bin filled keeps `u32::MAX` and
+    // never steps: every bin folds in `u32::MAX`, as there.
+    let mut value = [u32::MAX; 4];
+    let mut offset = [0u32; 4];
+    let mut step = [0u32; 4];
+    for (r, row) in rows.iter().enumerate() {
+        let after =
+            (group.end..n + group.end).find(|&p| row[wrap(p)] != u32::MAX);
+        if let Some(at) = after {
+            value[r] = row[wrap(at)];
+            offset[r] = ((at - group.end) as u32).wrapping_mul(0x9e37_79b9);
+            step[r] = 0x9e37_79b9;
+        }
+    }
+    let [r0, r1, r2, r3] = rows.map(|row| &row[group.clone()]);
+    let bins = r0.iter().zip(r1).zip(r2).zip(r3).zip(&mut out[..group.len()]);
+    for (((((&m0, &m1), &m2), &m3), o), b) in bins.zip(group).rev() {
+        let mut key = 0u64;
+        for (r, m) in [m0, m1, m2, m3].into_iter().enumerate() {
+            offset[r] = offset[r].wrapping_add(step[r]);
+            // Branch-free: whether a bin is filled is a coin toss.
+            let filled = m != u32::MAX;
+            value[r] = std::hint::select_unpredictable(filled, m, value[r]);
+            offset[r] = std::hint::select_unpredictable(filled, 0, offset[r]);
+            key = fold_row(key, value[r].wrapping_add(offset[r]));
+        }
+        *o = band_key(key, b);
+    }
+}
+
+/// Band `b`'s key from its rows folded together.
+#[inline(always)]
+fn band_key(folded: u64, b: usize) -> u32 {
+    mix64(folded ^ b as u64) as u32
 }
 
 /// A band's key with one more row's (densified) bin folded in.
@@ -1074,6 +1130,48 @@ mod tests {
                     .map(|b| fold_row(b as u64, densified_bin(&row, b)))
                     .collect();
                 assert_eq!(fast, slow, "{row:?} {start}..{end}");
+            }
+        }
+    }
+
+    #[test]
+    fn four_rows_densified_at_once_equal_one_row_at_a_time() {
+        let mut x = 9u64;
+        for n in [1usize, 2, 3, 30, 64, 256] {
+            for round in 0..300 {
+                // Mostly empty; every tenth round one row all empty.
+                let rows: Vec<Vec<u32>> = (0..4)
+                    .map(|r| {
+                        (0..n)
+                            .map(|_| {
+                                x = mix64(x);
+                                let empty = round % 10 == 0 && r == round % 4;
+                                if x.is_multiple_of(3) && !empty {
+                                    x as u32 >> 1
+                                } else {
+                                    u32::MAX
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect();
+                x = mix64(x);
+                let start = x as usize % n;
+                let end = start + 1 + (x >> 20) as usize % (n - start);
+                let mut keys = vec![0u64; end - start];
+                for row in &rows {
+                    densify_into(row, start..end, &mut keys);
+                }
+                let slow: Vec<u32> = keys
+                    .iter()
+                    .zip(start..end)
+                    .map(|(&k, b)| band_key(k, b))
+                    .collect();
+                let mut fast = vec![0u32; end - start];
+                let four =
+                    [&rows[0][..], &rows[1][..], &rows[2][..], &rows[3][..]];
+                densify_four_into(four, start..end, &mut fast);
+                assert_eq!(fast, slow, "{n} {start}..{end}");
             }
         }
     }
