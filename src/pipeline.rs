@@ -1453,7 +1453,8 @@ impl Pipeline {
         let mut start: Option<usize> = None;
         for (i, line) in lines.iter().enumerate() {
             let gone = stripped.next_if_eq(&i).is_some();
-            if gone || line.trim().is_empty() {
+            // Blank: nothing but whitespace, which trimming one end shows.
+            if gone || line.trim_start().is_empty() {
                 if let Some(s) = start.take() {
                     ranges.push((s, i - 1));
                 }
