@@ -661,9 +661,11 @@ impl Deduper {
         (by_jaccard.min(by_containment) - 1e-9).max(0.0).ceil() as usize
     }
 
-    /// Checks candidate pairs `(later, earlier)` that have not passed
+    /// Checks candidate pairs `(later, earlier, _)` that have not passed
     /// before, adding those that pass to `passed` and `found`; empties
-    /// `batch`.
+    /// `batch`. (The third field is where the shared words each pair
+    /// needs are kept between the walks: worked out once, not again by
+    /// the check.)
     ///
     /// The two paragraphs of a candidate pair are anywhere in memory:
     /// each check would wait for a handful of cache misses in turn. So
@@ -674,17 +676,20 @@ impl Deduper {
     fn check_batch(
         &self,
         ps: &[Paragraph],
-        batch: &mut Vec<(u32, u32)>,
+        batch: &mut Vec<(u32, u32, u32)>,
         passed: &PairSet,
         found: &mut Vec<Link>,
     ) {
-        batch.retain(|&(l, e)| {
-            let la = ps[l as usize].fingerprint.words.len();
-            let lb = ps[e as usize].fingerprint.words.len();
-            self.shared_needed(la, lb) <= la.min(lb) && !passed.contains(l, e)
+        batch.retain_mut(|(l, e, need)| {
+            let la = ps[*l as usize].fingerprint.words.len();
+            let lb = ps[*e as usize].fingerprint.words.len();
+            let needed = self.shared_needed(la, lb);
+            // At most the smaller set's length (2^16 words) when kept.
+            *need = needed.min(la).min(lb) as u32;
+            needed <= la.min(lb) && !passed.contains(*l, *e)
         });
         let mut touched = 0;
-        for &(l, e) in batch.iter() {
+        for &(l, e, _) in batch.iter() {
             for p in [l, e] {
                 // Two bytes a word: a word of every 64-byte line.
                 let words = ps[p as usize].fingerprint.words.keys();
@@ -694,9 +699,9 @@ impl Deduper {
             }
         }
         std::hint::black_box(touched);
-        for &(later, earlier) in batch.iter() {
+        for &(later, earlier, need) in batch.iter() {
             let (a, b) = (&ps[later as usize], &ps[earlier as usize]);
-            if let Some(s) = self.verify(a, b) {
+            if let Some(s) = self.verify_needing(a, b, need as usize) {
                 passed.insert(later, earlier);
                 found.push(Link { later, earlier, similarity: s as f32 });
             }
@@ -709,11 +714,22 @@ impl Deduper {
     /// containment at least `min_containment` with Jaccard at least
     /// [`CONTAINMENT_MIN_JACCARD`].
     pub(crate) fn verify(&self, a: &Paragraph, b: &Paragraph) -> Option<f64> {
+        let (la, lb) = (a.fingerprint.words.len(), b.fingerprint.words.len());
+        self.verify_needing(a, b, self.shared_needed(la, lb))
+    }
+
+    /// [`Deduper::verify`], given the pair's
+    /// [`Deduper::shared_needed`].
+    fn verify_needing(
+        &self,
+        a: &Paragraph,
+        b: &Paragraph,
+        need: usize,
+    ) -> Option<f64> {
         let (wa, wb) = (&a.fingerprint.words, &b.fingerprint.words);
         if wa.is_empty() || wb.is_empty() {
             return None;
         }
-        let need = self.shared_needed(wa.len(), wb.len());
         let (la, lb) = (wa.len() as f64, wb.len() as f64);
         let c = &self.config;
         let (t, floor) = (c.min_similarity, CONTAINMENT_MIN_JACCARD);
@@ -864,7 +880,7 @@ impl Deduper {
                             if (later as usize) < fixed {
                                 return;
                             }
-                            batch.push((later, earlier));
+                            batch.push((later, earlier, 0));
                             if batch.len() == CHECK_BATCH {
                                 self.check_batch(
                                     ps, &mut batch, passed, &mut found,
