@@ -396,8 +396,9 @@ impl DistinctKeys {
         keys.resize(base + most, 0);
         firsts.clear();
         firsts.resize(most, 0);
-        let (new_keys, new_firsts) = (&mut keys[base..], &mut firsts[..]);
-        let mut n = 0;
+        // A key's two slots taken together: one end test a key, not a
+        // bounds check on each.
+        let mut slots = keys[base..].iter_mut().zip(firsts.iter_mut());
         for (block, summary) in self.seen_words.iter_mut().enumerate() {
             let mut nonzero = std::mem::take(summary);
             while nonzero != 0 {
@@ -407,12 +408,14 @@ impl DistinctKeys {
                 while bits != 0 {
                     let k = w << 6 | bits.trailing_zeros() as usize;
                     bits &= bits - 1;
-                    new_keys[n] = k as u16;
-                    new_firsts[n] = self.first[k];
-                    n += 1;
+                    if let Some((key, first)) = slots.next() {
+                        *key = k as u16;
+                        *first = self.first[k];
+                    }
                 }
             }
         }
+        let n = most - slots.len();
         keys.truncate(base + n);
         firsts.truncate(n);
         unique
