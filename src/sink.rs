@@ -658,8 +658,6 @@ struct RecordFile {
     /// Records not yet handed to the writer.
     pending: Vec<u8>,
     writer: Option<RecordWriter>,
-    /// One call's records, kept between calls so it is not regrown.
-    buffer: Vec<u8>,
 }
 
 /// The thread that writes a [`RecordFile`]'s blocks, in order; it gives
@@ -687,15 +685,17 @@ impl RecordFile {
             for mut block in queued {
                 file.write_all(&block)?;
                 block.clear();
-                // A full return queue only means the block is freed.
-                let _ = give_back.try_send(block);
+                // A block grown by a huge record is freed, not reused; a
+                // full return queue also means the block is freed.
+                if block.capacity() <= 4 * RECORD_BLOCK {
+                    let _ = give_back.try_send(block);
+                }
             }
             Ok(file)
         });
         Ok(RecordFile {
             pending: Vec::with_capacity(RECORD_BLOCK),
             writer: Some(RecordWriter { blocks, spare, thread }),
-            buffer: Vec::new(),
         })
     }
 
@@ -707,10 +707,7 @@ impl RecordFile {
         render: impl FnOnce(&mut Vec<u8>),
     ) -> io::Result<()> {
         if ahead.is_empty() {
-            self.buffer.clear();
-            render(&mut self.buffer);
-            self.pending.extend_from_slice(&self.buffer);
-            release_if_huge(&mut self.buffer);
+            render(&mut self.pending);
         } else {
             self.pending.extend_from_slice(ahead);
         }
@@ -760,8 +757,10 @@ impl Drop for RecordFile {
     /// An uncommitted file is removed before the sink is gone (the
     /// writer drops it), so an interrupted run leaves none behind.
     fn drop(&mut self) {
-        if self.writer.is_some() {
-            let _ = self.stop();
+        if let Some(writer) = self.writer.take() {
+            drop(writer.blocks);
+            // Its error or panic has no one to go to now.
+            let _ = writer.thread.join();
         }
     }
 }
@@ -807,14 +806,6 @@ impl Sink for JsonLinesFile {
     }
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         self.0.commit()
-    }
-}
-
-/// Frees a kept buffer that one huge document grew, rather than holding
-/// it for the rest of the run.
-fn release_if_huge(buffer: &mut Vec<u8>) {
-    if buffer.capacity() > 4 << 20 {
-        *buffer = Vec::new();
     }
 }
 
