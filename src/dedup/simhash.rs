@@ -482,6 +482,10 @@ impl Words {
     fn segment(&mut self, text: &str, sink: &mut impl WordSink) {
         let any_non_ascii = self.classify(text.as_bytes());
         let Words { lowered, in_run, non_ascii, word, word_ends } = self;
+        // A slice, not the `Vec`: its pointer and length stay in registers
+        // rather than being loaded again for every word (the sink writes
+        // memory the compiler cannot tell apart from the `Vec`).
+        let lowered = lowered.as_slice();
         // Word `w` of `in_run` as `bits`, with the runs handed on cleared:
         // the runs are found in one walk over the words, each start and
         // end with one `trailing_zeros`.
