@@ -902,8 +902,15 @@ pub fn simhash(features: &[u64]) -> u64 {
     // ever leaves the planes in use.
     let width = (usize::BITS - n.leading_zeros()) as usize;
     let mut planes = [0u64; usize::BITS as usize];
-    let mut eights = features.chunks_exact(8);
-    for f in &mut eights {
+    let eights = features.chunks_exact(8);
+    // The last few features made up to eight with zeros, which add
+    // nothing to any count: one pass of the adder tree rather than a
+    // ripple through every plane for each of them.
+    let mut last = [0u64; 8];
+    let rest = eights.remainder();
+    last[..rest.len()].copy_from_slice(rest);
+    let last = (!rest.is_empty()).then_some(&last);
+    for f in eights.chain(last.map(|l| &l[..])) {
         let (ones, twos_a) = carry_save(planes[0], f[0], f[1]);
         let (ones, twos_b) = carry_save(ones, f[2], f[3]);
         let (twos, fours_a) = carry_save(planes[1], twos_a, twos_b);
@@ -912,15 +919,9 @@ pub fn simhash(features: &[u64]) -> u64 {
         let (twos, fours_b) = carry_save(twos, twos_a, twos_b);
         let (fours, mut carry) = carry_save(planes[2], fours_a, fours_b);
         (planes[0], planes[1], planes[2]) = (ones, twos, fours);
-        for plane in &mut planes[3..width] {
-            let next = *plane & carry;
-            *plane ^= carry;
-            carry = next;
-        }
-    }
-    for &h in eights.remainder() {
-        let mut carry = h;
-        for plane in &mut planes[..width] {
+        // (Below eight features the counts never reach the planes above
+        // the fours, and `width` may be less than three.)
+        for plane in &mut planes[3..width.max(3)] {
             let next = *plane & carry;
             *plane ^= carry;
             carry = next;
@@ -982,8 +983,10 @@ mod tests {
     #[test]
     fn bit_sliced_counting_equals_the_plain_vote() {
         let mut x = 1u64;
-        let sizes = [0usize, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64];
-        for n in sizes.into_iter().chain([65, 254, 255, 256, 600, 4097]) {
+        // Every remainder after the eights (padded with zero features),
+        // with counts of one to six bits, and some larger sets.
+        let sizes = 0usize..=64;
+        for n in sizes.chain([65, 254, 255, 256, 600, 4097]) {
             let f: Vec<u64> = (0..n)
                 .map(|_| {
                     x = mix64(x);
