@@ -405,12 +405,17 @@ impl DistinctKeys {
                 let w = block << 6 | nonzero.trailing_zeros() as usize;
                 nonzero &= nonzero - 1;
                 let mut bits = std::mem::take(&mut self.seen[w]);
-                while bits != 0 {
+                // Tested at the end: a word the summary marks is not zero
+                // (and most hold one key).
+                loop {
                     let k = w << 6 | bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
+                    bits &= bits.wrapping_sub(1);
                     if let Some((key, first)) = slots.next() {
                         *key = k as u16;
                         *first = self.first[k];
+                    }
+                    if bits == 0 {
+                        break;
                     }
                 }
             }
