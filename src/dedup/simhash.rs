@@ -510,15 +510,27 @@ impl Words {
                 bits = next;
             }
             let start = w << 6 | bits.trailing_zeros() as usize;
-            // The last word of `in_run` is zero: every run ends.
-            let mut clear = !bits & !0 << (start & 63);
-            while clear == 0 {
-                w += 1;
-                bits = in_run[w];
-                clear = !bits;
-            }
-            let end = w << 6 | clear.trailing_zeros() as usize;
-            bits &= !0 << (end & 63);
+            // Adding the run's lowest bit carries through the run: it
+            // clears the run and sets the bit after it, where the run
+            // ends (none when the run reaches the word's top bit). A few
+            // instructions fewer a word than masking from `start`.
+            let past = bits.wrapping_add(bits & bits.wrapping_neg());
+            let end_bit = past & !bits;
+            let end = if end_bit != 0 {
+                bits &= past;
+                w << 6 | end_bit.trailing_zeros() as usize
+            } else {
+                // The last word of `in_run` is zero: every run ends.
+                let mut clear = 0;
+                while clear == 0 {
+                    w += 1;
+                    bits = in_run[w];
+                    clear = !bits;
+                }
+                let end = w << 6 | clear.trailing_zeros() as usize;
+                bits &= !0 << (end & 63);
+                end
+            };
             if non_ascii_at < end {
                 // Cut at ASCII bytes, so both ends are char boundaries.
                 let run = &text[start..end];
