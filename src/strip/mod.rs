@@ -617,6 +617,9 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
     if norm.len() < room(0, 0) {
         norm.resize(room(0, 0), 0);
     }
+    // The room as a slice of its own: through the `Vec` in the thread
+    // local, its pointer and length were loaded again after each store.
+    let mut out = norm.as_mut_slice();
     let (mut i, mut j) = (0, 0);
     // Whether the last byte written is `#`, which a digit then joins.
     let mut after_hash = false;
@@ -632,7 +635,7 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
                     j = write_plain16(
                         &lowered,
                         spaces,
-                        norm,
+                        out,
                         j,
                         &mut after_hash,
                     );
@@ -651,13 +654,7 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
             _ => lang::read_short(&bytes[i..]),
         };
         if x & lang::HIGH == 0 && lang::ascii_flags(x, b'0', b'9') == 0 {
-            j = write_plain_chunk(
-                x,
-                len as u32,
-                norm.as_mut_slice(),
-                j,
-                &mut after_hash,
-            );
+            j = write_plain_chunk(x, len as u32, out, j, &mut after_hash);
             i += len;
             continue;
         }
@@ -669,12 +666,11 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
         };
         for &b in &bytes[i..i + ascii] {
             let key = ASCII_KEY[b as usize];
-            let out = key as u8;
             let joins = key & KEY_DIGIT != 0 && after_hash;
             if key & KEY_WRITE != 0 && !joins {
-                norm[j] = out;
+                out[j] = key as u8;
                 j += 1;
-                after_hash = out == b'#';
+                after_hash = key as u8 == b'#';
             }
         }
         i += ascii;
@@ -684,25 +680,27 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
         // Other characters, one after another while they last: in
         // Cyrillic or Greek text the next byte mostly starts another,
         // and trying sixteen and eight ASCII bytes before each cost
-        // more than the character.
+        // more than the character. A two-byte character writes at most
+        // the two bytes it reads, so only another character may need
+        // more room than was made.
         loop {
-            if norm.len() < room(i, j) {
-                norm.resize(room(i, j) + bytes.len() / 2, 0);
-            }
             let len = match two_byte_key(bytes, i, info) {
                 TwoByte::Drop => 2,
                 TwoByte::Write([first, second]) => {
-                    // Two bytes in and out: `norm` has room.
-                    norm[j] = first;
-                    norm[j + 1] = second;
+                    // Two bytes in and out: `out` has room.
+                    out[j..j + 2].copy_from_slice(&[first, second]);
                     j += 2;
                     after_hash = false;
                     2
                 }
                 TwoByte::Other => {
+                    if out.len() < room(i, j) {
+                        norm.resize(room(i, j) + bytes.len() / 2, 0);
+                        out = norm.as_mut_slice();
+                    }
                     let (c, len) = chars::decode_at(line, i);
                     let start = j;
-                    j = write_other_char(c, &bytes[i..], len, norm, j, info);
+                    j = write_other_char(c, &bytes[i..], len, out, j, info);
                     // No lowercase ends in `#`.
                     if j > start {
                         after_hash = false;
@@ -1173,6 +1171,34 @@ mod tests {
                     (0..len).map(|k| b'a' + (k % 26) as u8).collect();
                 line[space] = b' ';
                 lines.push(String::from_utf8(line).expect("ASCII"));
+            }
+        }
+        for line in lines {
+            let got = std::thread::spawn({
+                let line = line.clone();
+                move || Stripper::repeat_key(&line)
+            })
+            .join()
+            .expect("no panic");
+            assert_eq!(got, repeat_key_reference(&line), "{line:?}");
+        }
+    }
+
+    /// A thread's first line where lowercases grow it (`İ` takes three
+    /// bytes lowered) before groups of sixteen and runs of two-byte
+    /// characters, which write without making room again.
+    #[test]
+    fn repeat_key_of_a_first_line_that_grows_when_lowered() {
+        let mut lines = Vec::new();
+        for grow in 0..12 {
+            for two in [0, 1, 7, 30] {
+                for tail in [0, 5, 16, 32] {
+                    let mut line = "İ".repeat(grow);
+                    line.push_str(&"Жé".repeat(two));
+                    line.push_str(&"Abcdefgh ijklmnop QRSTUVWXYZ0123"[..tail]);
+                    line.push_str(&"ẞİ ж".repeat(grow % 3));
+                    lines.push(line);
+                }
             }
         }
         for line in lines {
