@@ -540,9 +540,10 @@ fn line_features(
 
 /// `str::trim`, with ASCII ends trimmed by the byte: `str::trim`
 /// decodes and classifies each character, which showed per line.
-#[inline]
+/// The check for nothing to trim is inlined into each caller, which the
+/// call (once per line from the scan and the pipeline) cost more than.
+#[inline(always)]
 pub(crate) fn trim(line: &str) -> &str {
-    let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
     let bytes = line.as_bytes();
     // Most lines start and end with visible ASCII: nothing to trim.
     if let (Some(a), Some(z)) = (bytes.first(), bytes.last()) {
@@ -550,6 +551,14 @@ pub(crate) fn trim(line: &str) -> &str {
             return line;
         }
     }
+    trim_ends(line)
+}
+
+/// [`trim`] of a line that may have something to trim.
+#[inline(never)]
+fn trim_ends(line: &str) -> &str {
+    let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let bytes = line.as_bytes();
     let start = bytes.iter().position(|b| !is_space(b)).unwrap_or(bytes.len());
     let end =
         bytes.iter().rposition(|b| !is_space(b)).map_or(start, |i| i + 1);
