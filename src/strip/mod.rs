@@ -872,9 +872,12 @@ fn write_plain16(
     while at <= 16 {
         // Bytes before the next whitespace.
         let stretch = (spaces >> at).trailing_zeros() as usize;
-        // `min` changes nothing (`written <= at <= 16`) but tells the
-        // compiler so, which spares the store's bounds check.
-        let w = written.min(16);
+        // The mask changes nothing but tells the compiler so, which
+        // spares the store's bounds check: `written <= at <= 16`, and
+        // `written` reaches 16 only with sixteen bytes and no
+        // whitespace, which ends the loop before another store.
+        debug_assert!(written < 16);
+        let w = written & 15;
         window[w..w + 16].copy_from_slice(&lowered[at..at + 16]);
         written += stretch;
         at += stretch + 1;
