@@ -635,12 +635,15 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
     // Where sixteen bytes at once are worth trying again: past the
     // digit or other character that stopped the last try.
     let mut try_sixteen = 0;
+    // A group's bytes lowercased, and sixteen after them so that
+    // sixteen can be read from any of them.
+    let mut lowered = [0u8; 32];
     while i < bytes.len() {
         if let (true, Some(sixteen)) = (i >= try_sixteen, bytes.get(i..i + 16))
         {
             let sixteen = sixteen.try_into().expect("16 bytes");
-            match scan::plain16(sixteen) {
-                Ok((lowered, spaces)) => {
+            match scan::plain16(sixteen, &mut lowered) {
+                Ok(spaces) => {
                     j = write_plain16(
                         &lowered,
                         spaces,
