@@ -1227,6 +1227,27 @@ mod tests {
         }
     }
 
+    /// Digits at each place of the eight bytes read at once, after
+    /// plain bytes that end in `#`, whitespace or a letter and before
+    /// other characters.
+    #[test]
+    fn repeat_key_matches_reference_with_digits_anywhere() {
+        for before in ["", "a", "Ab#", "ab #", "AB# ", "x y\tZ", "#  "] {
+            for pad in 0..8 {
+                for digits in ["1", "23", "4 5", "6#7", "89é", "0Ж1 ", "2 #3x"]
+                {
+                    let line =
+                        format!("{}{before}{digits} Tail", "q".repeat(pad));
+                    assert_eq!(
+                        Stripper::repeat_key(&line),
+                        repeat_key_reference(&line),
+                        "{line:?}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn repeat_key_matches_reference_for_every_cut() {
         // Every length and alignment of plain text, which goes sixteen
