@@ -540,9 +540,10 @@ fn line_features(
 
 /// `str::trim`, with ASCII ends trimmed by the byte: `str::trim`
 /// decodes and classifies each character, which showed per line.
-#[inline]
+/// The check for nothing to trim is inlined into each caller, which the
+/// call (once per line from the scan and the pipeline) cost more than.
+#[inline(always)]
 pub(crate) fn trim(line: &str) -> &str {
-    let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
     let bytes = line.as_bytes();
     // Most lines start and end with visible ASCII: nothing to trim.
     if let (Some(a), Some(z)) = (bytes.first(), bytes.last()) {
@@ -550,6 +551,14 @@ pub(crate) fn trim(line: &str) -> &str {
             return line;
         }
     }
+    trim_ends(line)
+}
+
+/// [`trim`] of a line that may have something to trim.
+#[inline(never)]
+fn trim_ends(line: &str) -> &str {
+    let is_space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let bytes = line.as_bytes();
     let start = bytes.iter().position(|b| !is_space(b)).unwrap_or(bytes.len());
     let end =
         bytes.iter().rposition(|b| !is_space(b)).map_or(start, |i| i + 1);
@@ -617,22 +626,28 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
     if norm.len() < room(0, 0) {
         norm.resize(room(0, 0), 0);
     }
+    // The room as a slice of its own: through the `Vec` in the thread
+    // local, its pointer and length were loaded again after each store.
+    let mut out = norm.as_mut_slice();
     let (mut i, mut j) = (0, 0);
     // Whether the last byte written is `#`, which a digit then joins.
     let mut after_hash = false;
     // Where sixteen bytes at once are worth trying again: past the
     // digit or other character that stopped the last try.
     let mut try_sixteen = 0;
+    // A group's bytes lowercased, and sixteen after them so that
+    // sixteen can be read from any of them.
+    let mut lowered = [0u8; 32];
     while i < bytes.len() {
         if let (true, Some(sixteen)) = (i >= try_sixteen, bytes.get(i..i + 16))
         {
             let sixteen = sixteen.try_into().expect("16 bytes");
-            match scan::plain16(sixteen) {
-                Ok((lowered, spaces)) => {
+            match scan::plain16(sixteen, &mut lowered) {
+                Ok(spaces) => {
                     j = write_plain16(
                         &lowered,
                         spaces,
-                        norm,
+                        out,
                         j,
                         &mut after_hash,
                     );
@@ -651,13 +666,7 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
             _ => lang::read_short(&bytes[i..]),
         };
         if x & lang::HIGH == 0 && lang::ascii_flags(x, b'0', b'9') == 0 {
-            j = write_plain_chunk(
-                x,
-                len as u32,
-                norm.as_mut_slice(),
-                j,
-                &mut after_hash,
-            );
+            j = write_plain_chunk(x, len as u32, out, j, &mut after_hash);
             i += len;
             continue;
         }
@@ -669,12 +678,11 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
         };
         for &b in &bytes[i..i + ascii] {
             let key = ASCII_KEY[b as usize];
-            let out = key as u8;
             let joins = key & KEY_DIGIT != 0 && after_hash;
             if key & KEY_WRITE != 0 && !joins {
-                norm[j] = out;
+                out[j] = key as u8;
                 j += 1;
-                after_hash = out == b'#';
+                after_hash = key as u8 == b'#';
             }
         }
         i += ascii;
@@ -684,25 +692,27 @@ fn normalise_for_repeats(line: &str, norm: &mut Vec<u8>) -> usize {
         // Other characters, one after another while they last: in
         // Cyrillic or Greek text the next byte mostly starts another,
         // and trying sixteen and eight ASCII bytes before each cost
-        // more than the character.
+        // more than the character. A two-byte character writes at most
+        // the two bytes it reads, so only another character may need
+        // more room than was made.
         loop {
-            if norm.len() < room(i, j) {
-                norm.resize(room(i, j) + bytes.len() / 2, 0);
-            }
             let len = match two_byte_key(bytes, i, info) {
                 TwoByte::Drop => 2,
                 TwoByte::Write([first, second]) => {
-                    // Two bytes in and out: `norm` has room.
-                    norm[j] = first;
-                    norm[j + 1] = second;
+                    // Two bytes in and out: `out` has room.
+                    out[j..j + 2].copy_from_slice(&[first, second]);
                     j += 2;
                     after_hash = false;
                     2
                 }
                 TwoByte::Other => {
+                    if out.len() < room(i, j) {
+                        norm.resize(room(i, j) + bytes.len() / 2, 0);
+                        out = norm.as_mut_slice();
+                    }
                     let (c, len) = chars::decode_at(line, i);
                     let start = j;
-                    j = write_other_char(c, &bytes[i..], len, norm, j, info);
+                    j = write_other_char(c, &bytes[i..], len, out, j, info);
                     // No lowercase ends in `#`.
                     if j > start {
                         after_hash = false;
@@ -865,9 +875,12 @@ fn write_plain16(
     while at <= 16 {
         // Bytes before the next whitespace.
         let stretch = (spaces >> at).trailing_zeros() as usize;
-        // `min` changes nothing (`written <= at <= 16`) but tells the
-        // compiler so, which spares the store's bounds check.
-        let w = written.min(16);
+        // The mask changes nothing but tells the compiler so, which
+        // spares the store's bounds check: `written <= at <= 16`, and
+        // `written` reaches 16 only with sixteen bytes and no
+        // whitespace, which ends the loop before another store.
+        debug_assert!(written < 16);
+        let w = written & 15;
         window[w..w + 16].copy_from_slice(&lowered[at..at + 16]);
         written += stretch;
         at += stretch + 1;
@@ -1183,6 +1196,55 @@ mod tests {
             .join()
             .expect("no panic");
             assert_eq!(got, repeat_key_reference(&line), "{line:?}");
+        }
+    }
+
+    /// A thread's first line where lowercases grow it (`İ` takes three
+    /// bytes lowered) before groups of sixteen and runs of two-byte
+    /// characters, which write without making room again.
+    #[test]
+    fn repeat_key_of_a_first_line_that_grows_when_lowered() {
+        let mut lines = Vec::new();
+        for grow in 0..12 {
+            for two in [0, 1, 7, 30] {
+                for tail in [0, 5, 16, 32] {
+                    let mut line = "İ".repeat(grow);
+                    line.push_str(&"Жé".repeat(two));
+                    line.push_str(&"Abcdefgh ijklmnop QRSTUVWXYZ0123"[..tail]);
+                    line.push_str(&"ẞİ ж".repeat(grow % 3));
+                    lines.push(line);
+                }
+            }
+        }
+        for line in lines {
+            let got = std::thread::spawn({
+                let line = line.clone();
+                move || Stripper::repeat_key(&line)
+            })
+            .join()
+            .expect("no panic");
+            assert_eq!(got, repeat_key_reference(&line), "{line:?}");
+        }
+    }
+
+    /// Digits at each place of the eight bytes read at once, after
+    /// plain bytes that end in `#`, whitespace or a letter and before
+    /// other characters.
+    #[test]
+    fn repeat_key_matches_reference_with_digits_anywhere() {
+        for before in ["", "a", "Ab#", "ab #", "AB# ", "x y\tZ", "#  "] {
+            for pad in 0..8 {
+                for digits in ["1", "23", "4 5", "6#7", "89é", "0Ж1 ", "2 #3x"]
+                {
+                    let line =
+                        format!("{}{before}{digits} Tail", "q".repeat(pad));
+                    assert_eq!(
+                        Stripper::repeat_key(&line),
+                        repeat_key_reference(&line),
+                        "{line:?}"
+                    );
+                }
+            }
         }
     }
 

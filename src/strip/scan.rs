@@ -380,11 +380,12 @@ fn classify16_bytes(sixteen: &[u8; 16]) -> Block<u16> {
 }
 
 /// Sixteen bytes as the repeat key reads them when they are all ASCII
-/// and hold no digit: lowercased (sixteen zeros after them, so that
-/// sixteen bytes can be read from any of them), with their whitespace
-/// as bits. Otherwise the bytes that are not ASCII or are digits, as
-/// bits.
-pub(crate) type Plain16 = Result<([u8; 32], u32), u32>;
+/// and hold no digit: their whitespace as bits, the bytes lowercased
+/// into the first sixteen of `lowered` (the caller's, made once a line:
+/// an array returned with each group was copied in pieces). Otherwise
+/// the bytes that are not ASCII or are digits, as bits, and `lowered`
+/// as it was.
+pub(crate) type Plain16 = Result<u32, u32>;
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) use plain16_sse2 as plain16;
@@ -395,13 +396,15 @@ pub(crate) use plain16_swar as plain16;
 /// [`Plain16`] of sixteen bytes with SSE2 (part of x86-64).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(crate) fn plain16_sse2(sixteen: &[u8; 16]) -> Plain16 {
+pub(crate) fn plain16_sse2(
+    sixteen: &[u8; 16],
+    lowered: &mut [u8; 32],
+) -> Plain16 {
     use crate::sse2::{splat, within};
     use std::arch::x86_64::*;
-    let mut lowered = [0u8; 32];
     // SAFETY: every x86-64 CPU has SSE2 (the build enables it), and the
-    // unaligned load and store are of the sixteen bytes of `sixteen`
-    // and `lowered`.
+    // unaligned load and store are of sixteen bytes of `sixteen` and of
+    // the thirty-two of `lowered`.
     let spaces = unsafe {
         let x = _mm_loadu_si128(sixteen.as_ptr().cast());
         let special = _mm_or_si128(x, within(x, b'0', b'9'));
@@ -418,12 +421,15 @@ pub(crate) fn plain16_sse2(sixteen: &[u8; 16]) -> Plain16 {
         );
         _mm_movemask_epi8(space) as u32
     };
-    Ok((lowered, spaces))
+    Ok(spaces)
 }
 
 /// [`Plain16`] of sixteen bytes, eight at a time with word arithmetic.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-pub(crate) fn plain16_swar(sixteen: &[u8; 16]) -> Plain16 {
+pub(crate) fn plain16_swar(
+    sixteen: &[u8; 16],
+    lowered: &mut [u8; 32],
+) -> Plain16 {
     // The high bits of the bytes gathered into the low eight bits.
     let gather =
         |x: u64| ((x & HIGH) >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
@@ -436,12 +442,11 @@ pub(crate) fn plain16_swar(sixteen: &[u8; 16]) -> Plain16 {
         return Err(special);
     }
     let lower = |x: u64| x | ascii_flags(x, b'A', b'Z') >> 2;
-    let mut lowered = [0u8; 32];
     lowered[..8].copy_from_slice(&lower(halves[0]).to_le_bytes());
     lowered[8..16].copy_from_slice(&lower(halves[1]).to_le_bytes());
     let spaces =
         bits(&|x| ascii_flags(x, b'\t', b'\r') | ascii_flags(x, b' ', b' '));
-    Ok((lowered, spaces))
+    Ok(spaces)
 }
 
 /// True when a bit in `start..end` (not empty) is set.
@@ -487,15 +492,25 @@ mod tests {
                 for (i, x) in block.iter_mut().enumerate() {
                     *x = b.wrapping_add((i as u8).wrapping_mul(step));
                 }
-                assert_eq!(plain16(&block), plain16_swar(&block), "{block:?}");
+                let (mut lowered, mut want) = ([1u8; 32], [1u8; 32]);
+                assert_eq!(
+                    plain16(&block, &mut lowered),
+                    plain16_swar(&block, &mut want),
+                    "{block:?}"
+                );
+                assert_eq!(lowered, want, "{block:?}");
                 // Plain text too, which the steps seldom make.
                 let mut plain = block.map(|x| x & 0x7f);
                 for x in plain.iter_mut().filter(|x| x.is_ascii_digit()) {
                     *x = b' ';
                 }
-                let got = plain16(&plain);
+                let got = plain16(&plain, &mut lowered);
                 assert!(got.is_ok(), "{plain:?}");
-                assert_eq!(got, plain16_swar(&plain), "{plain:?}");
+                assert_eq!(got, plain16_swar(&plain, &mut want), "{plain:?}");
+                assert_eq!(lowered, want, "{plain:?}");
+                assert_eq!(lowered[16..], [1u8; 16], "{plain:?}");
+                let ascii_lower = plain.map(|x| x.to_ascii_lowercase());
+                assert_eq!(lowered[..16], ascii_lower, "{plain:?}");
             }
         }
     }
