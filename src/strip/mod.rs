@@ -1174,6 +1174,21 @@ mod tests {
         }
     }
 
+    /// Each line keyed as the first of a thread of its own (where the
+    /// thread's buffer has only the room made for that line), against the
+    /// reference.
+    fn assert_first_lines_key_as_the_reference(lines: Vec<String>) {
+        for line in lines {
+            let got = std::thread::spawn({
+                let line = line.clone();
+                move || Stripper::repeat_key(&line)
+            })
+            .join()
+            .expect("no panic");
+            assert_eq!(got, repeat_key_reference(&line), "{line:?}");
+        }
+    }
+
     /// A thread's first line, of every length to three groups of
     /// sixteen, with whitespace at each place: the stores of a group
     /// stay within the room made for the line.
@@ -1188,15 +1203,7 @@ mod tests {
                 lines.push(String::from_utf8(line).expect("ASCII"));
             }
         }
-        for line in lines {
-            let got = std::thread::spawn({
-                let line = line.clone();
-                move || Stripper::repeat_key(&line)
-            })
-            .join()
-            .expect("no panic");
-            assert_eq!(got, repeat_key_reference(&line), "{line:?}");
-        }
+        assert_first_lines_key_as_the_reference(lines);
     }
 
     /// A thread's first line where lowercases grow it (`İ` takes three
@@ -1216,15 +1223,7 @@ mod tests {
                 }
             }
         }
-        for line in lines {
-            let got = std::thread::spawn({
-                let line = line.clone();
-                move || Stripper::repeat_key(&line)
-            })
-            .join()
-            .expect("no panic");
-            assert_eq!(got, repeat_key_reference(&line), "{line:?}");
-        }
+        assert_first_lines_key_as_the_reference(lines);
     }
 
     /// Digits at each place of the eight bytes read at once, after
