@@ -910,10 +910,8 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
                 // the bits of those looked at shifted out.
                 let Some(last) = bytes.len().checked_sub(16) else {
                     // A string shorter than sixteen bytes: copied into a
-                    // block padded with plain bytes, not walked a byte at
-                    // a time.
-                    let mut block = [b' '; 16];
-                    block[..bytes.len() - at].copy_from_slice(&bytes[at..]);
+                    // padded block, not walked a byte at a time.
+                    let block = crate::sse2::padded_with_spaces(&bytes[at..]);
                     let mask = special_mask_16(&block);
                     if mask == 0 {
                         at = bytes.len();

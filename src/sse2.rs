@@ -22,3 +22,12 @@ pub(crate) fn within(x: __m128i, lo: u8, hi: u8) -> __m128i {
         )
     }
 }
+
+/// The bytes of `short` (under sixteen) followed by spaces, for a test of
+/// sixteen bytes at a time that finds nothing in a space.
+#[inline(always)]
+pub(crate) fn padded_with_spaces(short: &[u8]) -> [u8; 16] {
+    let mut block = [b' '; 16];
+    block[..short.len()].copy_from_slice(short);
+    block
+}

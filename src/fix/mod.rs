@@ -600,10 +600,8 @@ fn next_flagged_byte(bytes: &[u8], from: usize) -> Option<usize> {
         return None;
     }
     let Some(last) = bytes.len().checked_sub(16) else {
-        // A line shorter than sixteen bytes: copied into a block padded
-        // with plain bytes.
-        let mut block = [b' '; 16];
-        block[..bytes.len() - at].copy_from_slice(&bytes[at..]);
+        // A line shorter than sixteen bytes: copied into a padded block.
+        let block = crate::sse2::padded_with_spaces(&bytes[at..]);
         let flagged = flagged_16(&block);
         return (flagged != 0).then(|| at + flagged.trailing_zeros() as usize);
     };
