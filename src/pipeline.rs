@@ -1048,7 +1048,10 @@ impl Pipeline {
             summary.errors.push(error_record(err));
             sink.error(err)?;
         }
-        const CHUNK_UNITS: usize = 256;
+        // Up to three chunks of built documents and rendered records are
+        // alive at once (several times their inputs' size): at 256 files
+        // a chunk they were a quarter of the strip set's peak memory.
+        const CHUNK_UNITS: usize = 64;
         const CHUNK_BYTES: u64 = 64 << 20;
         let emit_reads = ReadPace::default();
         let prerender = sink.prerender();
