@@ -879,8 +879,10 @@ impl Pipeline {
         // for later phases is moved here, on this thread, into few large
         // allocations, so the workers' short-lived allocations of the
         // next chunk reuse the same memory instead of being pinned by the
-        // long-lived ones between them.
-        const MAP_CHUNK_UNITS: usize = 1024;
+        // long-lived ones between them. Two chunks are in flight (one
+        // mapped, one collected), with their texts and per-line facts:
+        // at 1024 files a chunk that was the strip set's peak memory.
+        const MAP_CHUNK_UNITS: usize = 256;
         let mut docs: Vec<Mapped> = Vec::new();
         let mut layout = Layout {
             slots: Vec::with_capacity(inputs.units.len()),
