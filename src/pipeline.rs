@@ -596,8 +596,78 @@ struct Mapped {
     held: Option<Held>,
 }
 
-/// Lines a document loses to the strip stage (0-based, ascending).
-type Verdicts = Vec<(u32, Reason)>;
+/// Lines a document loses to the strip stage (0-based, ascending), with
+/// their reasons.
+///
+/// They live from the strip decision to the end of the emit phase, for
+/// every removed line of the corpus: eight bytes a line rather than the
+/// 32 of `(u32, Reason)` (on the strip benchmark, 600,000 lines took
+/// 27 MB with the slack of growing, about a fifth of peak memory).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Verdicts {
+    /// Each line and its reason's code: `REPEATED | n` for
+    /// [`Reason::RepeatedInSource`]`(n)` (most lines of a template have
+    /// their own count), else an index into `reasons`.
+    lines: Vec<(u32, u32)>,
+    /// The document's other reasons, each once (a few constants and
+    /// lexicon entries).
+    reasons: Vec<Reason>,
+}
+
+/// The code bit of a [`Verdicts`] line that holds a repetition count.
+const REPEATED: u32 = 1 << 31;
+
+impl Verdicts {
+    /// The verdicts of a document's lines, from its strip decision.
+    fn of(classified: Vec<Option<Reason>>) -> Verdicts {
+        let removed = classified.iter().filter(|v| v.is_some()).count();
+        let mut verdicts = Verdicts {
+            lines: Vec::with_capacity(removed),
+            reasons: Vec::new(),
+        };
+        for (i, reason) in classified.into_iter().enumerate() {
+            let Some(reason) = reason else { continue };
+            let code = match reason {
+                Reason::RepeatedInSource(n) if n < REPEATED => REPEATED | n,
+                reason => {
+                    let reasons = &mut verdicts.reasons;
+                    // Fewer distinct reasons than lines, which are u32.
+                    match reasons.iter().position(|r| *r == reason) {
+                        Some(k) => k as u32,
+                        None => {
+                            reasons.push(reason);
+                            reasons.len() as u32 - 1
+                        }
+                    }
+                }
+            };
+            verdicts.lines.push((i as u32, code));
+        }
+        verdicts.reasons.shrink_to_fit();
+        verdicts
+    }
+
+    /// The removed lines, ascending.
+    fn lines(&self) -> impl Iterator<Item = u32> + '_ {
+        self.lines.iter().map(|&(line, _)| line)
+    }
+
+    /// The removed lines and their reasons, ascending.
+    fn iter(&self) -> impl Iterator<Item = (u32, Reason)> + '_ {
+        self.lines.iter().map(|&(line, code)| {
+            let reason = if code & REPEATED != 0 {
+                Reason::RepeatedInSource(code & !REPEATED)
+            } else {
+                self.reasons[code as usize].clone()
+            };
+            (line, reason)
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+}
 
 /// The map phase's result for one input.
 struct MappedUnit {
@@ -809,8 +879,10 @@ impl Pipeline {
         // for later phases is moved here, on this thread, into few large
         // allocations, so the workers' short-lived allocations of the
         // next chunk reuse the same memory instead of being pinned by the
-        // long-lived ones between them.
-        const MAP_CHUNK_UNITS: usize = 1024;
+        // long-lived ones between them. Two chunks are in flight (one
+        // mapped, one collected), with their texts and per-line facts:
+        // at 1024 files a chunk that was the strip set's peak memory.
+        const MAP_CHUNK_UNITS: usize = 256;
         let mut docs: Vec<Mapped> = Vec::new();
         let mut layout = Layout {
             slots: Vec::with_capacity(inputs.units.len()),
@@ -978,7 +1050,10 @@ impl Pipeline {
             summary.errors.push(error_record(err));
             sink.error(err)?;
         }
-        const CHUNK_UNITS: usize = 256;
+        // Up to three chunks of built documents and rendered records are
+        // alive at once (several times their inputs' size): at 256 files
+        // a chunk they were a quarter of the strip set's peak memory.
+        const CHUNK_UNITS: usize = 64;
         const CHUNK_BYTES: u64 = 64 << 20;
         let emit_reads = ReadPace::default();
         let prerender = sink.prerender();
@@ -1528,8 +1603,11 @@ impl Pipeline {
                 ParagraphMode::Auto => looks_hard_wrapped(lines),
             };
             timers.time(FINGERPRINT, bytes, || {
-                mapped.candidates =
-                    self.find_candidates(lines, mapped.blocks, &[]);
+                mapped.candidates = self.find_candidates(
+                    lines,
+                    mapped.blocks,
+                    &Verdicts::default(),
+                );
             });
         }
         mapped
@@ -1541,12 +1619,12 @@ impl Pipeline {
         &self,
         lines: &[Cow<'_, str>],
         blocks: bool,
-        stripped: &[(u32, Reason)],
+        stripped: &Verdicts,
     ) -> Vec<Candidate> {
         let Some(deduper) = &self.inner.deduper else {
             return Vec::new();
         };
-        let mut stripped = stripped.iter().map(|s| s.0 as usize).peekable();
+        let mut stripped = stripped.lines().map(|l| l as usize).peekable();
         // Sized once: at most a paragraph a line (growing it and the list
         // below a push at a time took ~1% of fingerprinting's
         // instructions).
@@ -1670,7 +1748,7 @@ impl Pipeline {
         timers: &Timers,
     ) -> Vec<Verdicts> {
         let Some(stripper) = &self.inner.stripper else {
-            return docs.iter().map(|_| Vec::new()).collect();
+            return docs.iter().map(|_| Verdicts::default()).collect();
         };
         docs.par_iter_mut()
             .zip(sources)
@@ -1697,12 +1775,8 @@ impl Pipeline {
                             f.unpack(hit.map(|h| h.1))
                         })
                         .collect();
-                    let verdicts = stripper
-                        .classify(&features, &counts)
-                        .into_iter()
-                        .enumerate()
-                        .filter_map(|(i, v)| Some((i as u32, v?)))
-                        .collect();
+                    let verdicts =
+                        Verdicts::of(stripper.classify(&features, &counts));
                     doc.facts = Vec::new();
                     doc.lexicon = Vec::new();
                     doc.repeat_keys = Vec::new();
@@ -1726,7 +1800,7 @@ impl Pipeline {
     ) {
         let split = |d: &Mapped, v: &Verdicts| {
             d.blocks
-                && v.iter().any(|&(line, _)| {
+                && v.lines().any(|line| {
                     d.candidates
                         .iter()
                         .any(|c| (c.first..=c.last).contains(&line))
@@ -1815,7 +1889,7 @@ impl Pipeline {
             docs.iter().map(|d| d.candidates.len()).sum::<usize>(),
         );
         for (d, (doc, stripped)) in docs.iter_mut().zip(verdicts).enumerate() {
-            let mut stripped = stripped.iter().map(|s| s.0).peekable();
+            let mut stripped = stripped.lines().peekable();
             for c in std::mem::take(&mut doc.candidates) {
                 while stripped.next_if(|&l| l < c.first).is_some() {}
                 if stripped.peek().is_some_and(|&l| l <= c.last) {
@@ -2107,7 +2181,7 @@ fn build_document(
     index: usize,
     doc: &Mapped,
     fixed: &FixedText<'_>,
-    stripped: &[(u32, Reason)],
+    stripped: &Verdicts,
     dropped: &[(u32, u32, usize)],
     keep_removed_text: bool,
 ) -> Document {
@@ -2145,7 +2219,7 @@ fn build_document(
             removals.push(Removal {
                 line: line_no,
                 stage: Stage::Strip,
-                reason: reason_code(reason),
+                reason: reason_code(&reason),
                 original: removed_text(line),
                 replacement: None,
             });
@@ -2527,5 +2601,37 @@ mod tests {
         let pipeline = Pipeline::builder().build().unwrap();
         let doc = pipeline.clean_bytes("f", b"\n\0").unwrap();
         assert_eq!(doc.restore(), "\n\0");
+    }
+
+    #[test]
+    fn verdicts_give_back_each_line_and_reason() {
+        let classified = vec![
+            Some(Reason::OutsideMainRegion),
+            None,
+            Some(Reason::RepeatedInSource(37)),
+            Some(Reason::Lexicon("subscribe")),
+            Some(Reason::RepeatedInSource(REPEATED)),
+            None,
+            Some(Reason::Lexicon("cookies")),
+            Some(Reason::Lexicon("subscribe")),
+            Some(Reason::OutsideMainRegion),
+            Some(Reason::RepeatedInSource(0)),
+            Some(Reason::Blank),
+        ];
+        let expected: Vec<(u32, Reason)> = classified
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((i as u32, r.clone()?)))
+            .collect();
+        let verdicts = Verdicts::of(classified);
+        assert_eq!(verdicts.iter().collect::<Vec<_>>(), expected);
+        assert_eq!(
+            verdicts.lines().collect::<Vec<_>>(),
+            expected.iter().map(|e| e.0).collect::<Vec<_>>()
+        );
+        assert_eq!(verdicts.len(), expected.len());
+        // Repeated reasons are kept once; counts are not kept at all
+        // unless too large for the code.
+        assert_eq!(verdicts.reasons.len(), 5);
     }
 }
