@@ -545,8 +545,10 @@ impl MirrorDir {
         let Some(writers) = self.writers.take() else { return Ok(()) };
         let batch = std::mem::take(&mut self.batch);
         self.batch_bytes = 0;
-        // A closed queue means a writer panicked: joining it says so.
-        let _ = writers.queue.send(batch);
+        if !batch.is_empty() {
+            // A closed queue means a writer panicked: joining it says so.
+            let _ = writers.queue.send(batch);
+        }
         drop(writers.queue);
         for thread in writers.threads {
             if let Err(panic) = thread.join() {
