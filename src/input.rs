@@ -99,7 +99,7 @@ impl Inputs {
                     if let Ok(canonical) = fs::canonicalize(p) {
                         seen.push(canonical);
                     }
-                    inputs.walk(p, p, options, &mut seen);
+                    inputs.walk(p, "", options, &mut seen);
                 }
                 Ok(_) => {
                     let rel = p
@@ -133,10 +133,12 @@ impl Inputs {
         self.units.push(Unit { path, rel, source, kind });
     }
 
+    /// Lists `dir`, which is `rel_dir` below its input root (`""` for
+    /// the root itself).
     fn walk(
         &mut self,
-        root: &Path,
         dir: &Path,
+        rel_dir: &str,
         options: &WalkOptions,
         seen: &mut Vec<PathBuf>,
     ) {
@@ -149,22 +151,30 @@ impl Inputs {
         };
         // The type comes with the listing on most file systems: no call
         // per file to learn it.
-        let mut names: Vec<(PathBuf, std::io::Result<fs::FileType>)> =
-            Vec::new();
+        let mut names: Vec<DirItem> = Vec::new();
         for entry in entries {
             match entry {
-                Ok(e) => names.push((e.path(), e.file_type())),
+                Ok(e) => names.push((e.file_name(), e.path(), e.file_type())),
                 Err(source) => {
                     self.error(Error::Io { path: dir.to_path_buf(), source })
                 }
             }
         }
         // Byte order of names, so every run and platform sees one order.
-        names.sort_by(|(a, _), (b, _)| {
-            a.as_os_str()
-                .as_encoded_bytes()
-                .cmp(b.as_os_str().as_encoded_bytes())
+        names.sort_by(|(a, ..), (b, ..)| {
+            a.as_encoded_bytes().cmp(b.as_encoded_bytes())
         });
+        // Each file's relative path and source follow from the folder's,
+        // rather than being taken apart from its whole path again.
+        let child_rel = |name: &std::ffi::OsStr| {
+            let name = name.to_string_lossy();
+            match rel_dir {
+                "" => name.into_owned(),
+                _ => format!("{rel_dir}/{name}"),
+            }
+        };
+        let files_source = (!rel_dir.is_empty() && options.source_depth > 0)
+            .then(|| source_of(&format!("{rel_dir}/_"), options.source_depth));
         // Resolved once: an entry that is no link resolves to it plus its
         // name.
         let resolved_dir = if options.exclude.is_empty() {
@@ -172,10 +182,8 @@ impl Inputs {
         } else {
             fs::canonicalize(dir).ok()
         };
-        for (path, file_type) in names {
-            let hidden = path
-                .file_name()
-                .is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'));
+        for (name, path, file_type) in names {
+            let hidden = name.as_encoded_bytes().first() == Some(&b'.');
             if hidden && !options.hidden {
                 continue;
             }
@@ -229,26 +237,23 @@ impl Inputs {
                     continue;
                 }
                 seen.push(canonical);
-                self.walk(root, &path, options, seen);
+                self.walk(&path, &child_rel(&name), options, seen);
                 seen.pop();
             } else if meta.is_file() {
-                let rel = relative(root, &path);
-                let source = source_of(&rel, options.source_depth);
+                let rel = child_rel(&name);
+                let source = match &files_source {
+                    Some(source) => source.clone(),
+                    // At the top of the root: a file is its own source.
+                    None => rel.clone(),
+                };
                 self.push_file(path, rel, source);
             }
         }
     }
 }
 
-/// `path` relative to `root`, with `/` separators.
-fn relative(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    parts.join("/")
-}
+/// A folder entry: its name, its path, and its type from the listing.
+type DirItem = (std::ffi::OsString, PathBuf, std::io::Result<fs::FileType>);
 
 /// The first `depth` folder components of a relative path; a file at the
 /// top of the root is its own source.
@@ -395,6 +400,37 @@ mod tests {
         );
         assert_eq!(url_host("http://u@h.org:80/").unwrap(), "h.org");
         assert_eq!(url_host("nope"), None);
+    }
+
+    #[test]
+    fn walked_files_get_their_relative_path_and_source() {
+        let tmp = tempfile::tempdir().unwrap();
+        let files = ["a.txt", "s/b.txt", "s/x/c.txt", "s/x/y/d.txt", "t/e"];
+        for f in files {
+            let path = tmp.path().join(f);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "text").unwrap();
+        }
+        for depth in 0..4 {
+            let options =
+                WalkOptions { source_depth: depth, ..WalkOptions::default() };
+            let inputs = Inputs::from_paths(&[tmp.path()], &options);
+            let listed: Vec<(&str, &str)> = inputs
+                .units
+                .iter()
+                .map(|u| (u.rel.as_str(), u.source.as_str()))
+                .collect();
+            let expected: Vec<(&str, String)> =
+                files.iter().map(|f| (*f, source_of(f, depth))).collect();
+            let expected: Vec<(&str, &str)> =
+                expected.iter().map(|(f, s)| (*f, s.as_str())).collect();
+            assert_eq!(listed, expected, "source depth {depth}");
+            let paths: Vec<PathBuf> =
+                inputs.units.iter().map(|u| u.path.clone()).collect();
+            let joined: Vec<PathBuf> =
+                files.iter().map(|f| tmp.path().join(f)).collect();
+            assert_eq!(paths, joined);
+        }
     }
 
     #[cfg(unix)]
