@@ -173,6 +173,8 @@ impl Inputs {
                 _ => format!("{rel_dir}/{name}"),
             }
         };
+        // The same for every file here: folders of its path only, so any
+        // name stands in for the file's own.
         let files_source = (!rel_dir.is_empty() && options.source_depth > 0)
             .then(|| source_of(&format!("{rel_dir}/_"), options.source_depth));
         // Resolved once: an entry that is no link resolves to it plus its
