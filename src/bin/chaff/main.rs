@@ -21,17 +21,16 @@ use flags::{CleanOpts, Command, FixOpts, Opts, WhenArg};
 
 /// mimalloc in place of the system allocator.
 ///
-/// Documents are built on one worker and freed on another, in many small
-/// blocks. With glibc's allocator (tuned: fixed mmap threshold, 64 MB top
-/// pad) the phases after the map (global counts, emit, the clusters file)
-/// took about twice as long. On the 1.16 GB mixed corpus, run alternately:
+/// With glibc's allocator (tuned: fixed mmap threshold, 64 MB top pad)
+/// the phases after the map (global counts, emit, the clusters file) took
+/// about twice as long. On the 1.16 GB mixed corpus, run alternately:
 /// 14.8 and 15.4 s with glibc, 12.4 and 12.8 s with mimalloc, with the
 /// same peak RSS.
 ///
 /// Built with `no_thp`: mimalloc otherwise asks for transparent huge
-/// pages on its arenas, and where the kernel compacts memory to find them
-/// (`defrag=madvise`) the map phase of that run spent 6 s more in the
-/// kernel than it saved in page faults.
+/// pages on its arenas, and with them whole runs of that corpus spent
+/// 7.3-10.9 s in the kernel against about 3.6 s without (no compaction
+/// stalls counted; the cause is not known).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -58,8 +57,9 @@ fn main() -> ExitCode {
 /// renamed into place and closed, and its temporary files removed. What
 /// is left is the allocator's own teardown, which hands each of its
 /// arenas' pages back to the kernel one `madvise` at a time (about 480
-/// calls after the 32 MB strip benchmark, some 10 ms of its 0.3 s) only
-/// for the kernel to drop the whole address space anyway.
+/// calls after the 32 MB strip benchmark; about 3 ms of its 0.3 s, median
+/// of six runs) only for the kernel to drop the whole address space
+/// anyway.
 fn exit_without_teardown(code: u8) -> ExitCode {
     // Rust flushes stdout after `main` returns; `_exit` skips that too.
     if io::stdout().flush().is_err() {
