@@ -1572,7 +1572,9 @@ impl Pipeline {
         };
         if let Some(s) = &inner.stripper {
             timers.time(STRIP, bytes, || {
-                let features = s.document_features(lines);
+                let mut keys = Vec::new();
+                let features =
+                    s.source_features(lines, &mapped.meta.source, &mut keys);
                 mapped.facts = features.iter().map(LineFacts::pack).collect();
                 mapped.lexicon = features
                     .iter()
@@ -1584,14 +1586,19 @@ impl Pipeline {
                 let mut story = Vec::new();
                 mapped.repeat_keys = lines
                     .iter()
-                    .map(|l| {
-                        let counted = l.len() <= REPEAT_LINE_BYTES
-                            && !crate::strip::trim(l).is_empty();
+                    .zip(keys)
+                    .map(|(l, key)| {
+                        let blank = crate::strip::trim(l).is_empty();
+                        let counted = l.len() <= REPEAT_LINE_BYTES && !blank;
                         let long = l.len() >= STORY_LINE_BYTES;
                         if !counted && !long {
                             return 0;
                         }
-                        let key = Stripper::repeat_key(l);
+                        // (A long line of spaces has the key of nothing.)
+                        let key = match blank {
+                            true => Stripper::repeat_key(l),
+                            false => key,
+                        };
                         if long {
                             story.push(key);
                         }
