@@ -1262,13 +1262,13 @@ impl Pipeline {
                     }
                     (
                         Slot::Doc(i),
-                        Some(Ok((doc, rendered, texts, tally))),
+                        Some(Ok((doc, mut rendered, texts, tally))),
                     ) => {
                         for (k, text) in texts {
                             previews.insert(k, text);
                         }
                         add_to_summary(summary, &docs[*i], &doc, &tally);
-                        sink.rendered_document(&doc, &rendered)?;
+                        sink.take_rendered_document(&doc, &mut rendered)?;
                         written.push((doc, rendered));
                         continue;
                     }

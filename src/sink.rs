@@ -77,6 +77,18 @@ pub trait Sink {
         self.document(doc)
     }
 
+    /// [`Sink::rendered_document`], where the sink may take the records
+    /// it asked for out of `rendered` (leaving them empty), to keep them
+    /// without a copy: no other sink reads them after it. A batch run
+    /// calls this instead of [`Sink::rendered_document`].
+    fn take_rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &mut Prerendered,
+    ) -> io::Result<()> {
+        self.rendered_document(doc, rendered)
+    }
+
     /// An input that failed; the run goes on.
     fn error(&mut self, _err: &Error) -> io::Result<()> {
         Ok(())
@@ -113,6 +125,13 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     ) -> io::Result<()> {
         (**self).rendered_document(doc, rendered)
     }
+    fn take_rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &mut Prerendered,
+    ) -> io::Result<()> {
+        (**self).take_rendered_document(doc, rendered)
+    }
     fn error(&mut self, err: &Error) -> io::Result<()> {
         (**self).error(err)
     }
@@ -144,6 +163,13 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
         rendered: &Prerendered,
     ) -> io::Result<()> {
         (**self).rendered_document(doc, rendered)
+    }
+    fn take_rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &mut Prerendered,
+    ) -> io::Result<()> {
+        (**self).take_rendered_document(doc, rendered)
     }
     fn error(&mut self, err: &Error) -> io::Result<()> {
         (**self).error(err)
@@ -311,6 +337,29 @@ impl Sink for Fanout {
             .iter_mut()
             .try_for_each(|s| s.rendered_document(doc, rendered))
     }
+    fn take_rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &mut Prerendered,
+    ) -> io::Result<()> {
+        let asked: Vec<Prerender> =
+            self.sinks.iter().map(|s| s.prerender()).collect();
+        for (k, sink) in self.sinks.iter_mut().enumerate() {
+            // A sink may take what it asked for when no later one asked
+            // for the same.
+            let later = asked[k + 1..]
+                .iter()
+                .fold(Prerender::default(), |a, &b| a.union(b));
+            let shared = (asked[k].record && later.record)
+                || (asked[k].removals && later.removals);
+            if shared {
+                sink.rendered_document(doc, rendered)?;
+            } else {
+                sink.take_rendered_document(doc, rendered)?;
+            }
+        }
+        Ok(())
+    }
     fn error(&mut self, err: &Error) -> io::Result<()> {
         self.sinks.iter_mut().try_for_each(|s| s.error(err))
     }
@@ -401,6 +450,29 @@ impl AtomicFile {
             Destination::Special(_) => return Ok(()),
         };
         tmp.persist(&self.path).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// Writes `blocks` one after another, with one system call for many
+    /// (`writev`), not through the buffer: they are large or many.
+    fn write_all_of(&mut self, blocks: &[Vec<u8>]) -> io::Result<()> {
+        self.writer.flush()?;
+        let file = match self.writer.get_mut() {
+            Destination::Temporary(tmp) => tmp.as_file_mut(),
+            Destination::Special(file) => file,
+        };
+        let mut slices: Vec<io::IoSlice<'_>> =
+            blocks.iter().map(|b| io::IoSlice::new(b)).collect();
+        let mut rest = &mut slices[..];
+        io::IoSlice::advance_slices(&mut rest, 0);
+        while !rest.is_empty() {
+            match file.write_vectored(rest) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
         Ok(())
     }
 }
@@ -680,20 +752,24 @@ impl DocRecord<'_> {
 /// A JSON Lines file committed at the end of the run: what the three
 /// record sinks share.
 ///
-/// The records are gathered into blocks that a thread of the file's own
+/// The records are gathered into batches that a thread of the file's own
 /// writes out: the thread feeding the sinks feeds all of them, so it only
-/// copies bytes, and the system calls that move them into the file are
-/// made beside it.
+/// copies bytes, or passes on records rendered ahead whole, and the
+/// system calls that move them into the file are made beside it.
 struct RecordFile {
-    /// Records not yet handed to the writer.
-    pending: Vec<u8>,
+    /// Records not yet handed to the writer, in order: blocks they were
+    /// copied into and records taken whole.
+    queued: Vec<Vec<u8>>,
+    queued_bytes: usize,
+    /// The last of `queued` is a block records are copied into.
+    copying: bool,
     writer: Option<RecordWriter>,
 }
 
-/// The thread that writes a [`RecordFile`]'s blocks, in order; it gives
+/// The thread that writes a [`RecordFile`]'s batches, in order; it gives
 /// back the file (uncommitted) or the first error.
 struct RecordWriter {
-    blocks: std::sync::mpsc::SyncSender<Vec<u8>>,
+    batches: std::sync::mpsc::SyncSender<Vec<Vec<u8>>>,
     /// Blocks written, back for reuse.
     spare: std::sync::mpsc::Receiver<Vec<u8>>,
     thread: std::thread::JoinHandle<io::Result<AtomicFile>>,
@@ -701,31 +777,38 @@ struct RecordWriter {
 
 /// Records are handed to the writer this many bytes at a time.
 const RECORD_BLOCK: usize = 1 << 20;
-/// Blocks queued for the writer at most.
+/// Batches queued for the writer at most.
 const RECORD_QUEUE: usize = 4;
 
 impl RecordFile {
     fn create(path: impl Into<PathBuf>) -> io::Result<RecordFile> {
         let mut file = AtomicFile::create(path)?;
-        let (blocks, queued) =
-            std::sync::mpsc::sync_channel::<Vec<u8>>(RECORD_QUEUE);
+        let (batches, queued) =
+            std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(RECORD_QUEUE);
         let (give_back, spare) =
             std::sync::mpsc::sync_channel::<Vec<u8>>(RECORD_QUEUE);
         let thread = std::thread::spawn(move || {
-            for mut block in queued {
-                file.write_all(&block)?;
-                block.clear();
-                // A block grown by a huge record is freed, not reused; a
-                // full return queue also means the block is freed.
-                if block.capacity() <= 4 * RECORD_BLOCK {
-                    let _ = give_back.try_send(block);
+            for batch in queued {
+                file.write_all_of(&batch)?;
+                for mut block in batch {
+                    // Blocks of about the usual size are reused: records
+                    // taken whole are mostly smaller, and a block grown by
+                    // a huge record is freed. A full return queue also
+                    // means the block is freed.
+                    let reused = RECORD_BLOCK..=4 * RECORD_BLOCK;
+                    if reused.contains(&block.capacity()) {
+                        block.clear();
+                        let _ = give_back.try_send(block);
+                    }
                 }
             }
             Ok(file)
         });
         Ok(RecordFile {
-            pending: Vec::with_capacity(RECORD_BLOCK),
-            writer: Some(RecordWriter { blocks, spare, thread }),
+            queued: Vec::new(),
+            queued_bytes: 0,
+            copying: false,
+            writer: Some(RecordWriter { batches, spare, thread }),
         })
     }
 
@@ -736,26 +819,56 @@ impl RecordFile {
         ahead: &[u8],
         render: impl FnOnce(&mut Vec<u8>),
     ) -> io::Result<()> {
-        if ahead.is_empty() {
-            render(&mut self.pending);
-        } else {
-            self.pending.extend_from_slice(ahead);
+        if !self.copying {
+            let writer =
+                self.writer.as_ref().expect("not written after finish");
+            let block = writer
+                .spare
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(RECORD_BLOCK));
+            self.queued.push(block);
+            self.copying = true;
         }
-        if self.pending.len() >= RECORD_BLOCK {
+        let block = self.queued.last_mut().expect("a block to copy into");
+        let before = block.len();
+        if ahead.is_empty() {
+            render(block);
+        } else {
+            block.extend_from_slice(ahead);
+        }
+        self.queued_bytes += block.len() - before;
+        if self.queued_bytes >= RECORD_BLOCK {
             self.hand_over()?;
         }
         Ok(())
     }
 
-    /// Sends the pending records to the writer.
+    /// Writes records rendered ahead and taken whole, without copying
+    /// them, or what `render` makes of them now when there are none.
+    fn write_taken(
+        &mut self,
+        records: Vec<u8>,
+        render: impl FnOnce(&mut Vec<u8>),
+    ) -> io::Result<()> {
+        if records.is_empty() {
+            return self.write(&[], render);
+        }
+        self.queued_bytes += records.len();
+        self.queued.push(records);
+        self.copying = false;
+        if self.queued_bytes >= RECORD_BLOCK {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the queued records to the writer.
     fn hand_over(&mut self) -> io::Result<()> {
         let writer = self.writer.as_ref().expect("not written after finish");
-        let next = writer
-            .spare
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(RECORD_BLOCK));
-        let block = std::mem::replace(&mut self.pending, next);
-        if writer.blocks.send(block).is_err() {
+        let batch = std::mem::take(&mut self.queued);
+        self.queued_bytes = 0;
+        self.copying = false;
+        if writer.batches.send(batch).is_err() {
             // The writer stopped at an error: that error.
             return self.stop().and(Err(io::Error::other("writer stopped")));
         }
@@ -765,7 +878,7 @@ impl RecordFile {
     /// Ends the writer; the file it wrote, or its error.
     fn stop(&mut self) -> io::Result<AtomicFile> {
         let writer = self.writer.take().expect("not written after finish");
-        drop(writer.blocks);
+        drop(writer.batches);
         match writer.thread.join() {
             Ok(result) => result,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -776,7 +889,7 @@ impl RecordFile {
         if self.writer.is_none() {
             return Ok(());
         }
-        if !self.pending.is_empty() {
+        if !self.queued.is_empty() {
             self.hand_over()?;
         }
         self.stop()?.commit()
@@ -788,7 +901,7 @@ impl Drop for RecordFile {
     /// writer drops it), so an interrupted run leaves none behind.
     fn drop(&mut self) {
         if let Some(writer) = self.writer.take() {
-            drop(writer.blocks);
+            drop(writer.batches);
             // Its error or panic has no one to go to now.
             let _ = writer.thread.join();
         }
@@ -831,6 +944,16 @@ impl Sink for JsonLinesFile {
         rendered: &Prerendered,
     ) -> io::Result<()> {
         self.0.write(&rendered.record, |out| {
+            write_doc_record(out, &DocRecord::of(doc))
+        })
+    }
+    fn take_rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &mut Prerendered,
+    ) -> io::Result<()> {
+        let record = std::mem::take(&mut rendered.record);
+        self.0.write_taken(record, |out| {
             write_doc_record(out, &DocRecord::of(doc))
         })
     }
@@ -1212,7 +1335,23 @@ impl Sink for RemovedFile {
         doc: &Document,
         rendered: &Prerendered,
     ) -> io::Result<()> {
+        if doc.removals.is_empty() {
+            return Ok(());
+        }
         self.0.write(&rendered.removals, |out| {
+            write_removal_records(out, doc, |r| &r.original)
+        })
+    }
+    fn take_rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &mut Prerendered,
+    ) -> io::Result<()> {
+        if doc.removals.is_empty() {
+            return Ok(());
+        }
+        let records = std::mem::take(&mut rendered.removals);
+        self.0.write_taken(records, |out| {
             write_removal_records(out, doc, |r| &r.original)
         })
     }
@@ -1570,7 +1709,7 @@ mod tests {
     }
 
     /// Records reach the file in the order written, across many blocks,
-    /// whether rendered ahead or in place.
+    /// whether rendered ahead (copied or taken) or in place.
     #[test]
     fn record_file_keeps_the_order_of_its_records() {
         let dir = tempfile::tempdir().unwrap();
@@ -1580,10 +1719,13 @@ mod tests {
         for k in 0..200_000u32 {
             let line = format!("{{\"k\":{k}}}\n");
             expected.extend_from_slice(line.as_bytes());
-            if k % 3 == 0 {
-                file.write(b"", |out| out.extend_from_slice(line.as_bytes()))
-            } else {
-                file.write(line.as_bytes(), |_| unreachable!())
+            match k % 5 {
+                0 => file
+                    .write(b"", |out| out.extend_from_slice(line.as_bytes())),
+                1 | 2 => {
+                    file.write_taken(line.into_bytes(), |_| unreachable!())
+                }
+                _ => file.write(line.as_bytes(), |_| unreachable!()),
             }
             .unwrap();
         }
@@ -1664,8 +1806,18 @@ mod tests {
             docs.push(d);
         }
         let dir = tempfile::tempdir().unwrap();
-        let run = |rendered_ahead: bool| {
-            let tag = if rendered_ahead { "ahead" } else { "in-place" };
+        #[derive(Clone, Copy, PartialEq)]
+        enum Way {
+            InPlace,
+            Ahead,
+            Taken,
+        }
+        let run = |way: Way| {
+            let tag = match way {
+                Way::InPlace => "in-place",
+                Way::Ahead => "ahead",
+                Way::Taken => "taken",
+            };
             let records = dir.path().join(format!("{tag}.jsonl"));
             let removed = dir.path().join(format!("{tag}.removed.jsonl"));
             let mut sink = Fanout::new();
@@ -1680,18 +1832,37 @@ mod tests {
             };
             assert_eq!(what, both);
             for d in &docs {
-                if rendered_ahead {
-                    let rendered = Prerendered::render(d, what);
-                    sink.rendered_document(d, &rendered).unwrap();
-                } else {
-                    sink.document(d).unwrap();
+                let mut rendered = Prerendered::render(d, what);
+                match way {
+                    Way::InPlace => sink.document(d),
+                    Way::Ahead => sink.rendered_document(d, &rendered),
+                    Way::Taken => {
+                        sink.take_rendered_document(d, &mut rendered)
+                    }
                 }
+                .unwrap();
             }
             sink.finish(&Summary::default()).unwrap();
             (fs::read(records).unwrap(), fs::read(removed).unwrap())
         };
-        let (ahead, in_place) = (run(true), run(false));
-        assert!(!ahead.0.is_empty() && !ahead.1.is_empty());
-        assert_eq!(ahead, in_place);
+        let in_place = run(Way::InPlace);
+        assert!(!in_place.0.is_empty() && !in_place.1.is_empty());
+        assert_eq!(run(Way::Ahead), in_place);
+        assert_eq!(run(Way::Taken), in_place);
+
+        // Two sinks asking for the same records: the first may not take
+        // them from the second.
+        let (first, second) =
+            (dir.path().join("first"), dir.path().join("second"));
+        let mut sink = Fanout::new();
+        sink.push(RemovedFile::create(&first).unwrap());
+        sink.push(RemovedFile::create(&second).unwrap());
+        for d in &docs {
+            let mut rendered = Prerendered::render(d, sink.prerender());
+            sink.take_rendered_document(d, &mut rendered).unwrap();
+        }
+        sink.finish(&Summary::default()).unwrap();
+        assert_eq!(fs::read(first).unwrap(), in_place.1);
+        assert_eq!(fs::read(second).unwrap(), in_place.1);
     }
 }
