@@ -991,20 +991,32 @@ fn write_doc_record(out: &mut Vec<u8>, r: &DocRecord<'_>) {
 struct RemovalWriter<'r> {
     /// `{"doc":"NAME","line":`
     start: Vec<u8>,
-    /// The part of a record between its line and its text,
-    /// `,"stage":"strip","reason":"REASON","text":`, for the reasons met,
-    /// one after another: a page's lines share a few dozen reasons.
-    middles: Vec<u8>,
-    /// Where in `middles` each reason's part is, by the reason's address:
-    /// reasons are mostly constants, so a line's reason is found without
-    /// reading it. A reason that maps to a taken slot replaces it.
-    slots: [MiddleSlot; MIDDLE_SLOTS],
-    /// The reasons of `slots` are borrowed for as long as the writer is.
+    /// The record parts of the reasons made for this document.
+    own: Middles<'r>,
+}
+
+/// The part of a removal record between its line and its text,
+/// `,"stage":"strip","reason":"REASON","text":`, for the reasons met,
+/// found by the reason's address: reasons are mostly constants, so a
+/// line's reason is found without reading it.
+struct Middles<'r> {
+    /// The parts, one after another.
+    bytes: Vec<u8>,
+    /// Where in `bytes` each reason's part is, by its address (none until
+    /// the first reason); a reason that maps to a taken slot replaces it.
+    slots: Vec<MiddleSlot>,
+    slot_count: usize,
+    /// A hash shifted right by this is a slot.
+    shift: u32,
+    /// Bytes kept before starting afresh: reasons made for each line (a
+    /// near-duplicate's cluster) are met once each.
+    held: usize,
+    /// The reasons of `slots` are borrowed for as long as `self` is.
     reasons: std::marker::PhantomData<&'r str>,
 }
 
 /// A reason's address, length and stage, and where its part of a record
-/// is in [`RemovalWriter::middles`] (an address of 0 is an empty slot).
+/// is in [`Middles::bytes`] (an address of 0 is an empty slot).
 #[derive(Clone, Copy, Default)]
 struct MiddleSlot {
     address: usize,
@@ -1014,11 +1026,83 @@ struct MiddleSlot {
     end: u32,
 }
 
-/// Slots of a [`RemovalWriter`]: more than a page's distinct reasons
-/// (about 25 on the strip benchmark, 45 at most).
-const MIDDLE_SLOTS: usize = 64;
-/// Bytes of [`RemovalWriter::middles`] kept before starting afresh.
-const MIDDLES_HELD: usize = 1 << 16;
+thread_local! {
+    /// The record parts of constant reasons, kept across the documents a
+    /// thread renders: the same few hundred recur on every page.
+    static CONSTANT_MIDDLES: std::cell::RefCell<Middles<'static>> =
+        std::cell::RefCell::new(Middles::new(1024, 1 << 18));
+}
+
+impl<'r> Middles<'r> {
+    /// `slot_count` is a power of two.
+    fn new(slot_count: usize, held: usize) -> Middles<'r> {
+        Middles {
+            bytes: Vec::new(),
+            slots: Vec::new(),
+            slot_count,
+            shift: 64 - slot_count.ilog2(),
+            held,
+            reasons: std::marker::PhantomData,
+        }
+    }
+
+    /// `,"stage":"STAGE","reason":"REASON","text":`, escaped the first
+    /// time the reason is met.
+    #[inline]
+    fn get(&mut self, stage: Stage, reason: &'r str) -> &[u8] {
+        // Two live strings at one address with one length are the same
+        // bytes: the address stands for the reason.
+        let address = reason.as_ptr() as usize;
+        let (len, stage_code) = (reason.len(), stage as u32);
+        let hash = (address ^ len.rotate_left(32) ^ stage_code as usize)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let k = hash >> self.shift;
+        match self.slots.get(k) {
+            Some(slot)
+                if slot.address == address
+                    && slot.len == len
+                    && slot.stage == stage_code =>
+            {
+                &self.bytes[slot.start as usize..slot.end as usize]
+            }
+            _ => self.add(k, address, stage, reason),
+        }
+    }
+
+    /// Escapes a reason's part into slot `k`.
+    #[cold]
+    #[inline(never)]
+    fn add(
+        &mut self,
+        k: usize,
+        address: usize,
+        stage: Stage,
+        reason: &'r str,
+    ) -> &[u8] {
+        if self.slots.is_empty() || self.bytes.len() > self.held {
+            self.bytes.clear();
+            self.slots.clear();
+            self.slots.resize(self.slot_count, MiddleSlot::default());
+        }
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(match stage {
+            Stage::Fix => b",\"stage\":\"fix\",\"reason\":",
+            Stage::Strip => b",\"stage\":\"strip\",\"reason\":",
+            Stage::Dedup => b",\"stage\":\"dedup\",\"reason\":",
+        });
+        write_json_str(&mut self.bytes, reason);
+        self.bytes.extend_from_slice(b",\"text\":");
+        let at = |n: usize| u32::try_from(n).expect("reasons are short");
+        self.slots[k] = MiddleSlot {
+            address,
+            len: reason.len(),
+            stage: stage as u32,
+            start: at(start),
+            end: at(self.bytes.len()),
+        };
+        &self.bytes[start..]
+    }
+}
 
 impl<'r> RemovalWriter<'r> {
     fn new(doc: &str) -> RemovalWriter<'r> {
@@ -1026,67 +1110,34 @@ impl<'r> RemovalWriter<'r> {
         start.extend_from_slice(b"{\"doc\":");
         write_json_str(&mut start, doc);
         start.extend_from_slice(b",\"line\":");
-        RemovalWriter {
-            start,
-            middles: Vec::new(),
-            slots: [MiddleSlot::default(); MIDDLE_SLOTS],
-            reasons: std::marker::PhantomData,
-        }
+        // More slots than a page's distinct reasons (about 25 on the
+        // strip benchmark, 45 at most).
+        RemovalWriter { start, own: Middles::new(64, 1 << 16) }
     }
 
     fn write(&mut self, out: &mut Vec<u8>, r: &RemovalRecord<'r>) {
-        out.extend_from_slice(&self.start);
-        push_decimal(out, u64::from(r.line));
-        out.extend_from_slice(self.middle(r.stage, r.reason));
-        write_json_str(out, r.text);
-        if let Some(replacement) = r.replacement {
-            out.extend_from_slice(b",\"replacement\":");
-            write_json_str(out, replacement);
-        }
-        out.extend_from_slice(b"}\n");
+        let middle = self.own.get(r.stage, r.reason);
+        write_removal_record(out, &self.start, r, middle);
     }
+}
 
-    /// `,"stage":"STAGE","reason":"REASON","text":`, escaped the first
-    /// time the reason is met.
-    fn middle(&mut self, stage: Stage, reason: &'r str) -> &[u8] {
-        // Two live strings at one address with one length are the same
-        // bytes: the address stands for the reason.
-        let address = reason.as_ptr() as usize;
-        let (len, stage_code) = (reason.len(), stage as u32);
-        let hash = (address ^ len.rotate_left(32) ^ stage_code as usize)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let k = hash >> (64 - MIDDLE_SLOTS.ilog2());
-        let slot = self.slots[k];
-        if slot.address == address
-            && slot.len == len
-            && slot.stage == stage_code
-        {
-            return &self.middles[slot.start as usize..slot.end as usize];
-        }
-        // Reasons made for each line (a near-duplicate's cluster) are met
-        // once each: what they leave here is let go now and then.
-        if self.middles.len() > MIDDLES_HELD {
-            self.middles.clear();
-            self.slots = [MiddleSlot::default(); MIDDLE_SLOTS];
-        }
-        let start = self.middles.len();
-        self.middles.extend_from_slice(match stage {
-            Stage::Fix => b",\"stage\":\"fix\",\"reason\":",
-            Stage::Strip => b",\"stage\":\"strip\",\"reason\":",
-            Stage::Dedup => b",\"stage\":\"dedup\",\"reason\":",
-        });
-        write_json_str(&mut self.middles, reason);
-        self.middles.extend_from_slice(b",\"text\":");
-        let at = |n: usize| u32::try_from(n).expect("reasons are short");
-        self.slots[k] = MiddleSlot {
-            address,
-            len,
-            stage: stage_code,
-            start: at(start),
-            end: at(self.middles.len()),
-        };
-        &self.middles[start..]
+/// `start`, then what of `r` follows it, `middle` in place of its stage
+/// and reason.
+fn write_removal_record(
+    out: &mut Vec<u8>,
+    start: &[u8],
+    r: &RemovalRecord<'_>,
+    middle: &[u8],
+) {
+    out.extend_from_slice(start);
+    push_decimal(out, u64::from(r.line));
+    out.extend_from_slice(middle);
+    write_json_str(out, r.text);
+    if let Some(replacement) = r.replacement {
+        out.extend_from_slice(b",\"replacement\":");
+        write_json_str(out, replacement);
     }
+    out.extend_from_slice(b"}\n");
 }
 
 /// Appends `n` in decimal, as serde_json writes integers (without the
@@ -1304,19 +1355,25 @@ fn write_removal_records<'d>(
         return;
     }
     let mut writer = RemovalWriter::new(&doc.meta.name);
-    for r in &doc.removals {
-        writer.write(
-            out,
-            &RemovalRecord {
+    CONSTANT_MIDDLES.with_borrow_mut(|constants| {
+        for r in &doc.removals {
+            let record = RemovalRecord {
                 doc: &doc.meta.name,
                 line: r.line,
                 stage: r.stage,
                 reason: &r.reason,
                 text: text_of(r),
                 replacement: r.replacement.as_deref(),
-            },
-        );
-    }
+            };
+            match &r.reason {
+                std::borrow::Cow::Borrowed(reason) => {
+                    let middle = constants.get(r.stage, reason);
+                    write_removal_record(out, &writer.start, &record, middle);
+                }
+                std::borrow::Cow::Owned(_) => writer.write(out, &record),
+            }
+        }
+    });
 }
 
 impl Sink for RemovedFile {
@@ -1588,6 +1645,51 @@ mod tests {
             theirs.push(b'\n');
         }
         assert!(String::from_utf8(ours) == String::from_utf8(theirs));
+    }
+
+    /// A document's records, with constant reasons (kept by the thread
+    /// across documents) and reasons of its own, as serde_json writes
+    /// them, for one document after another.
+    #[test]
+    fn removal_records_of_documents_match_serde_json() {
+        use std::borrow::Cow;
+        const CONSTANTS: [&str; 4] =
+            ["outside-main-region", "blank", "lexicon:cookie", "a \"b\"\n"];
+        for round in 0..3 {
+            let mut d = doc("a.txt", "");
+            d.meta.name = format!("page {round}.txt");
+            for k in 0..500u32 {
+                let stage =
+                    [Stage::Fix, Stage::Strip, Stage::Dedup][(k % 3) as usize];
+                let reason = match k % 5 {
+                    0..=2 => Cow::Borrowed(CONSTANTS[(k % 4) as usize]),
+                    _ => Cow::Owned(format!("near-duplicate:{}", k % 9)),
+                };
+                d.removals.push(Removal {
+                    line: k + 1,
+                    stage,
+                    reason,
+                    original: format!("line {k} of {round}"),
+                    replacement: (stage == Stage::Fix).then(|| "new".into()),
+                });
+            }
+            let mut ours = Vec::new();
+            write_removal_records(&mut ours, &d, |r| &r.original);
+            let mut theirs = Vec::new();
+            for r in &d.removals {
+                let record = RemovalRecord {
+                    doc: &d.meta.name,
+                    line: r.line,
+                    stage: r.stage,
+                    reason: &r.reason,
+                    text: &r.original,
+                    replacement: r.replacement.as_deref(),
+                };
+                serde_json::to_writer(&mut theirs, &record).unwrap();
+                theirs.push(b'\n');
+            }
+            assert!(String::from_utf8(ours) == String::from_utf8(theirs));
+        }
     }
 
     #[test]
