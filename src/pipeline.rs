@@ -666,6 +666,7 @@ impl Verdicts {
     }
 
     /// The removed lines and their reasons, ascending.
+    #[cfg(test)]
     fn iter(&self) -> impl Iterator<Item = (u32, Reason)> + '_ {
         self.lines.iter().map(|&(line, code)| {
             let reason = if code & REPEATED != 0 {
@@ -729,13 +730,31 @@ type Emitted = Option<Result<Built, Error>>;
 /// its reasons tallied.
 type Built = (Document, Prerendered, Vec<(usize, String)>, ReasonTally);
 
-/// A document's fix steps and removal kinds with their counts, each key a
-/// span of one removal's reason, so that tallying the reasons of every
-/// line is done by the pool and the summary's maps see each key once.
+/// A document's fix steps and removal kinds with their counts, so that
+/// tallying the reasons of every line is done by the pool and the
+/// summary's maps see each key once.
 #[derive(Default)]
 struct ReasonTally {
+    /// Each key a span of one removal's reason.
     fixes: Vec<(ReasonSpan, u64)>,
-    removed: Vec<(ReasonSpan, u64)>,
+    removed: RemovedKinds,
+}
+
+/// Removal kinds and their counts, each kind once; counted as the
+/// document is built, from its reasons rather than each line's code.
+#[derive(Default)]
+struct RemovedKinds(Vec<(Cow<'static, str>, u64)>);
+
+impl RemovedKinds {
+    fn add(&mut self, kind: Cow<'static, str>, n: u64) {
+        if n == 0 {
+            return;
+        }
+        match self.0.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, total)) => *total += n,
+            None => self.0.push((kind, n)),
+        }
+    }
 }
 
 /// Bytes `start..end` of the reason of removal `removal`.
@@ -753,46 +772,30 @@ impl ReasonSpan {
 }
 
 impl ReasonTally {
-    fn of(doc: &Document) -> ReasonTally {
+    /// The fix steps of `doc`'s changed lines, with the kinds of its
+    /// removals counted by [`build_document`].
+    fn of(doc: &Document, removed: RemovedKinds) -> ReasonTally {
         // Keys are compared as the strings they are while tallying.
-        type Counts<'d> = Vec<(&'d str, ReasonSpan, u64)>;
-        fn add<'d>(counts: &mut Counts<'d>, key: &'d str, span: ReasonSpan) {
-            match counts.iter_mut().find(|(k, _, _)| *k == key) {
-                Some((_, _, n)) => *n += 1,
-                None => counts.push((key, span, 1)),
-            }
-        }
-        let (mut fixes, mut removed): (Counts<'_>, Counts<'_>) =
-            Default::default();
+        let mut fixes: Vec<(&str, ReasonSpan, u64)> = Vec::new();
         for (removal, r) in doc.removals.iter().enumerate() {
-            let reason: &str = &r.reason;
-            match r.stage {
-                Stage::Fix => {
-                    let mut start = 0;
-                    for step in reason.split(',') {
-                        let end = start + step.len();
+            if r.stage != Stage::Fix {
+                continue;
+            }
+            let mut start = 0;
+            for step in r.reason.split(',') {
+                let end = start + step.len();
+                match fixes.iter_mut().find(|(k, _, _)| *k == step) {
+                    Some((_, _, n)) => *n += 1,
+                    None => {
                         let span = ReasonSpan { removal, start, end };
-                        add(&mut fixes, step, span);
-                        start = end + 1;
+                        fixes.push((step, span, 1));
                     }
                 }
-                _ => {
-                    // The kind before a colon, but a lexicon entry whole
-                    // (reasons are short: a plain loop, not a search).
-                    let colon = reason.bytes().position(|b| b == b':');
-                    let end = match colon {
-                        Some(k) if &reason[..k] != "lexicon" => k,
-                        _ => reason.len(),
-                    };
-                    let span = ReasonSpan { removal, start: 0, end };
-                    add(&mut removed, &reason[..end], span);
-                }
+                start = end + 1;
             }
         }
-        let spans = |counts: Counts<'_>| {
-            counts.into_iter().map(|(_, span, n)| (span, n)).collect()
-        };
-        ReasonTally { fixes: spans(fixes), removed: spans(removed) }
+        let fixes = fixes.into_iter().map(|(_, span, n)| (span, n)).collect();
+        ReasonTally { fixes, removed }
     }
 }
 
@@ -862,7 +865,15 @@ impl Pipeline {
         }
         let dedup = self.cluster(&mut docs, &[0], &verdicts, None, &timers);
         let dropped = self.dropped_lines(&dedup, 1);
-        build_document(0, &docs[0], &fixed, &verdicts[0], &dropped[0], true)
+        let (doc, _) = build_document(
+            0,
+            &docs[0],
+            &fixed,
+            &verdicts[0],
+            &dropped[0],
+            true,
+        );
+        doc
     }
 
     /// Runs the whole batch: every input is read, cleaned and handed to
@@ -1262,13 +1273,13 @@ impl Pipeline {
                     }
                     (
                         Slot::Doc(i),
-                        Some(Ok((doc, rendered, texts, tally))),
+                        Some(Ok((doc, mut rendered, texts, tally))),
                     ) => {
                         for (k, text) in texts {
                             previews.insert(k, text);
                         }
                         add_to_summary(summary, &docs[*i], &doc, &tally);
-                        sink.rendered_document(&doc, &rendered)?;
+                        sink.take_rendered_document(&doc, &mut rendered)?;
                         written.push((doc, rendered));
                         continue;
                     }
@@ -1392,7 +1403,7 @@ impl Pipeline {
                 return None;
             };
             let i = *i;
-            let doc = build_document(
+            let (doc, removed) = build_document(
                 i,
                 &plan.docs[i],
                 fixed,
@@ -1418,7 +1429,7 @@ impl Pipeline {
                         }
                     }
                 });
-            let tally = ReasonTally::of(&doc);
+            let tally = ReasonTally::of(&doc, removed);
             Some(Ok((doc, rendered, previews, tally)))
         };
         let (docs, held, reads) = (plan.docs, plan.held, plan.reads);
@@ -2197,6 +2208,8 @@ fn looks_hard_wrapped(lines: &[Cow<'_, str>]) -> bool {
     nonblank >= 4 && continued * 2 > nonblank
 }
 
+/// Builds the document from its fixed lines and the decisions about them,
+/// with the kinds of its removals counted (see [`ReasonTally`]).
 fn build_document(
     index: usize,
     doc: &Mapped,
@@ -2204,7 +2217,7 @@ fn build_document(
     stripped: &Verdicts,
     dropped: &[(u32, u32, usize)],
     keep_removed_text: bool,
-) -> Document {
+) -> (Document, RemovedKinds) {
     let removed_text = |line: &str| {
         if keep_removed_text {
             line.to_string()
@@ -2216,13 +2229,20 @@ fn build_document(
     let mut removals: Vec<Removal> =
         Vec::with_capacity(fixed.fixes.len() + stripped.len() + 1);
     let mut fixes = fixed.fixes.iter().peekable();
-    let mut stripped = stripped.iter().peekable();
+    // Each reason's code made once, and its lines counted: a page's lines
+    // share a few reasons.
+    let codes: Vec<Cow<'static, str>> =
+        stripped.reasons.iter().map(reason_code).collect();
+    let mut per_reason = vec![0u64; codes.len()];
+    let (mut repeated, mut duplicates, mut blanks) = (0u64, 0u64, 0u64);
+    let reasons = &stripped.reasons;
+    let mut stripped = stripped.lines.iter().peekable();
     let mut dropped = dropped.iter().peekable();
     let mut text = String::with_capacity(
         fixed.lines.iter().map(|l| l.len() + 1).sum::<usize>(),
     );
     let mut kept_lines = Vec::with_capacity(fixed.lines.len());
-    let mut dup_until: Option<(u32, usize)> = None;
+    let mut dup_until: Option<(u32, String)> = None;
     for (i, line) in fixed.lines.iter().enumerate() {
         let line_no = i as u32 + 1;
         let fix = fixes.next_if(|f| f.0 == i);
@@ -2235,11 +2255,18 @@ fn build_document(
                 replacement: Some(line.to_string()),
             });
         }
-        if let Some((_, reason)) = stripped.next_if(|s| s.0 as usize == i) {
+        if let Some(&(_, code)) = stripped.next_if(|s| s.0 as usize == i) {
+            let reason = if code & REPEATED != 0 {
+                repeated += 1;
+                repeated_code(code & !REPEATED)
+            } else {
+                per_reason[code as usize] += 1;
+                codes[code as usize].clone()
+            };
             removals.push(Removal {
                 line: line_no,
                 stage: Stage::Strip,
-                reason: reason_code(&reason),
+                reason,
                 original: removed_text(line),
                 replacement: None,
             });
@@ -2247,20 +2274,22 @@ fn build_document(
         }
         if let Some(&(_, last, cluster)) = dropped.next_if(|d| d.0 == line_no)
         {
-            dup_until = Some((last, cluster));
+            dup_until = Some((last, format!("near-duplicate:{cluster}")));
         }
-        if let Some((last, cluster)) = dup_until {
-            if line_no <= last {
+        match &dup_until {
+            Some((last, code)) if line_no <= *last => {
+                duplicates += 1;
                 removals.push(Removal {
                     line: line_no,
                     stage: Stage::Dedup,
-                    reason: Cow::Owned(format!("near-duplicate:{cluster}")),
+                    reason: Cow::Owned(code.clone()),
                     original: removed_text(line),
                     replacement: None,
                 });
                 continue;
             }
-            dup_until = None;
+            Some(_) => dup_until = None,
+            None => {}
         }
         if !text.is_empty() || !kept_lines.is_empty() {
             text.push('\n');
@@ -2274,6 +2303,7 @@ fn build_document(
     while removed_any && text.ends_with('\n') {
         text.pop();
         let n = kept_lines.pop().expect("a kept line per break");
+        blanks += 1;
         removals.push(Removal {
             line: n,
             stage: Stage::Strip,
@@ -2283,7 +2313,14 @@ fn build_document(
         });
     }
     removals.sort_by_key(|r| (r.line, r.replacement.is_none()));
-    Document {
+    let mut kinds = RemovedKinds::default();
+    for (reason, &n) in reasons.iter().zip(&per_reason) {
+        kinds.add(removed_kind(reason), n);
+    }
+    kinds.add(removed_kind(&Reason::RepeatedInSource(0)), repeated);
+    kinds.add(Cow::Borrowed("near-duplicate"), duplicates);
+    kinds.add(removed_kind(&Reason::Blank), blanks);
+    let doc = Document {
         index,
         meta: doc.meta.clone(),
         text,
@@ -2294,7 +2331,8 @@ fn build_document(
             .clone()
             .unwrap_or_else(|| doc.meta.name.clone()),
         final_newline: fixed.final_newline,
-    }
+    };
+    (doc, kinds)
 }
 
 /// A strip reason as a removal's code: the constant ones are not
@@ -2305,25 +2343,32 @@ fn reason_code(reason: &Reason) -> Cow<'static, str> {
         Reason::RepeatedInDocument => Cow::Borrowed("repeated-in-document"),
         Reason::CommentSection => Cow::Borrowed("comment-section"),
         Reason::Blank => Cow::Borrowed("blank"),
-        // Built without the formatting machinery, a tenth of the emit
-        // phase where most lines go.
-        Reason::Lexicon(what) => {
-            let mut code = String::with_capacity(8 + what.len());
-            code.push_str("lexicon:");
-            code.push_str(what);
-            Cow::Owned(code)
-        }
-        Reason::RepeatedInSource(n) => {
-            // Template lines of a site are removed from every page:
-            // the usual counts are made once.
-            static COMMON: LazyLock<Vec<String>> = LazyLock::new(|| {
-                (0..COMMON_REPEATS).map(repeated_in_source).collect()
-            });
-            match COMMON.get(*n as usize) {
-                Some(code) => Cow::Borrowed(code.as_str()),
-                None => Cow::Owned(repeated_in_source(*n)),
-            }
-        }
+        Reason::Lexicon(what) => match crate::strip::lexicon_code(what) {
+            Some(code) => Cow::Borrowed(code),
+            None => Cow::Owned(format!("lexicon:{what}")),
+        },
+        Reason::RepeatedInSource(n) => repeated_code(*n),
+    }
+}
+
+/// The code of [`Reason::RepeatedInSource`]`(n)`. Template lines of a
+/// site are removed from every page: the usual counts are made once.
+fn repeated_code(n: u32) -> Cow<'static, str> {
+    static COMMON: LazyLock<Vec<String>> = LazyLock::new(|| {
+        (0..COMMON_REPEATS).map(repeated_in_source).collect()
+    });
+    match COMMON.get(n as usize) {
+        Some(code) => Cow::Borrowed(code.as_str()),
+        None => Cow::Owned(repeated_in_source(n)),
+    }
+}
+
+/// A strip reason's kind in the summary: its code without a count, but
+/// a lexicon entry whole.
+fn removed_kind(reason: &Reason) -> Cow<'static, str> {
+    match reason {
+        Reason::RepeatedInSource(_) => Cow::Borrowed("repeated-in-source"),
+        reason => reason_code(reason),
     }
 }
 
@@ -2417,8 +2462,8 @@ fn add_to_summary(
     for &(key, n) in &tally.fixes {
         count(&mut summary.fixes, key.of(doc), n);
     }
-    for &(key, n) in &tally.removed {
-        count(&mut summary.removed, key.of(doc), n);
+    for (kind, n) in &tally.removed.0 {
+        count(&mut summary.removed, kind, *n);
     }
 }
 
@@ -2490,6 +2535,9 @@ mod tests {
         for r in reasons {
             assert_eq!(reason_code(&r), r.to_string());
         }
+        // The lexicon's own kinds are made once, not for each line.
+        let cookie = reason_code(&Reason::Lexicon("cookie"));
+        assert!(matches!(cookie, Cow::Borrowed(_)));
     }
 
     #[test]
@@ -2526,7 +2574,7 @@ mod tests {
             ],
             ..Document::default()
         };
-        let tally = ReasonTally::of(&doc);
+        let tally = ReasonTally::of(&doc, RemovedKinds::default());
         let named = |counts: &[(ReasonSpan, u64)]| {
             counts
                 .iter()
@@ -2540,15 +2588,36 @@ mod tests {
             named(&tally.fixes),
             pairs(&[("unescape_html", 1), ("normalize:NFC", 2)])
         );
+        // A removal's kind is its code without a count, but a lexicon
+        // entry whole; each kind is counted once.
+        let kinds = [
+            (Reason::Lexicon("cookie"), "lexicon:cookie"),
+            (Reason::Lexicon("time-ago"), "lexicon:time-ago"),
+            (Reason::RepeatedInSource(3), "repeated-in-source"),
+            (Reason::RepeatedInSource(u32::MAX), "repeated-in-source"),
+            (Reason::OutsideMainRegion, "outside-main-region"),
+            (Reason::RepeatedInDocument, "repeated-in-document"),
+            (Reason::CommentSection, "comment-section"),
+            (Reason::Blank, "blank"),
+        ];
+        let mut tally = RemovedKinds::default();
+        for (reason, kind) in kinds {
+            assert_eq!(removed_kind(&reason), kind);
+            tally.add(removed_kind(&reason), 1);
+        }
+        tally.add(Cow::Borrowed("near-duplicate"), 0);
+        let named: Vec<_> =
+            tally.0.iter().map(|(k, n)| (k.to_string(), *n)).collect();
         assert_eq!(
-            named(&tally.removed),
+            named,
             pairs(&[
-                ("lexicon:cookie", 2),
-                ("lexicon:subscribe", 1),
+                ("lexicon:cookie", 1),
+                ("lexicon:time-ago", 1),
                 ("repeated-in-source", 2),
-                ("near-duplicate", 1),
+                ("outside-main-region", 1),
+                ("repeated-in-document", 1),
+                ("comment-section", 1),
                 ("blank", 1),
-                ("lexicon", 1),
             ])
         );
     }

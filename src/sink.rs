@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::document::{Document, Removal};
+use crate::document::{Document, Removal, Stage};
 use crate::error::Error;
 use crate::report::Summary;
 
@@ -77,6 +77,18 @@ pub trait Sink {
         self.document(doc)
     }
 
+    /// [`Sink::rendered_document`], where the sink may take the records
+    /// it asked for out of `rendered` (leaving them empty), to keep them
+    /// without a copy: no other sink reads them after it. A batch run
+    /// calls this instead of [`Sink::rendered_document`].
+    fn take_rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &mut Prerendered,
+    ) -> io::Result<()> {
+        self.rendered_document(doc, rendered)
+    }
+
     /// An input that failed; the run goes on.
     fn error(&mut self, _err: &Error) -> io::Result<()> {
         Ok(())
@@ -113,6 +125,13 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     ) -> io::Result<()> {
         (**self).rendered_document(doc, rendered)
     }
+    fn take_rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &mut Prerendered,
+    ) -> io::Result<()> {
+        (**self).take_rendered_document(doc, rendered)
+    }
     fn error(&mut self, err: &Error) -> io::Result<()> {
         (**self).error(err)
     }
@@ -144,6 +163,13 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
         rendered: &Prerendered,
     ) -> io::Result<()> {
         (**self).rendered_document(doc, rendered)
+    }
+    fn take_rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &mut Prerendered,
+    ) -> io::Result<()> {
+        (**self).take_rendered_document(doc, rendered)
     }
     fn error(&mut self, err: &Error) -> io::Result<()> {
         (**self).error(err)
@@ -311,6 +337,29 @@ impl Sink for Fanout {
             .iter_mut()
             .try_for_each(|s| s.rendered_document(doc, rendered))
     }
+    fn take_rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &mut Prerendered,
+    ) -> io::Result<()> {
+        let asked: Vec<Prerender> =
+            self.sinks.iter().map(|s| s.prerender()).collect();
+        for (k, sink) in self.sinks.iter_mut().enumerate() {
+            // A sink may take what it asked for when no later one asked
+            // for the same.
+            let later = asked[k + 1..]
+                .iter()
+                .fold(Prerender::default(), |a, &b| a.union(b));
+            let shared = (asked[k].record && later.record)
+                || (asked[k].removals && later.removals);
+            if shared {
+                sink.rendered_document(doc, rendered)?;
+            } else {
+                sink.take_rendered_document(doc, rendered)?;
+            }
+        }
+        Ok(())
+    }
     fn error(&mut self, err: &Error) -> io::Result<()> {
         self.sinks.iter_mut().try_for_each(|s| s.error(err))
     }
@@ -401,6 +450,29 @@ impl AtomicFile {
             Destination::Special(_) => return Ok(()),
         };
         tmp.persist(&self.path).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// Writes `blocks` one after another, with one system call for many
+    /// (`writev`), not through the buffer: they are large or many.
+    fn write_all_of(&mut self, blocks: &[Vec<u8>]) -> io::Result<()> {
+        self.writer.flush()?;
+        let file = match self.writer.get_mut() {
+            Destination::Temporary(tmp) => tmp.as_file_mut(),
+            Destination::Special(file) => file,
+        };
+        let mut slices: Vec<io::IoSlice<'_>> =
+            blocks.iter().map(|b| io::IoSlice::new(b)).collect();
+        let mut rest = &mut slices[..];
+        io::IoSlice::advance_slices(&mut rest, 0);
+        while !rest.is_empty() {
+            match file.write_vectored(rest) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
         Ok(())
     }
 }
@@ -680,20 +752,24 @@ impl DocRecord<'_> {
 /// A JSON Lines file committed at the end of the run: what the three
 /// record sinks share.
 ///
-/// The records are gathered into blocks that a thread of the file's own
+/// The records are gathered into batches that a thread of the file's own
 /// writes out: the thread feeding the sinks feeds all of them, so it only
-/// copies bytes, and the system calls that move them into the file are
-/// made beside it.
+/// copies bytes, or passes on records rendered ahead whole, and the
+/// system calls that move them into the file are made beside it.
 struct RecordFile {
-    /// Records not yet handed to the writer.
-    pending: Vec<u8>,
+    /// Records not yet handed to the writer, in order: blocks they were
+    /// copied into and records taken whole.
+    queued: Vec<Vec<u8>>,
+    queued_bytes: usize,
+    /// The last of `queued` is a block records are copied into.
+    copying: bool,
     writer: Option<RecordWriter>,
 }
 
-/// The thread that writes a [`RecordFile`]'s blocks, in order; it gives
+/// The thread that writes a [`RecordFile`]'s batches, in order; it gives
 /// back the file (uncommitted) or the first error.
 struct RecordWriter {
-    blocks: std::sync::mpsc::SyncSender<Vec<u8>>,
+    batches: std::sync::mpsc::SyncSender<Vec<Vec<u8>>>,
     /// Blocks written, back for reuse.
     spare: std::sync::mpsc::Receiver<Vec<u8>>,
     thread: std::thread::JoinHandle<io::Result<AtomicFile>>,
@@ -701,31 +777,38 @@ struct RecordWriter {
 
 /// Records are handed to the writer this many bytes at a time.
 const RECORD_BLOCK: usize = 1 << 20;
-/// Blocks queued for the writer at most.
+/// Batches queued for the writer at most.
 const RECORD_QUEUE: usize = 4;
 
 impl RecordFile {
     fn create(path: impl Into<PathBuf>) -> io::Result<RecordFile> {
         let mut file = AtomicFile::create(path)?;
-        let (blocks, queued) =
-            std::sync::mpsc::sync_channel::<Vec<u8>>(RECORD_QUEUE);
+        let (batches, queued) =
+            std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(RECORD_QUEUE);
         let (give_back, spare) =
             std::sync::mpsc::sync_channel::<Vec<u8>>(RECORD_QUEUE);
         let thread = std::thread::spawn(move || {
-            for mut block in queued {
-                file.write_all(&block)?;
-                block.clear();
-                // A block grown by a huge record is freed, not reused; a
-                // full return queue also means the block is freed.
-                if block.capacity() <= 4 * RECORD_BLOCK {
-                    let _ = give_back.try_send(block);
+            for batch in queued {
+                file.write_all_of(&batch)?;
+                for mut block in batch {
+                    // Blocks of about the usual size are reused: records
+                    // taken whole are mostly smaller, and a block grown by
+                    // a huge record is freed. A full return queue also
+                    // means the block is freed.
+                    let reused = RECORD_BLOCK..=4 * RECORD_BLOCK;
+                    if reused.contains(&block.capacity()) {
+                        block.clear();
+                        let _ = give_back.try_send(block);
+                    }
                 }
             }
             Ok(file)
         });
         Ok(RecordFile {
-            pending: Vec::with_capacity(RECORD_BLOCK),
-            writer: Some(RecordWriter { blocks, spare, thread }),
+            queued: Vec::new(),
+            queued_bytes: 0,
+            copying: false,
+            writer: Some(RecordWriter { batches, spare, thread }),
         })
     }
 
@@ -736,26 +819,56 @@ impl RecordFile {
         ahead: &[u8],
         render: impl FnOnce(&mut Vec<u8>),
     ) -> io::Result<()> {
-        if ahead.is_empty() {
-            render(&mut self.pending);
-        } else {
-            self.pending.extend_from_slice(ahead);
+        if !self.copying {
+            let writer =
+                self.writer.as_ref().expect("not written after finish");
+            let block = writer
+                .spare
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(RECORD_BLOCK));
+            self.queued.push(block);
+            self.copying = true;
         }
-        if self.pending.len() >= RECORD_BLOCK {
+        let block = self.queued.last_mut().expect("a block to copy into");
+        let before = block.len();
+        if ahead.is_empty() {
+            render(block);
+        } else {
+            block.extend_from_slice(ahead);
+        }
+        self.queued_bytes += block.len() - before;
+        if self.queued_bytes >= RECORD_BLOCK {
             self.hand_over()?;
         }
         Ok(())
     }
 
-    /// Sends the pending records to the writer.
+    /// Writes records rendered ahead and taken whole, without copying
+    /// them, or what `render` makes of them now when there are none.
+    fn write_taken(
+        &mut self,
+        records: Vec<u8>,
+        render: impl FnOnce(&mut Vec<u8>),
+    ) -> io::Result<()> {
+        if records.is_empty() {
+            return self.write(&[], render);
+        }
+        self.queued_bytes += records.len();
+        self.queued.push(records);
+        self.copying = false;
+        if self.queued_bytes >= RECORD_BLOCK {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the queued records to the writer.
     fn hand_over(&mut self) -> io::Result<()> {
         let writer = self.writer.as_ref().expect("not written after finish");
-        let next = writer
-            .spare
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(RECORD_BLOCK));
-        let block = std::mem::replace(&mut self.pending, next);
-        if writer.blocks.send(block).is_err() {
+        let batch = std::mem::take(&mut self.queued);
+        self.queued_bytes = 0;
+        self.copying = false;
+        if writer.batches.send(batch).is_err() {
             // The writer stopped at an error: that error.
             return self.stop().and(Err(io::Error::other("writer stopped")));
         }
@@ -765,7 +878,7 @@ impl RecordFile {
     /// Ends the writer; the file it wrote, or its error.
     fn stop(&mut self) -> io::Result<AtomicFile> {
         let writer = self.writer.take().expect("not written after finish");
-        drop(writer.blocks);
+        drop(writer.batches);
         match writer.thread.join() {
             Ok(result) => result,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -776,7 +889,7 @@ impl RecordFile {
         if self.writer.is_none() {
             return Ok(());
         }
-        if !self.pending.is_empty() {
+        if !self.queued.is_empty() {
             self.hand_over()?;
         }
         self.stop()?.commit()
@@ -788,7 +901,7 @@ impl Drop for RecordFile {
     /// writer drops it), so an interrupted run leaves none behind.
     fn drop(&mut self) {
         if let Some(writer) = self.writer.take() {
-            drop(writer.blocks);
+            drop(writer.batches);
             // Its error or panic has no one to go to now.
             let _ = writer.thread.join();
         }
@@ -834,6 +947,16 @@ impl Sink for JsonLinesFile {
             write_doc_record(out, &DocRecord::of(doc))
         })
     }
+    fn take_rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &mut Prerendered,
+    ) -> io::Result<()> {
+        let record = std::mem::take(&mut rendered.record);
+        self.0.write_taken(record, |out| {
+            write_doc_record(out, &DocRecord::of(doc))
+        })
+    }
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         self.0.commit()
     }
@@ -863,42 +986,158 @@ fn write_doc_record(out: &mut Vec<u8>, r: &DocRecord<'_>) {
 }
 
 /// Writes the removal records of one document, with its name escaped
-/// once rather than once per line (most of a page's lines can be removed).
-struct RemovalWriter {
+/// once rather than once per line (most of a page's lines can be removed),
+/// and each reason once rather than once per line.
+struct RemovalWriter<'r> {
     /// `{"doc":"NAME","line":`
     start: Vec<u8>,
+    /// The record parts of the reasons made for this document.
+    own: Middles<'r>,
 }
 
-impl RemovalWriter {
-    fn new(doc: &str) -> RemovalWriter {
+/// The part of a removal record between its line and its text,
+/// `,"stage":"strip","reason":"REASON","text":`, for the reasons met,
+/// found by the reason's address: reasons are mostly constants, so a
+/// line's reason is found without reading it.
+struct Middles<'r> {
+    /// The parts, one after another.
+    bytes: Vec<u8>,
+    /// Where in `bytes` each reason's part is, by its address (none until
+    /// the first reason); a reason that maps to a taken slot replaces it.
+    slots: Vec<MiddleSlot>,
+    slot_count: usize,
+    /// A hash shifted right by this is a slot.
+    shift: u32,
+    /// Bytes kept before starting afresh: reasons made for each line (a
+    /// near-duplicate's cluster) are met once each.
+    held: usize,
+    /// The reasons of `slots` are borrowed for as long as `self` is.
+    reasons: std::marker::PhantomData<&'r str>,
+}
+
+/// A reason's address, length and stage, and where its part of a record
+/// is in [`Middles::bytes`] (an address of 0 is an empty slot).
+#[derive(Clone, Copy, Default)]
+struct MiddleSlot {
+    address: usize,
+    len: usize,
+    stage: u32,
+    start: u32,
+    end: u32,
+}
+
+thread_local! {
+    /// The record parts of constant reasons, kept across the documents a
+    /// thread renders: the same few hundred recur on every page.
+    static CONSTANT_MIDDLES: std::cell::RefCell<Middles<'static>> =
+        std::cell::RefCell::new(Middles::new(1024, 1 << 18));
+}
+
+impl<'r> Middles<'r> {
+    /// `slot_count` is a power of two.
+    fn new(slot_count: usize, held: usize) -> Middles<'r> {
+        Middles {
+            bytes: Vec::new(),
+            slots: Vec::new(),
+            slot_count,
+            shift: 64 - slot_count.ilog2(),
+            held,
+            reasons: std::marker::PhantomData,
+        }
+    }
+
+    /// `,"stage":"STAGE","reason":"REASON","text":`, escaped the first
+    /// time the reason is met.
+    #[inline]
+    fn get(&mut self, stage: Stage, reason: &'r str) -> &[u8] {
+        // Two live strings at one address with one length are the same
+        // bytes: the address stands for the reason.
+        let address = reason.as_ptr() as usize;
+        let (len, stage_code) = (reason.len(), stage as u32);
+        let hash = (address ^ len.rotate_left(32) ^ stage_code as usize)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let k = hash >> self.shift;
+        match self.slots.get(k) {
+            Some(slot)
+                if slot.address == address
+                    && slot.len == len
+                    && slot.stage == stage_code =>
+            {
+                &self.bytes[slot.start as usize..slot.end as usize]
+            }
+            _ => self.add(k, address, stage, reason),
+        }
+    }
+
+    /// Escapes a reason's part into slot `k`.
+    #[cold]
+    #[inline(never)]
+    fn add(
+        &mut self,
+        k: usize,
+        address: usize,
+        stage: Stage,
+        reason: &'r str,
+    ) -> &[u8] {
+        if self.slots.is_empty() || self.bytes.len() > self.held {
+            self.bytes.clear();
+            self.slots.clear();
+            self.slots.resize(self.slot_count, MiddleSlot::default());
+        }
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(match stage {
+            Stage::Fix => b",\"stage\":\"fix\",\"reason\":",
+            Stage::Strip => b",\"stage\":\"strip\",\"reason\":",
+            Stage::Dedup => b",\"stage\":\"dedup\",\"reason\":",
+        });
+        write_json_str(&mut self.bytes, reason);
+        self.bytes.extend_from_slice(b",\"text\":");
+        let at = |n: usize| u32::try_from(n).expect("reasons are short");
+        self.slots[k] = MiddleSlot {
+            address,
+            len: reason.len(),
+            stage: stage as u32,
+            start: at(start),
+            end: at(self.bytes.len()),
+        };
+        &self.bytes[start..]
+    }
+}
+
+impl<'r> RemovalWriter<'r> {
+    fn new(doc: &str) -> RemovalWriter<'r> {
         let mut start = Vec::with_capacity(doc.len() + 24);
         start.extend_from_slice(b"{\"doc\":");
         write_json_str(&mut start, doc);
         start.extend_from_slice(b",\"line\":");
-        RemovalWriter { start }
+        // More slots than a page's distinct reasons (about 25 on the
+        // strip benchmark, 45 at most).
+        RemovalWriter { start, own: Middles::new(64, 1 << 16) }
     }
 
-    fn write(&self, out: &mut Vec<u8>, r: &RemovalRecord<'_>) {
-        out.extend_from_slice(&self.start);
-        push_decimal(out, u64::from(r.line));
-        out.extend_from_slice(match r.stage {
-            crate::document::Stage::Fix => b",\"stage\":\"fix\",\"reason\":",
-            crate::document::Stage::Strip => {
-                b",\"stage\":\"strip\",\"reason\":"
-            }
-            crate::document::Stage::Dedup => {
-                b",\"stage\":\"dedup\",\"reason\":"
-            }
-        });
-        write_json_str(out, r.reason);
-        out.extend_from_slice(b",\"text\":");
-        write_json_str(out, r.text);
-        if let Some(replacement) = r.replacement {
-            out.extend_from_slice(b",\"replacement\":");
-            write_json_str(out, replacement);
-        }
-        out.extend_from_slice(b"}\n");
+    fn write(&mut self, out: &mut Vec<u8>, r: &RemovalRecord<'r>) {
+        let middle = self.own.get(r.stage, r.reason);
+        write_removal_record(out, &self.start, r, middle);
     }
+}
+
+/// `start`, then what of `r` follows it, `middle` in place of its stage
+/// and reason.
+fn write_removal_record(
+    out: &mut Vec<u8>,
+    start: &[u8],
+    r: &RemovalRecord<'_>,
+    middle: &[u8],
+) {
+    out.extend_from_slice(start);
+    push_decimal(out, u64::from(r.line));
+    out.extend_from_slice(middle);
+    write_json_str(out, r.text);
+    if let Some(replacement) = r.replacement {
+        out.extend_from_slice(b",\"replacement\":");
+        write_json_str(out, replacement);
+    }
+    out.extend_from_slice(b"}\n");
 }
 
 /// Appends `n` in decimal, as serde_json writes integers (without the
@@ -1088,7 +1327,7 @@ impl<W: Write> Sink for JsonStream<W> {
 struct RemovalRecord<'a> {
     doc: &'a str,
     line: u32,
-    stage: crate::document::Stage,
+    stage: Stage,
     reason: &'a str,
     text: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1115,20 +1354,26 @@ fn write_removal_records<'d>(
     if doc.removals.is_empty() {
         return;
     }
-    let writer = RemovalWriter::new(&doc.meta.name);
-    for r in &doc.removals {
-        writer.write(
-            out,
-            &RemovalRecord {
+    let mut writer = RemovalWriter::new(&doc.meta.name);
+    CONSTANT_MIDDLES.with_borrow_mut(|constants| {
+        for r in &doc.removals {
+            let record = RemovalRecord {
                 doc: &doc.meta.name,
                 line: r.line,
                 stage: r.stage,
                 reason: &r.reason,
                 text: text_of(r),
                 replacement: r.replacement.as_deref(),
-            },
-        );
-    }
+            };
+            match &r.reason {
+                std::borrow::Cow::Borrowed(reason) => {
+                    let middle = constants.get(r.stage, reason);
+                    write_removal_record(out, &writer.start, &record, middle);
+                }
+                std::borrow::Cow::Owned(_) => writer.write(out, &record),
+            }
+        }
+    });
 }
 
 impl Sink for RemovedFile {
@@ -1147,7 +1392,23 @@ impl Sink for RemovedFile {
         doc: &Document,
         rendered: &Prerendered,
     ) -> io::Result<()> {
+        if doc.removals.is_empty() {
+            return Ok(());
+        }
         self.0.write(&rendered.removals, |out| {
+            write_removal_records(out, doc, |r| &r.original)
+        })
+    }
+    fn take_rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &mut Prerendered,
+    ) -> io::Result<()> {
+        if doc.removals.is_empty() {
+            return Ok(());
+        }
+        let records = std::mem::take(&mut rendered.removals);
+        self.0.write_taken(records, |out| {
             write_removal_records(out, doc, |r| &r.original)
         })
     }
@@ -1352,6 +1613,85 @@ mod tests {
         }
     }
 
+    /// One writer for many records, as for a page: reasons met again (by
+    /// the same string or an equal one elsewhere), more reasons than its
+    /// slots, an escaped reason, and enough to start its store afresh.
+    #[test]
+    fn removal_writer_reuses_reasons_exactly() {
+        let mut reasons: Vec<String> = (0..300)
+            .map(|n| format!("repeated-in-source:{n}"))
+            .chain(["a \"quoted\"\\ reason\u{1}".to_string()])
+            .collect();
+        reasons.push(reasons[7].clone());
+        let stages = [Stage::Fix, Stage::Strip, Stage::Dedup];
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        let texts: Vec<String> =
+            (0..20_000).map(|k| format!("line {k}")).collect();
+        let mut writer = RemovalWriter::new("a/b.txt");
+        for (k, text) in texts.iter().enumerate() {
+            let reason = &reasons[(k * k + k / 3) % reasons.len()];
+            let stage = stages[k % 7 % 3];
+            let removal = RemovalRecord {
+                doc: "a/b.txt",
+                line: k as u32,
+                stage,
+                reason,
+                text,
+                replacement: (stage == Stage::Fix).then_some("new"),
+            };
+            writer.write(&mut ours, &removal);
+            serde_json::to_writer(&mut theirs, &removal).unwrap();
+            theirs.push(b'\n');
+        }
+        assert!(String::from_utf8(ours) == String::from_utf8(theirs));
+    }
+
+    /// A document's records, with constant reasons (kept by the thread
+    /// across documents) and reasons of its own, as serde_json writes
+    /// them, for one document after another.
+    #[test]
+    fn removal_records_of_documents_match_serde_json() {
+        use std::borrow::Cow;
+        const CONSTANTS: [&str; 4] =
+            ["outside-main-region", "blank", "lexicon:cookie", "a \"b\"\n"];
+        for round in 0..3 {
+            let mut d = doc("a.txt", "");
+            d.meta.name = format!("page {round}.txt");
+            for k in 0..500u32 {
+                let stage =
+                    [Stage::Fix, Stage::Strip, Stage::Dedup][(k % 3) as usize];
+                let reason = match k % 5 {
+                    0..=2 => Cow::Borrowed(CONSTANTS[(k % 4) as usize]),
+                    _ => Cow::Owned(format!("near-duplicate:{}", k % 9)),
+                };
+                d.removals.push(Removal {
+                    line: k + 1,
+                    stage,
+                    reason,
+                    original: format!("line {k} of {round}"),
+                    replacement: (stage == Stage::Fix).then(|| "new".into()),
+                });
+            }
+            let mut ours = Vec::new();
+            write_removal_records(&mut ours, &d, |r| &r.original);
+            let mut theirs = Vec::new();
+            for r in &d.removals {
+                let record = RemovalRecord {
+                    doc: &d.meta.name,
+                    line: r.line,
+                    stage: r.stage,
+                    reason: &r.reason,
+                    text: &r.original,
+                    replacement: r.replacement.as_deref(),
+                };
+                serde_json::to_writer(&mut theirs, &record).unwrap();
+                theirs.push(b'\n');
+            }
+            assert!(String::from_utf8(ours) == String::from_utf8(theirs));
+        }
+    }
+
     #[test]
     fn hand_written_cluster_records_match_serde_json() {
         let strings = awkward_strings();
@@ -1471,7 +1811,7 @@ mod tests {
     }
 
     /// Records reach the file in the order written, across many blocks,
-    /// whether rendered ahead or in place.
+    /// whether rendered ahead (copied or taken) or in place.
     #[test]
     fn record_file_keeps_the_order_of_its_records() {
         let dir = tempfile::tempdir().unwrap();
@@ -1481,10 +1821,13 @@ mod tests {
         for k in 0..200_000u32 {
             let line = format!("{{\"k\":{k}}}\n");
             expected.extend_from_slice(line.as_bytes());
-            if k % 3 == 0 {
-                file.write(b"", |out| out.extend_from_slice(line.as_bytes()))
-            } else {
-                file.write(line.as_bytes(), |_| unreachable!())
+            match k % 5 {
+                0 => file
+                    .write(b"", |out| out.extend_from_slice(line.as_bytes())),
+                1 | 2 => {
+                    file.write_taken(line.into_bytes(), |_| unreachable!())
+                }
+                _ => file.write(line.as_bytes(), |_| unreachable!()),
             }
             .unwrap();
         }
@@ -1565,8 +1908,18 @@ mod tests {
             docs.push(d);
         }
         let dir = tempfile::tempdir().unwrap();
-        let run = |rendered_ahead: bool| {
-            let tag = if rendered_ahead { "ahead" } else { "in-place" };
+        #[derive(Clone, Copy, PartialEq)]
+        enum Way {
+            InPlace,
+            Ahead,
+            Taken,
+        }
+        let run = |way: Way| {
+            let tag = match way {
+                Way::InPlace => "in-place",
+                Way::Ahead => "ahead",
+                Way::Taken => "taken",
+            };
             let records = dir.path().join(format!("{tag}.jsonl"));
             let removed = dir.path().join(format!("{tag}.removed.jsonl"));
             let mut sink = Fanout::new();
@@ -1581,18 +1934,37 @@ mod tests {
             };
             assert_eq!(what, both);
             for d in &docs {
-                if rendered_ahead {
-                    let rendered = Prerendered::render(d, what);
-                    sink.rendered_document(d, &rendered).unwrap();
-                } else {
-                    sink.document(d).unwrap();
+                let mut rendered = Prerendered::render(d, what);
+                match way {
+                    Way::InPlace => sink.document(d),
+                    Way::Ahead => sink.rendered_document(d, &rendered),
+                    Way::Taken => {
+                        sink.take_rendered_document(d, &mut rendered)
+                    }
                 }
+                .unwrap();
             }
             sink.finish(&Summary::default()).unwrap();
             (fs::read(records).unwrap(), fs::read(removed).unwrap())
         };
-        let (ahead, in_place) = (run(true), run(false));
-        assert!(!ahead.0.is_empty() && !ahead.1.is_empty());
-        assert_eq!(ahead, in_place);
+        let in_place = run(Way::InPlace);
+        assert!(!in_place.0.is_empty() && !in_place.1.is_empty());
+        assert_eq!(run(Way::Ahead), in_place);
+        assert_eq!(run(Way::Taken), in_place);
+
+        // Two sinks asking for the same records: the first may not take
+        // them from the second.
+        let (first, second) =
+            (dir.path().join("first"), dir.path().join("second"));
+        let mut sink = Fanout::new();
+        sink.push(RemovedFile::create(&first).unwrap());
+        sink.push(RemovedFile::create(&second).unwrap());
+        for d in &docs {
+            let mut rendered = Prerendered::render(d, sink.prerender());
+            sink.take_rendered_document(d, &mut rendered).unwrap();
+        }
+        sink.finish(&Summary::default()).unwrap();
+        assert_eq!(fs::read(first).unwrap(), in_place.1);
+        assert_eq!(fs::read(second).unwrap(), in_place.1);
     }
 }

@@ -564,6 +564,23 @@ fn is_open_ended(pattern: &str) -> bool {
     pattern.ends_with(r"\)$") || pattern.ends_with(":$")
 }
 
+/// `lexicon:NAME`, the removal code of a kind of the tables, made once:
+/// it is the code of every line the kind removes.
+pub(crate) fn code(name: &str) -> Option<&'static str> {
+    static CODES: LazyLock<Vec<(&str, String)>> = LazyLock::new(|| {
+        let names = PHRASES.iter().map(|p| p.0);
+        let names = names.chain(LABELS.iter().map(|l| l.0));
+        let mut codes: Vec<(&str, String)> = Vec::new();
+        for name in names.chain(PATTERNS.iter().map(|p| p.0)) {
+            if !codes.iter().any(|(known, _)| *known == name) {
+                codes.push((name, format!("lexicon:{name}")));
+            }
+        }
+        codes
+    });
+    CODES.iter().find(|(known, _)| *known == name).map(|(_, c)| c.as_str())
+}
+
 static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     let mut words = Vec::new();
     let mut phrase_kind = Vec::new();

@@ -21,6 +21,7 @@ use std::fmt;
 
 pub use lang::Lang;
 pub(crate) use lexicon::build_ahead as build_lexicon_ahead;
+pub(crate) use lexicon::code as lexicon_code;
 pub use lexicon::LexiconHit;
 
 use crate::error::BuildError;

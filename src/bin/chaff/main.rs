@@ -281,6 +281,13 @@ impl<S: Sink> Sink for ErrorReporter<S> {
     ) -> io::Result<()> {
         self.inner.rendered_document(doc, rendered)
     }
+    fn take_rendered_document(
+        &mut self,
+        doc: &Document,
+        rendered: &mut sink::Prerendered,
+    ) -> io::Result<()> {
+        self.inner.take_rendered_document(doc, rendered)
+    }
     fn error(&mut self, err: &Error) -> io::Result<()> {
         self.failed += 1;
         let msg = err.to_string().replace(|c: char| c.is_control(), "?");
