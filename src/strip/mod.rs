@@ -1606,4 +1606,232 @@ mod tests {
         assert!(s.features("He said “yes.”").sentence_end);
         assert!(s.features("会議は来月開かれる。").sentence_end);
     }
+
+    // The strip decision as it was first written (vectors of verdicts,
+    // values, classes and regions per document), which
+    // `Stripper::decide` must match line for line.
+    fn classify_reference(
+        s: &Stripper,
+        features: &[LineFeatures],
+        repeats: &[u32],
+    ) -> Vec<Option<Reason>> {
+        let n = features.len();
+        let tuning = s.config.preset.tuning();
+        let mut verdict: Vec<Option<Reason>> = vec![None; n];
+        let mut value = vec![0f64; n];
+        let mut class = vec![Class::Blank; n];
+        for (i, f) in features.iter().enumerate() {
+            if f.chars == 0 {
+                continue;
+            }
+            let repeat = repeats.get(i).copied().unwrap_or(0);
+            let templated = repeat >= s.config.min_repeat_docs
+                && (f.chars as usize) <= s.config.max_repeat_chars;
+            if templated {
+                verdict[i] = Some(Reason::RepeatedInSource(repeat));
+            } else if f.repeats_earlier {
+                verdict[i] = Some(Reason::RepeatedInDocument);
+            } else if let Some(hit) = f.lexicon {
+                if hit.strong || tuning.weak_lexicon {
+                    verdict[i] = Some(Reason::Lexicon(hit.name));
+                }
+            }
+            if templated || f.repeats_earlier || f.lexicon.is_some() {
+                class[i] = Class::Flagged;
+                value[i] = FLAGGED;
+            } else {
+                (class[i], value[i]) = line_value_reference(f, &tuning);
+            }
+        }
+        // A comment header after some article text ends the article.
+        let mut end = n;
+        let mut shown = 0.0;
+        for i in 0..n {
+            if class[i] == Class::Good {
+                shown += value[i];
+            } else if shown >= COMMENTS_AFTER
+                && features[i].lexicon.is_some_and(|h| h.opens_comments())
+            {
+                end = i;
+                break;
+            }
+        }
+        let mut in_region = vec![false; n];
+        for (start, stop) in main_regions(&value[..end], tuning.half) {
+            in_region[start..stop].iter_mut().for_each(|x| *x = true);
+        }
+        if let Some(good_or_near) = tuning.weak {
+            // Keep a weak line only where text follows it (a sub-heading).
+            let mut text_follows = false;
+            for i in (0..n).rev() {
+                match class[i] {
+                    Class::Blank => {}
+                    _ if !in_region[i] || verdict[i].is_some() => {
+                        text_follows = false;
+                    }
+                    Class::Good => text_follows = true,
+                    Class::Near if good_or_near => text_follows = true,
+                    _ => in_region[i] = text_follows,
+                }
+            }
+        }
+        for i in 0..n {
+            if features[i].chars == 0 || verdict[i].is_some() {
+                continue;
+            }
+            if i >= end {
+                verdict[i] = Some(Reason::CommentSection);
+            } else if !in_region[i] {
+                verdict[i] = Some(Reason::OutsideMainRegion);
+            }
+        }
+        tidy_blanks(features, &mut verdict);
+        verdict
+    }
+    /// How much a line looks like article text: positive for prose (scaled
+    /// by length, so one long paragraph outweighs several menu items),
+    /// negative for furniture.
+    fn line_value_reference(
+        f: &LineFeatures,
+        tuning: &Tuning,
+    ) -> (Class, f64) {
+        let density = f.stopwords as f64 / f.words.max(1) as f64;
+        let weight = (f.chars as f64 / 80.0).min(4.0);
+        let dense = density >= 0.2;
+        if f.truncated {
+            (Class::Near, NEAR)
+        } else if f.sentence_end && f.words >= PROSE_WORDS && dense {
+            (Class::Good, weight)
+        } else if f.chars >= LONG_CHARS && dense {
+            (Class::Good, weight * 0.5)
+        } else if f.sentence_end && f.words >= 4 && density >= 0.12 {
+            (Class::Near, NEAR)
+        } else if f.words >= 5 && dense {
+            (Class::Near, 0.0)
+        } else {
+            (Class::Bad, tuning.bad)
+        }
+    }
+
+    /// The best-scoring contiguous run of lines, plus runs at least `half`
+    /// as good, as half-open ranges in line order.
+    fn main_regions(value: &[f64], half: f64) -> Vec<(usize, usize)> {
+        let runs = positive_runs(value);
+        let best = runs.iter().map(|r| r.2).fold(0.0, f64::max);
+        if best <= 0.0 {
+            return Vec::new();
+        }
+        runs.into_iter()
+            .filter(|r| r.2 >= best * half)
+            .map(|(s, e, _)| (s, e))
+            .collect()
+    }
+
+    /// Maximal-sum segments found greedily (Kadane, restarted after each
+    /// segment ends), each with its score.
+    fn positive_runs(value: &[f64]) -> Vec<(usize, usize, f64)> {
+        let mut runs = Vec::new();
+        let mut start = 0;
+        let mut sum = 0.0;
+        let mut best = (0, 0, 0.0);
+        for (i, &v) in value.iter().enumerate() {
+            if sum <= 0.0 {
+                if best.2 > 0.0 {
+                    runs.push(best);
+                }
+                start = i;
+                sum = 0.0;
+                best = (i, i, 0.0);
+            }
+            sum += v;
+            if sum > best.2 {
+                best = (start, i + 1, sum);
+            }
+        }
+        if best.2 > 0.0 {
+            runs.push(best);
+        }
+        runs
+    }
+
+    /// Removes blank lines that would open the text, close it, or double a
+    /// gap, so the output has single blank lines between paragraphs at most.
+    fn tidy_blanks(features: &[LineFeatures], verdict: &mut [Option<Reason>]) {
+        let mut last_kept_blank = true;
+        let mut pending_blank: Option<usize> = None;
+        for i in 0..features.len() {
+            if verdict[i].is_some() {
+                continue;
+            }
+            if features[i].chars == 0 {
+                if last_kept_blank {
+                    verdict[i] = Some(Reason::Blank);
+                } else {
+                    last_kept_blank = true;
+                    pending_blank = Some(i);
+                }
+            } else {
+                last_kept_blank = false;
+                pending_blank = None;
+            }
+        }
+        if let Some(i) = pending_blank {
+            verdict[i] = Some(Reason::Blank);
+        }
+    }
+
+    fn features_strategy(
+    ) -> impl proptest::strategy::Strategy<Value = Vec<(LineFeatures, u32)>>
+    {
+        use proptest::prelude::*;
+        let hit = prop_oneof![
+            6 => Just(None),
+            1 => Just(Some(LexiconHit { name: "comments", strong: false })),
+            1 => Just(Some(LexiconHit { name: "subscribe", strong: true })),
+            1 => Just(Some(LexiconHit { name: "share", strong: false })),
+        ];
+        let line = (
+            prop_oneof![2 => Just(0u32), 5 => 1u32..400],
+            0u32..40,
+            0u32..12,
+            any::<(bool, bool)>(),
+            prop_oneof![9 => Just(false), 1 => Just(true)],
+            hit,
+            prop_oneof![6 => Just(0u32), 2 => 1u32..6, 1 => Just(u32::MAX)],
+        )
+            .prop_map(
+                |(chars, words, stops, (end, trunc), copy, hit, n)| {
+                    let f = LineFeatures {
+                        chars,
+                        words,
+                        stopwords: stops.min(words + 2),
+                        sentence_end: end,
+                        truncated: trunc,
+                        repeats_earlier: copy,
+                        lexicon: hit,
+                    };
+                    (f, n)
+                },
+            );
+        proptest::collection::vec(line, 0..60)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn decide_matches_reference(lines in features_strategy()) {
+            let (features, repeats): (Vec<_>, Vec<_>) =
+                lines.into_iter().unzip();
+            for preset in [Preset::Precision, Preset::Balanced, Preset::Recall]
+            {
+                let s = StripBuilder::new().preset(preset).build().expect("valid");
+                proptest::prop_assert_eq!(
+                    s.classify(&features, &repeats),
+                    classify_reference(&s, &features, &repeats),
+                    "{:?}", preset
+                );
+            }
+        }
+    }
 }
