@@ -44,7 +44,7 @@ use crate::report::{ErrorRecord, PhaseTime, StageTime, Summary};
 use crate::sink::{
     ClusterMember, ClusterRecord, Prerender, Prerendered, Sink,
 };
-use crate::strip::{LexiconHit, LineFeatures, Reason, StripBuilder, Stripper};
+use crate::strip::{LexiconHit, LineFacts, Reason, StripBuilder, Stripper};
 
 /// How a document is cut into paragraphs for near-duplicate detection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -532,45 +532,6 @@ impl HeldText {
     }
 }
 
-/// The strip facts of one line, packed into 16 bytes: they live from the
-/// map phase to the strip decision for every line of the corpus.
-#[derive(Clone, Copy)]
-struct LineFacts {
-    chars: u32,
-    words: u32,
-    stopwords: u32,
-    flags: u8,
-}
-
-const SENTENCE_END: u8 = 1;
-const TRUNCATED: u8 = 2;
-const REPEATS_EARLIER: u8 = 4;
-
-impl LineFacts {
-    fn pack(f: &LineFeatures) -> LineFacts {
-        LineFacts {
-            chars: f.chars,
-            words: f.words,
-            stopwords: f.stopwords,
-            flags: if f.sentence_end { SENTENCE_END } else { 0 }
-                | if f.truncated { TRUNCATED } else { 0 }
-                | if f.repeats_earlier { REPEATS_EARLIER } else { 0 },
-        }
-    }
-
-    fn unpack(self, lexicon: Option<LexiconHit>) -> LineFeatures {
-        LineFeatures {
-            chars: self.chars,
-            words: self.words,
-            stopwords: self.stopwords,
-            sentence_end: self.flags & SENTENCE_END != 0,
-            truncated: self.flags & TRUNCATED != 0,
-            repeats_earlier: self.flags & REPEATS_EARLIER != 0,
-            lexicon,
-        }
-    }
-}
-
 /// A paragraph found and fingerprinted in the map phase (0-based,
 /// inclusive line range).
 struct Candidate {
@@ -630,36 +591,67 @@ struct Verdicts {
 /// The code bit of a [`Verdicts`] line that holds a repetition count.
 const REPEATED: u32 = 1 << 31;
 
-impl Verdicts {
-    /// The verdicts of a document's lines, from its strip decision.
-    fn of(classified: Vec<Option<Reason>>) -> Verdicts {
-        let removed = classified.iter().filter(|v| v.is_some()).count();
-        let mut verdicts = Verdicts {
-            lines: Vec::with_capacity(removed),
-            reasons: Vec::new(),
-        };
-        for (i, reason) in classified.into_iter().enumerate() {
-            let Some(reason) = reason else { continue };
-            let code = match reason {
-                Reason::RepeatedInSource(n) if n < REPEATED => REPEATED | n,
-                reason => {
-                    let reasons = &mut verdicts.reasons;
-                    // Fewer distinct reasons than lines, which are u32.
-                    match reasons.iter().position(|r| *r == reason) {
-                        Some(k) => k as u32,
-                        None => {
-                            reasons.push(reason);
-                            reasons.len() as u32 - 1
-                        }
-                    }
+/// Room for building a document's [`Verdicts`], kept from document to
+/// document.
+#[derive(Default)]
+struct VerdictsRoom {
+    verdicts: Verdicts,
+    /// The code of the last reason other than a count, mostly the next
+    /// one's too: checked first, it spares looking the reason up.
+    last: Option<u32>,
+}
+
+impl VerdictsRoom {
+    /// Adds line `line`, removed for `reason`, after the lines before it.
+    #[inline(always)]
+    fn push(&mut self, line: u32, reason: Reason) {
+        let code = match reason {
+            Reason::RepeatedInSource(n) if n < REPEATED => REPEATED | n,
+            reason => match self.last {
+                Some(last)
+                    if self.verdicts.reasons[last as usize] == reason =>
+                {
+                    last
                 }
-            };
-            verdicts.lines.push((i as u32, code));
-        }
-        verdicts.reasons.shrink_to_fit();
-        verdicts
+                _ => {
+                    let code = self.code(reason);
+                    self.last = Some(code);
+                    code
+                }
+            },
+        };
+        self.verdicts.lines.push((line, code));
     }
 
+    /// The code of a reason other than a count.
+    fn code(&mut self, reason: Reason) -> u32 {
+        let reasons = &mut self.verdicts.reasons;
+        // Fewer distinct reasons than lines, which are u32.
+        match reasons.iter().position(|r| *r == reason) {
+            Some(k) => k as u32,
+            None => {
+                reasons.push(reason);
+                reasons.len() as u32 - 1
+            }
+        }
+    }
+
+    /// The verdicts without slack (they live to the end of the emit
+    /// phase), emptying the room for the next document.
+    fn take(&mut self) -> Verdicts {
+        let Verdicts { lines, reasons } = &mut self.verdicts;
+        let exact = Verdicts {
+            lines: lines.as_slice().to_vec(),
+            reasons: reasons.as_slice().to_vec(),
+        };
+        lines.clear();
+        reasons.clear();
+        self.last = None;
+        exact
+    }
+}
+
+impl Verdicts {
     /// The removed lines, ascending.
     fn lines(&self) -> impl Iterator<Item = u32> + '_ {
         self.lines.iter().map(|&(line, _)| line)
@@ -1720,9 +1712,10 @@ impl Pipeline {
     /// line. Documents that share a long line are copies of one story
     /// and count once, so syndicated copies do not empty each other.
     fn count_repeats(&self, docs: &[Mapped], sources: &[u32]) -> RepeatCounts {
-        if self.inner.stripper.is_none() {
+        let Some(stripper) = &self.inner.stripper else {
             return RepeatCounts::default();
-        }
+        };
+        let min_docs = stripper.min_repeat_docs();
         let source_count = sources.iter().max().map_or(0, |&s| s as usize + 1);
         let mut members: Vec<Vec<u32>> = vec![Vec::new(); source_count];
         for (i, &source) in sources.iter().enumerate() {
@@ -1760,10 +1753,9 @@ impl Pipeline {
                             }
                         }
                     }
-                    // A line seen in one document only is no template.
-                    counts.retain(|_, n| *n > 1);
-                    counts.shrink_to_fit();
-                    counts
+                    // Fewer documents than that make no template.
+                    counts.retain(|_, n| *n >= min_docs);
+                    RepeatTable::new(&counts)
                 })
                 .collect()
         })
@@ -1783,35 +1775,22 @@ impl Pipeline {
         };
         docs.par_iter_mut()
             .zip(sources)
-            .map(|(doc, source)| {
+            .map_init(VerdictsRoom::default, |room, (doc, source)| {
                 timers.time(STRIP, 0, || {
-                    let repeats = repeats.get(*source as usize);
-                    let counts: Vec<u32> = doc
-                        .repeat_keys
-                        .iter()
-                        .map(|k| {
-                            repeats
-                                .and_then(|r| r.get(k))
-                                .copied()
-                                .unwrap_or(0)
-                        })
-                        .collect();
-                    let mut hits = doc.lexicon.iter().peekable();
-                    let features: Vec<LineFeatures> = doc
-                        .facts
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| {
-                            let hit = hits.next_if(|h| h.0 as usize == i);
-                            f.unpack(hit.map(|h| h.1))
-                        })
-                        .collect();
-                    let verdicts =
-                        Verdicts::of(stripper.classify(&features, &counts));
+                    let slots = repeats
+                        .get(*source as usize)
+                        .map_or(NO_REPEATS, |r| &r.slots[..]);
+                    let keys = &doc.repeat_keys[..];
+                    stripper.decide(
+                        &doc.facts,
+                        &doc.lexicon,
+                        |i| repeat_count(slots, keys[i]),
+                        |line, reason| room.push(line, reason),
+                    );
                     doc.facts = Vec::new();
                     doc.lexicon = Vec::new();
                     doc.repeat_keys = Vec::new();
-                    verdicts
+                    room.take()
                 })
             })
             .collect()
@@ -2146,10 +2125,53 @@ fn updated_index(
 }
 
 /// Per source (by id), how many documents contain each short line (by
-/// key), where more than one does. Nothing iterates these maps in an
-/// order that shows, so the output does not depend on the hash; SipHash
-/// was a tenth of the strip decision's time.
-type RepeatCounts = Vec<HashMap<u64, u32, MixState>>;
+/// key), where enough do to remove it.
+type RepeatCounts = Vec<RepeatTable>;
+
+/// Repetition counts by line key, open-addressed: the keys are xxh3
+/// hashes already, so their low bits place them, and a lookup (one for
+/// each line of the corpus, most of them missing) hashes nothing. Key 0
+/// (never counted) marks an empty slot, whose count is 0.
+struct RepeatTable {
+    /// A power of two in length, at most a quarter full.
+    slots: Vec<(u64, u32)>,
+}
+
+impl RepeatTable {
+    fn new(counts: &HashMap<u64, u32, MixState>) -> RepeatTable {
+        // At most a quarter full: most keys are missing, and a lookup on
+        // the strip benchmark took 1.23 probes (1.67 at half full).
+        let mut slots =
+            vec![(0, 0); (counts.len() * 4).max(1).next_power_of_two()];
+        let mask = slots.len() - 1;
+        for (&key, &count) in counts {
+            let mut i = key as usize & mask;
+            while slots[i].0 != 0 {
+                i = (i + 1) & mask;
+            }
+            slots[i] = (key, count);
+        }
+        RepeatTable { slots }
+    }
+}
+
+/// The slots of a source with no counts.
+const NO_REPEATS: &[(u64, u32)] = &[(0, 0)];
+
+/// The count of `key` in `slots` (a [`RepeatTable`]'s), 0 if it has
+/// none.
+#[inline]
+fn repeat_count(slots: &[(u64, u32)], key: u64) -> u32 {
+    let mask = slots.len() - 1;
+    let mut i = key as usize & mask;
+    loop {
+        let (k, count) = slots[i];
+        if k == key || k == 0 {
+            return count;
+        }
+        i = (i + 1) & mask;
+    }
+}
 
 const STORY_LINE_BYTES: usize = 200;
 const REPEAT_LINE_BYTES: usize = 400;
@@ -2732,7 +2754,13 @@ mod tests {
             .enumerate()
             .filter_map(|(i, r)| Some((i as u32, r.clone()?)))
             .collect();
-        let verdicts = Verdicts::of(classified);
+        let mut room = VerdictsRoom::default();
+        for (i, reason) in classified.into_iter().enumerate() {
+            if let Some(reason) = reason {
+                room.push(i as u32, reason);
+            }
+        }
+        let verdicts = room.take();
         assert_eq!(verdicts.iter().collect::<Vec<_>>(), expected);
         assert_eq!(
             verdicts.lines().collect::<Vec<_>>(),

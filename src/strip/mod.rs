@@ -167,8 +167,9 @@ pub struct LineFeatures {
 }
 
 /// How a line scores on its own, before the region pass.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Class {
+    #[default]
     Blank,
     /// Matched the lexicon, repeats in its source or its document.
     Flagged,
@@ -220,10 +221,10 @@ impl Preset {
     }
 }
 
-/// Stopword share of a prose line.
-const DENSE: f64 = 0.2;
-/// Stopword share of a short sentence.
-const NEAR_DENSE: f64 = 0.12;
+/// Stopword share of a prose line (1/5).
+const DENSE: (u64, u64) = (1, 5);
+/// Stopword share of a short sentence (3/25).
+const NEAR_DENSE: (u64, u64) = (3, 25);
 /// Words of a prose line that ends like a sentence.
 const PROSE_WORDS: u32 = 8;
 /// A line this long and dense is prose even without a sentence end.
@@ -443,79 +444,365 @@ impl Stripper {
         features: &[LineFeatures],
         repeats: &[u32],
     ) -> Vec<Option<Reason>> {
-        let n = features.len();
+        let facts: Vec<LineFacts> =
+            features.iter().map(LineFacts::pack).collect();
+        let hits: Vec<(u32, LexiconHit)> = features
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| Some((i as u32, f.lexicon?)))
+            .collect();
+        let mut verdict: Vec<Option<Reason>> = vec![None; features.len()];
+        self.decide(
+            &facts,
+            &hits,
+            |i| repeats.get(i).copied().unwrap_or(0),
+            |i, reason| verdict[i as usize] = Some(reason),
+        );
+        verdict
+    }
+
+    /// The count a line's [`Stripper::repeat_key`] must reach for the
+    /// line to go: lower counts tell [`Stripper::decide`] nothing.
+    pub(crate) fn min_repeat_docs(&self) -> u32 {
+        self.config.min_repeat_docs
+    }
+
+    /// [`Stripper::classify`] of lines given as their facts, their
+    /// lexicon hits (by line, ascending) and their repetition counts
+    /// (`repeat(i)`, asked of non-blank lines only), handing each removed
+    /// line to `remove` in line order. The pipeline decides every line
+    /// of the corpus this way: a pass over the lines, one over the main
+    /// regions' lines, and one handing the removals over, in room kept
+    /// from the document before. Vectors of features, values, classes
+    /// and verdicts made for each document cost twice as many
+    /// instructions.
+    pub(crate) fn decide(
+        &self,
+        facts: &[LineFacts],
+        hits: &[(u32, LexiconHit)],
+        repeat: impl Fn(usize) -> u32,
+        remove: impl FnMut(u32, Reason),
+    ) {
+        DECIDE_SCRATCH.with_borrow_mut(|room| {
+            self.decide_with(facts, hits, repeat, remove, room)
+        })
+    }
+
+    fn decide_with(
+        &self,
+        facts: &[LineFacts],
+        hits: &[(u32, LexiconHit)],
+        repeat: impl Fn(usize) -> u32,
+        remove: impl FnMut(u32, Reason),
+        room: &mut DecideScratch,
+    ) {
+        let DecideScratch { marks, runs } = room;
+        // Marks start blank and kept; the first pass writes the others.
+        marks.clear();
+        marks.resize(facts.len(), Mark::default());
+        runs.clear();
+        let end = self.mark_lines(facts, hits, repeat, marks, runs);
         let tuning = self.config.preset.tuning();
-        let mut verdict: Vec<Option<Reason>> = vec![None; n];
-        let mut value = vec![0f64; n];
-        let mut class = vec![Class::Blank; n];
-        for (i, f) in features.iter().enumerate() {
-            if f.chars == 0 {
-                continue;
+        let regions = main_regions(runs, tuning.half);
+        let last_text = mark_regions(marks, regions, tuning.weak);
+        remove_marked(marks, hits, end, last_text, remove);
+    }
+
+    /// The first pass of [`Stripper::decide`]: marks each line with its
+    /// class and the removal its own facts decide, and finds where the
+    /// comment section starts (returned, `usize::MAX` if nowhere) and
+    /// the positive runs of value before it.
+    #[inline(never)]
+    fn mark_lines(
+        &self,
+        facts: &[LineFacts],
+        hits: &[(u32, LexiconHit)],
+        repeat: impl Fn(usize) -> u32,
+        marks: &mut [Mark],
+        runs: &mut Vec<(usize, usize, f64)>,
+    ) -> usize {
+        let tuning = self.config.preset.tuning();
+        let marks = &mut marks[..facts.len()];
+        // The next line with a lexicon hit, and the hits after it.
+        let mut next_hit = hits.first().map_or(usize::MAX, |h| h.0 as usize);
+        let mut hits = hits.iter().enumerate();
+        // Line `i`'s hit and its index in `hits`.
+        let mut lexicon_at = |i: usize| {
+            if i != next_hit {
+                return None;
             }
-            let repeat = repeats.get(i).copied().unwrap_or(0);
-            let templated = repeat >= self.config.min_repeat_docs
-                && (f.chars as usize) <= self.config.max_repeat_chars;
-            if templated {
-                verdict[i] = Some(Reason::RepeatedInSource(repeat));
-            } else if f.repeats_earlier {
-                verdict[i] = Some(Reason::RepeatedInDocument);
-            } else if let Some(hit) = f.lexicon {
-                if hit.strong || tuning.weak_lexicon {
-                    verdict[i] = Some(Reason::Lexicon(hit.name));
-                }
-            }
-            if templated || f.repeats_earlier || f.lexicon.is_some() {
-                class[i] = Class::Flagged;
-                value[i] = FLAGGED;
-            } else {
-                (class[i], value[i]) = line_value(f, &tuning);
-            }
-        }
-        // A comment header after some article text ends the article.
-        let mut end = n;
+            let hit = hits.next().map(|(k, h)| (k as u32, h.1));
+            next_hit =
+                hits.clone().next().map_or(usize::MAX, |(_, h)| h.0 as usize);
+            hit
+        };
         let mut shown = 0.0;
-        for i in 0..n {
-            if class[i] == Class::Good {
-                shown += value[i];
-            } else if shown >= COMMENTS_AFTER
-                && features[i].lexicon.is_some_and(|h| h.opens_comments())
+        let mut kadane = Kadane::default();
+        let mut end = usize::MAX;
+        let mut i = 0;
+        while i < facts.len() {
+            let lexicon = lexicon_at(i);
+            let (class, value) = self.mark_line(
+                &facts[i],
+                &mut marks[i],
+                lexicon,
+                &tuning,
+                || repeat(i),
+            );
+            // A comment header after some article text ends the article.
+            if class == Class::Good {
+                shown += value;
+            } else if lexicon.is_some_and(|h| h.1.opens_comments())
+                && shown >= COMMENTS_AFTER
             {
                 end = i;
                 break;
             }
+            kadane.add(i, value, runs);
+            i += 1;
         }
-        let mut in_region = vec![false; n];
-        for (start, stop) in main_regions(&value[..end], tuning.half) {
-            in_region[start..stop].iter_mut().for_each(|x| *x = true);
+        kadane.finish(runs);
+        // The comment section is marked too, for its own removals.
+        for i in (i + 1)..facts.len() {
+            let lexicon = lexicon_at(i);
+            self.mark_line(&facts[i], &mut marks[i], lexicon, &tuning, || {
+                repeat(i)
+            });
         }
-        if let Some(good_or_near) = tuning.weak {
-            // Keep a weak line only where text follows it (a sub-heading).
-            let mut text_follows = false;
-            for i in (0..n).rev() {
-                match class[i] {
+        end
+    }
+
+    /// Marks one line (`facts`, `mark`, `lexicon` its hit and the hit's
+    /// index) with its class and the removal its own facts decide, and
+    /// returns its class and value.
+    #[inline(always)]
+    fn mark_line(
+        &self,
+        facts: &LineFacts,
+        mark: &mut Mark,
+        lexicon: Option<(u32, LexiconHit)>,
+        tuning: &Tuning,
+        repeat: impl FnOnce() -> u32,
+    ) -> (Class, f64) {
+        if facts.chars == 0 {
+            return (Class::Blank, 0.0);
+        }
+        let count = repeat();
+        let (class, value) = if count >= self.config.min_repeat_docs
+            && facts.chars as usize <= self.config.max_repeat_chars
+        {
+            *mark = Mark::cut(Cut::Repeated, count);
+            (Class::Flagged, FLAGGED)
+        } else if facts.flags & REPEATS_EARLIER != 0 {
+            *mark = Mark::cut(Cut::Copy, 0);
+            (Class::Flagged, FLAGGED)
+        } else if let Some((k, hit)) = lexicon {
+            if hit.strong || tuning.weak_lexicon {
+                *mark = Mark::cut(Cut::Lexicon, k);
+            }
+            (Class::Flagged, FLAGGED)
+        } else {
+            facts.value(tuning)
+        };
+        mark.class = class;
+        (class, value)
+    }
+}
+
+/// The second pass of [`Stripper::decide`], over the lines of the main
+/// `regions` only (most lines lie outside): marks them as in a region,
+/// and, backward, weak lines for removal unless text follows them (a
+/// sub-heading; `weak` as in [`Tuning`]). Returns the last line of text
+/// kept, after which no blank line stays.
+#[inline(never)]
+fn mark_regions(
+    marks: &mut [Mark],
+    regions: &[(usize, usize, f64)],
+    weak: Option<bool>,
+) -> Option<usize> {
+    let mut last_text = None;
+    // Whether text follows, as the lines after a region leave it: any
+    // line outside the regions but a blank one sets it false, and
+    // before the last region's end is false too.
+    let mut text_follows = false;
+    let mut after = marks.len();
+    for &(start, stop, _) in regions.iter().rev() {
+        if marks[stop..after].iter().any(|m| m.class != Class::Blank) {
+            text_follows = false;
+        }
+        after = start;
+        for (i, mark) in marks[start..stop].iter_mut().enumerate().rev() {
+            mark.in_region = true;
+            let mut kept = true;
+            if let Some(good_or_near) = weak {
+                match mark.class {
                     Class::Blank => {}
-                    _ if !in_region[i] || verdict[i].is_some() => {
-                        text_follows = false;
-                    }
+                    _ if mark.cut != Cut::No => text_follows = false,
                     Class::Good => text_follows = true,
                     Class::Near if good_or_near => text_follows = true,
-                    _ => in_region[i] = text_follows,
+                    _ => kept = text_follows,
                 }
             }
-        }
-        for i in 0..n {
-            if features[i].chars == 0 || verdict[i].is_some() {
+            if mark.class == Class::Blank || mark.cut != Cut::No {
                 continue;
             }
-            if i >= end {
-                verdict[i] = Some(Reason::CommentSection);
-            } else if !in_region[i] {
-                verdict[i] = Some(Reason::OutsideMainRegion);
+            if !kept {
+                mark.cut = Cut::Outside;
+            } else if last_text.is_none() {
+                last_text = Some(start + i);
             }
         }
-        tidy_blanks(features, &mut verdict);
-        verdict
     }
+    last_text
+}
+
+/// The last pass of [`Stripper::decide`]: hands the marked lines to
+/// `remove` in line order, lines past `end` as the comment section and
+/// lines outside the regions too, with blank lines that would open the
+/// text, close it (after `last_text`), or double a gap, so the output
+/// has single blank lines between paragraphs at most.
+#[inline(never)]
+fn remove_marked(
+    marks: &[Mark],
+    hits: &[(u32, LexiconHit)],
+    end: usize,
+    last_text: Option<usize>,
+    mut remove: impl FnMut(u32, Reason),
+) {
+    let last_text = last_text.unwrap_or(0);
+    let mut last_kept_blank = true;
+    for (i, mark) in marks.iter().enumerate() {
+        let reason = match mark.cut {
+            Cut::Repeated => Reason::RepeatedInSource(mark.count),
+            Cut::No if mark.class == Class::Blank => {
+                if last_kept_blank || i > last_text {
+                    Reason::Blank
+                } else {
+                    last_kept_blank = true;
+                    continue;
+                }
+            }
+            Cut::No if i >= end => Reason::CommentSection,
+            Cut::No if !mark.in_region => Reason::OutsideMainRegion,
+            Cut::No => {
+                last_kept_blank = false;
+                continue;
+            }
+            Cut::Outside => Reason::OutsideMainRegion,
+            Cut::Copy => Reason::RepeatedInDocument,
+            Cut::Lexicon => Reason::Lexicon(hits[mark.count as usize].1.name),
+        };
+        remove(i as u32, reason);
+    }
+}
+
+/// The strip facts of one line, packed into 16 bytes: the pipeline
+/// keeps them from the map phase to the strip decision for every line
+/// of the corpus (lexicon hits, which few lines have, apart).
+#[derive(Clone, Copy)]
+pub(crate) struct LineFacts {
+    chars: u32,
+    words: u32,
+    stopwords: u32,
+    flags: u8,
+}
+
+const SENTENCE_END: u8 = 1;
+const TRUNCATED: u8 = 2;
+const REPEATS_EARLIER: u8 = 4;
+
+impl LineFacts {
+    pub(crate) fn pack(f: &LineFeatures) -> LineFacts {
+        LineFacts {
+            chars: f.chars,
+            words: f.words,
+            stopwords: f.stopwords,
+            flags: if f.sentence_end { SENTENCE_END } else { 0 }
+                | if f.truncated { TRUNCATED } else { 0 }
+                | if f.repeats_earlier { REPEATS_EARLIER } else { 0 },
+        }
+    }
+
+    /// How much the line looks like article text: positive for prose
+    /// (scaled by length, so one long paragraph outweighs several menu
+    /// items), negative for furniture.
+    #[inline]
+    fn value(&self, tuning: &Tuning) -> (Class, f64) {
+        let weight = || (self.chars as f64 / 80.0).min(4.0);
+        let dense = at_least(self.stopwords, self.words, DENSE);
+        let sentence_end = self.flags & SENTENCE_END != 0;
+        if self.flags & TRUNCATED != 0 {
+            (Class::Near, NEAR)
+        } else if sentence_end && self.words >= PROSE_WORDS && dense {
+            (Class::Good, weight())
+        } else if self.chars >= LONG_CHARS && dense {
+            (Class::Good, weight() * 0.5)
+        } else if sentence_end
+            && self.words >= 4
+            && at_least(self.stopwords, self.words, NEAR_DENSE)
+        {
+            (Class::Near, NEAR)
+        } else if self.words >= 5 && dense {
+            (Class::Near, 0.0)
+        } else {
+            (Class::Bad, tuning.bad)
+        }
+    }
+}
+
+/// Whether `stopwords` of `words` (as one word when none) are at least
+/// the share `num / den`. In integers, as the share was once compared in
+/// floating point: `s / w` in `f64` is the exact quotient rounded, and a
+/// quotient of two u32 other than the share lies more than 1/(25 * 2^32)
+/// from it, far past the rounding, so both give the same answer.
+#[inline]
+fn at_least(stopwords: u32, words: u32, (num, den): (u64, u64)) -> bool {
+    stopwords as u64 * den >= words.max(1) as u64 * num
+}
+
+/// A line as [`Stripper::decide`] sees it after the first pass: its
+/// class, and why it goes, once that is known.
+#[derive(Clone, Copy, Default)]
+struct Mark {
+    class: Class,
+    cut: Cut,
+    /// In one of the main regions.
+    in_region: bool,
+    /// The repetition count of a [`Cut::Repeated`] line, the index of
+    /// the hit of a [`Cut::Lexicon`] one.
+    count: u32,
+}
+
+impl Mark {
+    /// A line that goes for its own facts.
+    fn cut(cut: Cut, count: u32) -> Mark {
+        Mark { class: Class::Flagged, cut, in_region: false, count }
+    }
+}
+
+/// Why a line goes, where that is decided before the last pass.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Cut {
+    #[default]
+    No,
+    Repeated,
+    Copy,
+    Lexicon,
+    /// A weak line of a region that no text follows.
+    Outside,
+}
+
+/// Room that [`Stripper::decide`] reuses from document to document.
+#[derive(Default)]
+struct DecideScratch {
+    marks: Vec<Mark>,
+    /// The positive runs of value, then the main regions.
+    runs: Vec<(usize, usize, f64)>,
+}
+
+thread_local! {
+    static DECIDE_SCRATCH: RefCell<DecideScratch> =
+        RefCell::new(DecideScratch::default());
 }
 
 /// Room that [`Stripper::document_features`] reuses from document to
@@ -1049,92 +1336,56 @@ fn write_plain16(
     j + written
 }
 
-/// How much a line looks like article text: positive for prose (scaled
-/// by length, so one long paragraph outweighs several menu items),
-/// negative for furniture.
-fn line_value(f: &LineFeatures, tuning: &Tuning) -> (Class, f64) {
-    let density = f.stopwords as f64 / f.words.max(1) as f64;
-    let weight = (f.chars as f64 / 80.0).min(4.0);
-    let dense = density >= DENSE;
-    if f.truncated {
-        (Class::Near, NEAR)
-    } else if f.sentence_end && f.words >= PROSE_WORDS && dense {
-        (Class::Good, weight)
-    } else if f.chars >= LONG_CHARS && dense {
-        (Class::Good, weight * 0.5)
-    } else if f.sentence_end && f.words >= 4 && density >= NEAR_DENSE {
-        (Class::Near, NEAR)
-    } else if f.words >= 5 && dense {
-        (Class::Near, 0.0)
-    } else {
-        (Class::Bad, tuning.bad)
-    }
-}
-
-/// The best-scoring contiguous run of lines, plus runs at least `half`
-/// as good, as half-open ranges in line order.
-fn main_regions(value: &[f64], half: f64) -> Vec<(usize, usize)> {
-    let runs = positive_runs(value);
+/// Keeps the best-scoring of `runs` (from [`Kadane`]), and runs at least
+/// `half` as good, as half-open ranges in line order.
+fn main_regions(
+    runs: &mut Vec<(usize, usize, f64)>,
+    half: f64,
+) -> &[(usize, usize, f64)] {
     let best = runs.iter().map(|r| r.2).fold(0.0, f64::max);
     if best <= 0.0 {
-        return Vec::new();
+        runs.clear();
     }
-    runs.into_iter()
-        .filter(|r| r.2 >= best * half)
-        .map(|(s, e, _)| (s, e))
-        .collect()
-}
-
-/// Maximal-sum segments found greedily (Kadane, restarted after each
-/// segment ends), each with its score.
-fn positive_runs(value: &[f64]) -> Vec<(usize, usize, f64)> {
-    let mut runs = Vec::new();
-    let mut start = 0;
-    let mut sum = 0.0;
-    let mut best = (0, 0, 0.0);
-    for (i, &v) in value.iter().enumerate() {
-        if sum <= 0.0 {
-            if best.2 > 0.0 {
-                runs.push(best);
-            }
-            start = i;
-            sum = 0.0;
-            best = (i, i, 0.0);
-        }
-        sum += v;
-        if sum > best.2 {
-            best = (start, i + 1, sum);
-        }
-    }
-    if best.2 > 0.0 {
-        runs.push(best);
-    }
+    runs.retain(|r| r.2 >= best * half);
     runs
 }
 
-/// Removes blank lines that would open the text, close it, or double a
-/// gap, so the output has single blank lines between paragraphs at most.
-fn tidy_blanks(features: &[LineFeatures], verdict: &mut [Option<Reason>]) {
-    let mut last_kept_blank = true;
-    let mut pending_blank: Option<usize> = None;
-    for i in 0..features.len() {
-        if verdict[i].is_some() {
-            continue;
+/// Maximal-sum segments found greedily (Kadane, restarted after each
+/// segment ends), each with its score, fed a line's value at a time.
+#[derive(Default)]
+struct Kadane {
+    /// The first line of the segment.
+    start: usize,
+    sum: f64,
+    /// The segment's best score so far, and the line it ends before.
+    best: f64,
+    best_end: usize,
+}
+
+impl Kadane {
+    /// Adds line `i` of value `v`, pushing a segment that ended to `runs`.
+    #[inline(always)]
+    fn add(&mut self, i: usize, v: f64, runs: &mut Vec<(usize, usize, f64)>) {
+        self.sum += v;
+        if self.sum > self.best {
+            self.best = self.sum;
+            self.best_end = i + 1;
         }
-        if features[i].chars == 0 {
-            if last_kept_blank {
-                verdict[i] = Some(Reason::Blank);
-            } else {
-                last_kept_blank = true;
-                pending_blank = Some(i);
-            }
-        } else {
-            last_kept_blank = false;
-            pending_blank = None;
+        if self.sum <= 0.0 {
+            self.finish_segment(runs);
+            *self = Kadane { start: i + 1, ..Kadane::default() };
         }
     }
-    if let Some(i) = pending_blank {
-        verdict[i] = Some(Reason::Blank);
+
+    fn finish_segment(&self, runs: &mut Vec<(usize, usize, f64)>) {
+        if self.best > 0.0 {
+            runs.push((self.start, self.best_end, self.best));
+        }
+    }
+
+    /// Pushes the last segment, if any.
+    fn finish(self, runs: &mut Vec<(usize, usize, f64)>) {
+        self.finish_segment(runs);
     }
 }
 
@@ -1583,5 +1834,233 @@ mod tests {
         assert!(f.truncated && !f.sentence_end);
         assert!(s.features("He said “yes.”").sentence_end);
         assert!(s.features("会議は来月開かれる。").sentence_end);
+    }
+
+    // The strip decision as it was first written (vectors of verdicts,
+    // values, classes and regions per document), which
+    // `Stripper::decide` must match line for line.
+    fn classify_reference(
+        s: &Stripper,
+        features: &[LineFeatures],
+        repeats: &[u32],
+    ) -> Vec<Option<Reason>> {
+        let n = features.len();
+        let tuning = s.config.preset.tuning();
+        let mut verdict: Vec<Option<Reason>> = vec![None; n];
+        let mut value = vec![0f64; n];
+        let mut class = vec![Class::Blank; n];
+        for (i, f) in features.iter().enumerate() {
+            if f.chars == 0 {
+                continue;
+            }
+            let repeat = repeats.get(i).copied().unwrap_or(0);
+            let templated = repeat >= s.config.min_repeat_docs
+                && (f.chars as usize) <= s.config.max_repeat_chars;
+            if templated {
+                verdict[i] = Some(Reason::RepeatedInSource(repeat));
+            } else if f.repeats_earlier {
+                verdict[i] = Some(Reason::RepeatedInDocument);
+            } else if let Some(hit) = f.lexicon {
+                if hit.strong || tuning.weak_lexicon {
+                    verdict[i] = Some(Reason::Lexicon(hit.name));
+                }
+            }
+            if templated || f.repeats_earlier || f.lexicon.is_some() {
+                class[i] = Class::Flagged;
+                value[i] = FLAGGED;
+            } else {
+                (class[i], value[i]) = line_value_reference(f, &tuning);
+            }
+        }
+        // A comment header after some article text ends the article.
+        let mut end = n;
+        let mut shown = 0.0;
+        for i in 0..n {
+            if class[i] == Class::Good {
+                shown += value[i];
+            } else if shown >= COMMENTS_AFTER
+                && features[i].lexicon.is_some_and(|h| h.opens_comments())
+            {
+                end = i;
+                break;
+            }
+        }
+        let mut in_region = vec![false; n];
+        for (start, stop) in main_regions(&value[..end], tuning.half) {
+            in_region[start..stop].iter_mut().for_each(|x| *x = true);
+        }
+        if let Some(good_or_near) = tuning.weak {
+            // Keep a weak line only where text follows it (a sub-heading).
+            let mut text_follows = false;
+            for i in (0..n).rev() {
+                match class[i] {
+                    Class::Blank => {}
+                    _ if !in_region[i] || verdict[i].is_some() => {
+                        text_follows = false;
+                    }
+                    Class::Good => text_follows = true,
+                    Class::Near if good_or_near => text_follows = true,
+                    _ => in_region[i] = text_follows,
+                }
+            }
+        }
+        for i in 0..n {
+            if features[i].chars == 0 || verdict[i].is_some() {
+                continue;
+            }
+            if i >= end {
+                verdict[i] = Some(Reason::CommentSection);
+            } else if !in_region[i] {
+                verdict[i] = Some(Reason::OutsideMainRegion);
+            }
+        }
+        tidy_blanks(features, &mut verdict);
+        verdict
+    }
+    /// How much a line looks like article text: positive for prose (scaled
+    /// by length, so one long paragraph outweighs several menu items),
+    /// negative for furniture.
+    fn line_value_reference(
+        f: &LineFeatures,
+        tuning: &Tuning,
+    ) -> (Class, f64) {
+        let density = f.stopwords as f64 / f.words.max(1) as f64;
+        let weight = (f.chars as f64 / 80.0).min(4.0);
+        let dense = density >= 0.2;
+        if f.truncated {
+            (Class::Near, NEAR)
+        } else if f.sentence_end && f.words >= PROSE_WORDS && dense {
+            (Class::Good, weight)
+        } else if f.chars >= LONG_CHARS && dense {
+            (Class::Good, weight * 0.5)
+        } else if f.sentence_end && f.words >= 4 && density >= 0.12 {
+            (Class::Near, NEAR)
+        } else if f.words >= 5 && dense {
+            (Class::Near, 0.0)
+        } else {
+            (Class::Bad, tuning.bad)
+        }
+    }
+
+    /// The best-scoring contiguous run of lines, plus runs at least `half`
+    /// as good, as half-open ranges in line order.
+    fn main_regions(value: &[f64], half: f64) -> Vec<(usize, usize)> {
+        let runs = positive_runs(value);
+        let best = runs.iter().map(|r| r.2).fold(0.0, f64::max);
+        if best <= 0.0 {
+            return Vec::new();
+        }
+        runs.into_iter()
+            .filter(|r| r.2 >= best * half)
+            .map(|(s, e, _)| (s, e))
+            .collect()
+    }
+
+    /// Maximal-sum segments found greedily (Kadane, restarted after each
+    /// segment ends), each with its score.
+    fn positive_runs(value: &[f64]) -> Vec<(usize, usize, f64)> {
+        let mut runs = Vec::new();
+        let mut start = 0;
+        let mut sum = 0.0;
+        let mut best = (0, 0, 0.0);
+        for (i, &v) in value.iter().enumerate() {
+            if sum <= 0.0 {
+                if best.2 > 0.0 {
+                    runs.push(best);
+                }
+                start = i;
+                sum = 0.0;
+                best = (i, i, 0.0);
+            }
+            sum += v;
+            if sum > best.2 {
+                best = (start, i + 1, sum);
+            }
+        }
+        if best.2 > 0.0 {
+            runs.push(best);
+        }
+        runs
+    }
+
+    /// Removes blank lines that would open the text, close it, or double a
+    /// gap, so the output has single blank lines between paragraphs at most.
+    fn tidy_blanks(features: &[LineFeatures], verdict: &mut [Option<Reason>]) {
+        let mut last_kept_blank = true;
+        let mut pending_blank: Option<usize> = None;
+        for i in 0..features.len() {
+            if verdict[i].is_some() {
+                continue;
+            }
+            if features[i].chars == 0 {
+                if last_kept_blank {
+                    verdict[i] = Some(Reason::Blank);
+                } else {
+                    last_kept_blank = true;
+                    pending_blank = Some(i);
+                }
+            } else {
+                last_kept_blank = false;
+                pending_blank = None;
+            }
+        }
+        if let Some(i) = pending_blank {
+            verdict[i] = Some(Reason::Blank);
+        }
+    }
+
+    fn features_strategy(
+    ) -> impl proptest::strategy::Strategy<Value = Vec<(LineFeatures, u32)>>
+    {
+        use proptest::prelude::*;
+        let hit = prop_oneof![
+            6 => Just(None),
+            1 => Just(Some(LexiconHit { name: "comments", strong: false })),
+            1 => Just(Some(LexiconHit { name: "subscribe", strong: true })),
+            1 => Just(Some(LexiconHit { name: "share", strong: false })),
+        ];
+        let line = (
+            prop_oneof![2 => Just(0u32), 5 => 1u32..400],
+            0u32..40,
+            0u32..12,
+            any::<(bool, bool)>(),
+            prop_oneof![9 => Just(false), 1 => Just(true)],
+            hit,
+            prop_oneof![6 => Just(0u32), 2 => 1u32..6, 1 => Just(u32::MAX)],
+        )
+            .prop_map(
+                |(chars, words, stops, (end, trunc), copy, hit, n)| {
+                    let f = LineFeatures {
+                        chars,
+                        words,
+                        stopwords: stops.min(words + 2),
+                        sentence_end: end,
+                        truncated: trunc,
+                        repeats_earlier: copy,
+                        lexicon: hit,
+                    };
+                    (f, n)
+                },
+            );
+        proptest::collection::vec(line, 0..60)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn decide_matches_reference(lines in features_strategy()) {
+            let (features, repeats): (Vec<_>, Vec<_>) =
+                lines.into_iter().unzip();
+            for preset in [Preset::Precision, Preset::Balanced, Preset::Recall]
+            {
+                let s = StripBuilder::new().preset(preset).build().expect("valid");
+                proptest::prop_assert_eq!(
+                    s.classify(&features, &repeats),
+                    classify_reference(&s, &features, &repeats),
+                    "{:?}", preset
+                );
+            }
+        }
     }
 }
