@@ -1575,9 +1575,7 @@ impl Pipeline {
         };
         if let Some(s) = &inner.stripper {
             timers.time(STRIP, bytes, || {
-                let mut keys = Vec::new();
-                let features =
-                    s.source_features(lines, &mapped.meta.source, &mut keys);
+                let features = s.document_features(lines);
                 mapped.facts = features.iter().map(LineFacts::pack).collect();
                 mapped.lexicon = features
                     .iter()
@@ -1589,19 +1587,14 @@ impl Pipeline {
                 let mut story = Vec::new();
                 mapped.repeat_keys = lines
                     .iter()
-                    .zip(keys)
-                    .map(|(l, key)| {
-                        let blank = crate::strip::trim(l).is_empty();
-                        let counted = l.len() <= REPEAT_LINE_BYTES && !blank;
+                    .map(|l| {
+                        let counted = l.len() <= REPEAT_LINE_BYTES
+                            && !crate::strip::trim(l).is_empty();
                         let long = l.len() >= STORY_LINE_BYTES;
                         if !counted && !long {
                             return 0;
                         }
-                        // (A long line of spaces has the key of nothing.)
-                        let key = match blank {
-                            true => Stripper::repeat_key(l),
-                            false => key,
-                        };
+                        let key = Stripper::repeat_key(l);
                         if long {
                             story.push(key);
                         }

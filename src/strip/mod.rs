@@ -273,35 +273,17 @@ impl Stripper {
         &self,
         lines: &[S],
     ) -> Vec<LineFeatures> {
-        DOC_SCRATCH.with_borrow_mut(|doc| self.features_with(lines, doc, None))
-    }
-
-    /// [`Stripper::document_features`] of a document of `source`, with
-    /// each non-blank line's [`Stripper::repeat_key`] (0 for blank lines)
-    /// put in `keys`. Lines already seen in the same source on this
-    /// thread are looked up, not scanned again: a site's menus, share
-    /// buttons and footers recur on every page.
-    #[inline(never)]
-    pub(crate) fn source_features<S: AsRef<str>>(
-        &self,
-        lines: &[S],
-        source: &str,
-        keys: &mut Vec<u64>,
-    ) -> Vec<LineFeatures> {
-        DOC_SCRATCH.with_borrow_mut(|doc| {
-            self.features_with(lines, doc, Some((source, keys)))
-        })
+        DOC_SCRATCH.with_borrow_mut(|doc| self.features_with(lines, doc))
     }
 
     /// [`Stripper::document_features`] in room kept from the document
-    /// before; with a source, also [`Stripper::source_features`]' keys.
+    /// before.
     fn features_with<S: AsRef<str>>(
         &self,
         lines: &[S],
         doc: &mut DocScratch,
-        keyed: Option<(&str, &mut Vec<u64>)>,
     ) -> Vec<LineFeatures> {
-        let DocScratch { hits, seen, line: scratch, memo } = doc;
+        let DocScratch { hits, seen, line: scratch } = doc;
         // One pass counts every list's stopwords per line; the language
         // then picks which count each line keeps.
         hits.clear();
@@ -311,82 +293,38 @@ impl Stripper {
         // Room for a key a line up front: growing the set rehashed.
         seen.clear();
         seen.reserve(lines.len());
-        let (source_seed, mut keys) = match keyed {
-            Some((source, keys)) => {
-                keys.clear();
-                keys.reserve(lines.len());
-                (
-                    Some(xxhash_rust::xxh3::xxh3_64(source.as_bytes())),
-                    Some(keys),
-                )
-            }
-            None => (None, None),
-        };
-        let mut features = Vec::with_capacity(lines.len());
-        for (l, line_hits) in lines.iter().zip(hits.iter_mut()) {
-            let l = l.as_ref();
-            let trimmed = trim(l);
-            // The trimmed line's hash: the memo's key (with the source
-            // mixed in) and the copy check's.
-            let mut hash = None;
-            let mut key = 0;
-            let (mut f, line_cjk) = match source_seed {
-                Some(seed) if memo.takes(trimmed) => {
-                    let h = xxhash_rust::xxh3::xxh3_64(trimmed.as_bytes());
-                    hash = Some(h);
-                    let slot = h ^ seed.rotate_left(32);
-                    match memo.get(slot, trimmed) {
-                        Some(entry) => {
-                            *line_hits = entry.hits;
-                            key = entry.repeat_key;
-                            (entry.features, entry.cjk)
+        let mut features: Vec<LineFeatures> = lines
+            .iter()
+            .zip(hits.iter_mut())
+            .map(|(l, line_hits)| {
+                let l = l.as_ref();
+                let (mut f, line_cjk) = line_features(l, scratch, |bits| {
+                    // Only the lists that hold the word: most hold
+                    // none, and few words are on more than two. The
+                    // totals add up the lines' counts, which stop
+                    // at u16::MAX, as they are counted.
+                    let mut rest = bits;
+                    while rest != 0 {
+                        let list = rest.trailing_zeros() as usize;
+                        if line_hits[list] < u16::MAX {
+                            line_hits[list] += 1;
+                            totals[list] += 1;
                         }
-                        None => {
-                            let (f, cjk) = counted_line_features(
-                                trimmed, scratch, line_hits,
-                            );
-                            key = Stripper::repeat_key(trimmed);
-                            let entry = MemoEntry {
-                                features: f,
-                                hits: *line_hits,
-                                cjk,
-                                repeat_key: key,
-                                ..MemoEntry::default()
-                            };
-                            memo.insert(slot, trimmed, entry);
-                            (f, cjk)
-                        }
+                        rest &= rest - 1;
                     }
-                }
-                _ => {
-                    let fc =
-                        counted_line_features(trimmed, scratch, line_hits);
-                    if source_seed.is_some() && !trimmed.is_empty() {
-                        key = Stripper::repeat_key(trimmed);
-                    }
-                    fc
-                }
-            };
-            // The totals add up the lines' counts (which stop at
-            // u16::MAX).
-            for (total, &n) in totals.iter_mut().zip(line_hits.iter()) {
-                *total += u32::from(n);
-            }
-            words += f.words;
-            chars += f.chars;
-            cjk += line_cjk;
-            if f.words >= COPY_WORDS {
-                // `trim` is `str::trim`, cheaper for most lines.
-                let h = hash.unwrap_or_else(|| {
-                    xxhash_rust::xxh3::xxh3_64(trimmed.as_bytes())
+                    false
                 });
-                f.repeats_earlier = !seen.insert(h);
-            }
-            if let Some(keys) = &mut keys {
-                keys.push(key);
-            }
-            features.push(f);
-        }
+                words += f.words;
+                chars += f.chars;
+                cjk += line_cjk;
+                if f.words >= COPY_WORDS {
+                    // `trim` is `str::trim`, cheaper for most lines.
+                    let key = xxhash_rust::xxh3::xxh3_64(trim(l).as_bytes());
+                    f.repeats_earlier = !seen.insert(key);
+                }
+                f
+            })
+            .collect();
         let stop = lang::choose(lines, words, chars, cjk, &totals);
         // Lines with stopwords already are Chinese or Japanese, counted
         // by particles; the others keep their count of the chosen list.
@@ -814,101 +752,6 @@ struct DocScratch {
     hits: Vec<[u16; lang::LANGS]>,
     seen: HashSet<u64, lang::FxBuild>,
     line: Scratch,
-    memo: LineMemo,
-}
-
-/// Lines of at most this many bytes (trimmed) are kept in a [`LineMemo`]:
-/// template lines are short, and the longest lines counted as templates
-/// by the pipeline are of this length.
-const MEMO_LINE_BYTES: usize = 400;
-/// A memo is emptied when it holds this many lines, or this many bytes of
-/// them, so that a thread's memory stays small (about 12 MiB at most).
-const MEMO_LINES: usize = 1 << 15;
-const MEMO_TEXT_BYTES: usize = 8 << 20;
-
-/// The features, per-list stopword counts and repeat keys of lines
-/// already scanned on this thread, by the hash of the trimmed line mixed
-/// with its source's, so that only lines of one source meet. A line's
-/// features depend on its text alone: the text is compared, so a hash
-/// collision costs a scan, never a wrong answer.
-#[derive(Default)]
-struct LineMemo {
-    slots: std::collections::HashMap<u64, u32, lang::FxBuild>,
-    entries: Vec<MemoEntry>,
-    text: Vec<u8>,
-}
-
-#[derive(Clone, Copy, Default)]
-struct MemoEntry {
-    /// The trimmed line, in [`LineMemo::text`].
-    start: u32,
-    len: u32,
-    features: LineFeatures,
-    hits: [u16; lang::LANGS],
-    cjk: u32,
-    repeat_key: u64,
-}
-
-impl LineMemo {
-    /// Whether a trimmed line is looked up and kept.
-    #[inline]
-    fn takes(&self, trimmed: &str) -> bool {
-        !trimmed.is_empty() && trimmed.len() <= MEMO_LINE_BYTES
-    }
-
-    #[inline]
-    fn get(&self, slot: u64, trimmed: &str) -> Option<&MemoEntry> {
-        let entry = &self.entries[*self.slots.get(&slot)? as usize];
-        let start = entry.start as usize;
-        let text = &self.text[start..start + entry.len as usize];
-        (text == trimmed.as_bytes()).then_some(entry)
-    }
-
-    fn insert(&mut self, slot: u64, trimmed: &str, mut entry: MemoEntry) {
-        if self.entries.len() >= MEMO_LINES
-            || self.text.len() + trimmed.len() > MEMO_TEXT_BYTES
-        {
-            self.slots.clear();
-            self.entries.clear();
-            self.text.clear();
-        }
-        entry.start = self.text.len() as u32;
-        entry.len = trimmed.len() as u32;
-        self.text.extend_from_slice(trimmed.as_bytes());
-        // A colliding slot keeps its first line: the other is scanned
-        // each time it comes.
-        let index = self.entries.len() as u32;
-        if let std::collections::hash_map::Entry::Vacant(v) =
-            self.slots.entry(slot)
-        {
-            v.insert(index);
-            self.entries.push(entry);
-        } else {
-            self.text.truncate(entry.start as usize);
-        }
-    }
-}
-
-/// [`line_features`] of a trimmed line, with the stopwords of each list
-/// counted in `line_hits` (up to `u16::MAX`): the document's language is
-/// not known yet.
-#[inline(always)]
-fn counted_line_features(
-    trimmed: &str,
-    scratch: &mut Scratch,
-    line_hits: &mut [u16; lang::LANGS],
-) -> (LineFeatures, u32) {
-    line_features(trimmed, scratch, |bits| {
-        // Only the lists that hold the word: most hold none, and few
-        // words are on more than two.
-        let mut rest = bits;
-        while rest != 0 {
-            let list = rest.trailing_zeros() as usize;
-            line_hits[list] = line_hits[list].saturating_add(1);
-            rest &= rest - 1;
-        }
-        false
-    })
 }
 
 thread_local! {
@@ -1471,77 +1314,6 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "\n{}", failures.join("\n"));
-    }
-
-    /// Features looked up in a source's memo are the ones a scan gives,
-    /// and the keys are [`Stripper::repeat_key`]s: for every seed page
-    /// after the others, twice over (the second time every short line is
-    /// a memo hit), in two sources, and with a menu that every page has.
-    #[test]
-    fn memo_features_and_keys_are_the_scanned_ones() {
-        let s = Stripper::default();
-        let pages: Vec<Vec<String>> = [
-            include_str!(
-                "../../fixtures/seeds/input/000_a5be767c738e9f55.txt"
-            ),
-            include_str!(
-                "../../fixtures/seeds/input/001_8f899b33aa897c36.txt"
-            ),
-            include_str!(
-                "../../fixtures/seeds/input/002_47c0697c2c071386.txt"
-            ),
-            include_str!(
-                "../../fixtures/seeds/input/003_9be57a1a1a1860f9.txt"
-            ),
-            include_str!(
-                "../../fixtures/seeds/input/004_5f64260be6cfe75f.txt"
-            ),
-        ]
-        .iter()
-        .map(|page| {
-            ["Home", "  World ", "Sport", "", "Share this article"]
-                .iter()
-                .map(|l| l.to_string())
-                .chain(page.lines().map(str::to_string))
-                .chain(["Home".to_string(), "\u{3000}".repeat(70)])
-                .collect()
-        })
-        .collect();
-        let mut keys = Vec::new();
-        for source in ["site-a", "site-b", "site-a"] {
-            for lines in &pages {
-                let got = s.source_features(lines, source, &mut keys);
-                assert_eq!(got, s.document_features(lines), "{source}");
-                let want: Vec<u64> = lines
-                    .iter()
-                    .map(|l| match trim(l).is_empty() {
-                        true => 0,
-                        false => Stripper::repeat_key(l),
-                    })
-                    .collect();
-                assert_eq!(keys, want, "{source}");
-            }
-        }
-    }
-
-    /// A slot that holds another line is no hit, and a full memo starts
-    /// again rather than growing.
-    #[test]
-    fn memo_compares_text_and_stays_bounded() {
-        let mut memo = LineMemo::default();
-        let entry = MemoEntry { cjk: 7, ..MemoEntry::default() };
-        memo.insert(42, "Home", entry);
-        assert_eq!(memo.get(42, "Home").map(|e| e.cjk), Some(7));
-        assert!(memo.get(42, "Away").is_none());
-        memo.insert(42, "Away", entry);
-        assert!(memo.get(42, "Away").is_none(), "the first line keeps it");
-        for i in 0..MEMO_LINES as u64 + 10 {
-            memo.insert(1000 + i, &format!("line {i}"), entry);
-        }
-        assert!(memo.entries.len() <= MEMO_LINES);
-        assert!(memo.get(42, "Home").is_none(), "emptied when full");
-        let last = MEMO_LINES as u64 + 9;
-        assert!(memo.get(1000 + last, &format!("line {last}")).is_some());
     }
 
     /// Room kept from a longer document in another language, with
