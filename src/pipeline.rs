@@ -1733,8 +1733,17 @@ impl Pipeline {
                         })
                         .collect();
                     by_story.sort_unstable();
+                    // Sized for half the source's keys to be distinct:
+                    // growing from empty rehashed a dozen times a source.
+                    let keys: usize = members
+                        .iter()
+                        .map(|&i| docs[i as usize].repeat_keys.len())
+                        .sum();
                     let mut counts: HashMap<u64, u32, MixState> =
-                        HashMap::default();
+                        HashMap::with_capacity_and_hasher(
+                            keys / 2,
+                            MixState::default(),
+                        );
                     let mut seen: HashSet<u64, MixState> = HashSet::default();
                     for story in by_story.chunk_by(|a, b| a.0 == b.0) {
                         seen.clear();
