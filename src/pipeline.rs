@@ -1740,10 +1740,7 @@ impl Pipeline {
                         .map(|&i| docs[i as usize].repeat_keys.len())
                         .sum();
                     let mut counts: HashMap<u64, u32, MixState> =
-                        HashMap::with_capacity_and_hasher(
-                            keys / 2,
-                            MixState::default(),
-                        );
+                        HashMap::with_capacity_and_hasher(keys / 2, MixState);
                     let mut seen: HashSet<u64, MixState> = HashSet::default();
                     for story in by_story.chunk_by(|a, b| a.0 == b.0) {
                         seen.clear();
