@@ -342,16 +342,16 @@ impl Sink for Fanout {
         doc: &Document,
         rendered: &mut Prerendered,
     ) -> io::Result<()> {
-        let asked: Vec<Prerender> =
-            self.sinks.iter().map(|s| s.prerender()).collect();
-        for (k, sink) in self.sinks.iter_mut().enumerate() {
+        for k in 0..self.sinks.len() {
             // A sink may take what it asked for when no later one asked
             // for the same.
-            let later = asked[k + 1..]
+            let asked = self.sinks[k].prerender();
+            let later = self.sinks[k + 1..]
                 .iter()
-                .fold(Prerender::default(), |a, &b| a.union(b));
-            let shared = (asked[k].record && later.record)
-                || (asked[k].removals && later.removals);
+                .fold(Prerender::default(), |a, s| a.union(s.prerender()));
+            let shared = (asked.record && later.record)
+                || (asked.removals && later.removals);
+            let sink = &mut self.sinks[k];
             if shared {
                 sink.rendered_document(doc, rendered)?;
             } else {
@@ -685,10 +685,7 @@ fn write_staged(
     match options.open(path) {
         Ok(mut file) => file.write_all(bytes),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            let mut tmp = temporary_file_builder().tempfile_in(dir)?;
-            tmp.write_all(bytes)?;
-            tmp.persist(path).map_err(|e| e.error)?;
-            Ok(())
+            write_atomic(path, bytes)
         }
         Err(e) => Err(e),
     }
