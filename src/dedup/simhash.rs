@@ -349,10 +349,12 @@ struct DistinctKeys {
     seen: Box<[u64; 1 << 10]>,
     /// Bit `i` set when `seen[i]` is not zero.
     seen_words: [u64; 16],
-    /// The first hash with key `k`, when bit `k` of `seen` is set: 512 KB
-    /// a thread, never cleared. (A small probing table, sized to the
-    /// paragraph, measured slower: its probe loop mispredicts.)
-    first: Box<[u64; 1 << 16]>,
+    /// Where in the paragraph's distinct hashes the first hash with key
+    /// `k` is, when bit `k` of `seen` is set: 128 KB a thread, never
+    /// cleared. (The hashes themselves, 512 KB by key, missed the cache
+    /// on most words; a small probing table, sized to the paragraph,
+    /// measured slower: its probe loop mispredicts.)
+    slot: Box<[u16; 1 << 16]>,
 }
 
 impl Default for DistinctKeys {
@@ -360,23 +362,29 @@ impl Default for DistinctKeys {
         DistinctKeys {
             seen: Box::new([0; 1 << 10]),
             seen_words: [0; 16],
-            first: vec![0; 1 << 16].try_into().expect("2^16 long"),
+            slot: vec![0; 1 << 16].try_into().expect("2^16 long"),
         }
     }
 }
 
 impl DistinctKeys {
     /// Appends the distinct keys, ascending, to `keys` and puts the first
-    /// hash with each into `firsts`. Returns `false` (what was appended
-    /// and `firsts` then meaningless) when two different hashes share a
-    /// key.
+    /// hash with each into `firsts`, in the order the words came. Returns
+    /// `false` (what was appended and `firsts` then meaningless) when two
+    /// different hashes share a key.
     fn collect(
         &mut self,
         hashes: &[u64],
         firsts: &mut Vec<u64>,
         keys: &mut Vec<u16>,
     ) -> bool {
+        // There are no more keys than hashes, nor than 2^16; one slot
+        // more takes the write of a word that is not new.
+        let most = hashes.len().min(1 << 16);
+        firsts.clear();
+        firsts.resize(most + 1, 0);
         let mut unique = true;
+        let mut distinct = 0usize;
         // Branch-free: whether a word is new is a coin toss to the CPU.
         for &h in hashes {
             let k = usize::from(h as u16);
@@ -385,20 +393,30 @@ impl DistinctKeys {
             let new = *word & bit == 0;
             *word |= bit;
             self.seen_words[k >> 12] |= 1 << (k >> 6 & 63);
-            let first = std::hint::select_unpredictable(new, h, self.first[k]);
-            unique &= first == h;
-            self.first[k] = first;
+            // A new key's slot is the next one (below 2^16: there are no
+            // more new keys than keys).
+            let at = std::hint::select_unpredictable(
+                new,
+                distinct as u16,
+                self.slot[k],
+            );
+            self.slot[k] = at;
+            debug_assert!(distinct <= most && usize::from(at) <= distinct);
+            // SAFETY: `distinct` counts the new keys before this word, at
+            // most one a hash and 2^16 in all, and is at most `most`, the
+            // room's last index; `at` is `distinct` or a slot of an earlier
+            // new key, below it. Checked indexes were a tenth of the loop.
+            unsafe {
+                *firsts.get_unchecked_mut(distinct) = h;
+                distinct += usize::from(new);
+                unique &= *firsts.get_unchecked(usize::from(at)) == h;
+            }
         }
-        // Written in place, not pushed (no capacity check a key): there
-        // are no more keys than hashes, nor than 2^16.
-        let most = hashes.len().min(1 << 16);
+        firsts.truncate(distinct);
+        // Written in place, not pushed (no capacity check a key).
         let base = keys.len();
-        keys.resize(base + most, 0);
-        firsts.clear();
-        firsts.resize(most, 0);
-        // A key's two slots taken together: one end test a key, not a
-        // bounds check on each.
-        let mut slots = keys[base..].iter_mut().zip(firsts.iter_mut());
+        keys.resize(base + distinct, 0);
+        let mut slots = keys[base..].iter_mut();
         for (block, summary) in self.seen_words.iter_mut().enumerate() {
             let mut nonzero = std::mem::take(summary);
             while nonzero != 0 {
@@ -410,9 +428,8 @@ impl DistinctKeys {
                 loop {
                     let k = w << 6 | bits.trailing_zeros() as usize;
                     bits &= bits.wrapping_sub(1);
-                    if let Some((key, first)) = slots.next() {
+                    if let Some(key) = slots.next() {
                         *key = k as u16;
-                        *first = self.first[k];
                     }
                     if bits == 0 {
                         break;
@@ -420,9 +437,7 @@ impl DistinctKeys {
                 }
             }
         }
-        let n = most - slots.len();
-        keys.truncate(base + n);
-        firsts.truncate(n);
+        debug_assert_eq!(slots.len(), 0);
         unique
     }
 }
