@@ -1478,6 +1478,33 @@ mod tests {
         }
     }
 
+    /// Every one of the 2^16 keys taken, then met again: the slots run
+    /// to their last one and the room's spare slot takes the repeats.
+    #[test]
+    fn distinct_keys_hold_every_key() {
+        let hash = |k: u64, salt: u64| mix64(k ^ salt) << 16 | k;
+        let first: Vec<u64> = (0..1u64 << 16).map(|k| hash(k, 0)).collect();
+        let mut hashes: Vec<u64> = first.iter().rev().copied().collect();
+        hashes.extend(&first);
+        let mut distinct = DistinctKeys::default();
+        let (mut firsts, mut keys) = (Vec::new(), vec![7u16]);
+        assert!(distinct.collect(&hashes, &mut firsts, &mut keys));
+        assert_eq!(keys.len(), 1 + (1 << 16));
+        assert!(keys[1..].iter().enumerate().all(|(i, &k)| k as usize == i));
+        let mut got = firsts.clone();
+        got.sort_unstable();
+        let mut want = first.clone();
+        want.sort_unstable();
+        assert_eq!(got, want);
+        // The same again with one word on a taken key: not unique, and
+        // the room is left as it was found.
+        hashes.push(hash(12_345, 99));
+        keys.clear();
+        assert!(!distinct.collect(&hashes, &mut firsts, &mut keys));
+        assert!(distinct.collect(&first[..3], &mut firsts, &mut keys));
+        assert_eq!(firsts, first[..3]);
+    }
+
     #[test]
     fn distinct_keys_give_the_fingerprints_of_sorting() {
         let mut vocabulary: Vec<String> =
