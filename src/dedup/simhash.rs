@@ -247,7 +247,8 @@ struct Scratch {
     /// Every word's hash, in text order.
     hashes: Vec<u64>,
     distinct: DistinctKeys,
-    /// The first hash of each distinct key, in key order.
+    /// The first hash of each distinct key, in the order the words came
+    /// (the simhash of a set does not depend on its order).
     firsts: Vec<u64>,
     keys: Vec<u16>,
 }
