@@ -101,83 +101,54 @@ pub trait Sink {
     }
 }
 
-impl<S: Sink + ?Sized> Sink for &mut S {
-    fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
-        (**self).cluster(cluster)
-    }
-    fn rendered_cluster(
-        &mut self,
-        cluster: &ClusterRecord,
-        record: &[u8],
-    ) -> io::Result<()> {
-        (**self).rendered_cluster(cluster, record)
-    }
-    fn document(&mut self, doc: &Document) -> io::Result<()> {
-        (**self).document(doc)
-    }
-    fn prerender(&self) -> Prerender {
-        (**self).prerender()
-    }
-    fn rendered_document(
-        &mut self,
-        doc: &Document,
-        rendered: &Prerendered,
-    ) -> io::Result<()> {
-        (**self).rendered_document(doc, rendered)
-    }
-    fn take_rendered_document(
-        &mut self,
-        doc: &Document,
-        rendered: &mut Prerendered,
-    ) -> io::Result<()> {
-        (**self).take_rendered_document(doc, rendered)
-    }
-    fn error(&mut self, err: &Error) -> io::Result<()> {
-        (**self).error(err)
-    }
-    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        (**self).finish(summary)
-    }
+/// `Sink` for a pointer to a sink, every method passed on to it: one body
+/// for each pointer, so that a method added to the trait is not passed on
+/// by one and left to its default (which may not render ahead) by the
+/// other.
+macro_rules! forward_sink {
+    ($($pointer:ty),+) => {$(
+        impl<S: Sink + ?Sized> Sink for $pointer {
+            fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
+                (**self).cluster(cluster)
+            }
+            fn rendered_cluster(
+                &mut self,
+                cluster: &ClusterRecord,
+                record: &[u8],
+            ) -> io::Result<()> {
+                (**self).rendered_cluster(cluster, record)
+            }
+            fn document(&mut self, doc: &Document) -> io::Result<()> {
+                (**self).document(doc)
+            }
+            fn prerender(&self) -> Prerender {
+                (**self).prerender()
+            }
+            fn rendered_document(
+                &mut self,
+                doc: &Document,
+                rendered: &Prerendered,
+            ) -> io::Result<()> {
+                (**self).rendered_document(doc, rendered)
+            }
+            fn take_rendered_document(
+                &mut self,
+                doc: &Document,
+                rendered: &mut Prerendered,
+            ) -> io::Result<()> {
+                (**self).take_rendered_document(doc, rendered)
+            }
+            fn error(&mut self, err: &Error) -> io::Result<()> {
+                (**self).error(err)
+            }
+            fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+                (**self).finish(summary)
+            }
+        }
+    )+};
 }
 
-impl<S: Sink + ?Sized> Sink for Box<S> {
-    fn cluster(&mut self, cluster: &ClusterRecord) -> io::Result<()> {
-        (**self).cluster(cluster)
-    }
-    fn rendered_cluster(
-        &mut self,
-        cluster: &ClusterRecord,
-        record: &[u8],
-    ) -> io::Result<()> {
-        (**self).rendered_cluster(cluster, record)
-    }
-    fn document(&mut self, doc: &Document) -> io::Result<()> {
-        (**self).document(doc)
-    }
-    fn prerender(&self) -> Prerender {
-        (**self).prerender()
-    }
-    fn rendered_document(
-        &mut self,
-        doc: &Document,
-        rendered: &Prerendered,
-    ) -> io::Result<()> {
-        (**self).rendered_document(doc, rendered)
-    }
-    fn take_rendered_document(
-        &mut self,
-        doc: &Document,
-        rendered: &mut Prerendered,
-    ) -> io::Result<()> {
-        (**self).take_rendered_document(doc, rendered)
-    }
-    fn error(&mut self, err: &Error) -> io::Result<()> {
-        (**self).error(err)
-    }
-    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        (**self).finish(summary)
-    }
-}
+forward_sink!(&mut S, Box<S>);
 
 /// Records a batch run can render ahead, on its worker threads, for the
 /// sinks that write them, so that the one thread feeding the sinks only
