@@ -245,7 +245,7 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
-/// CPU nanoseconds and bytes per stage, summed across threads.
+/// Nanoseconds and bytes per stage, summed across threads.
 #[derive(Default)]
 struct Timers {
     stages: [(AtomicU64, AtomicU64); STAGES.len()],
@@ -333,8 +333,7 @@ impl PrefetchPlan {
     }
 }
 
-const STAGES: [&str; 7] =
-    ["read", "decode", "fix", "strip", "fingerprint", "cluster", "emit"];
+const STAGES: [&str; 7] = crate::report::STAGE_NAMES;
 
 impl Timers {
     fn time<T>(&self, stage: usize, bytes: usize, f: impl FnOnce() -> T) -> T {
@@ -344,6 +343,10 @@ impl Timers {
         nanos.fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
         total.fetch_add(bytes as u64, Ordering::Relaxed);
         out
+    }
+
+    fn add_bytes(&self, stage: usize, bytes: usize) {
+        self.stages[stage].1.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     fn report(&self) -> BTreeMap<String, StageTime> {
@@ -1294,7 +1297,11 @@ impl Pipeline {
         let limit = self.inner.max_input_bytes;
         let bytes =
             match timers.time(READ, 0, || timers.reads.read(unit, limit)) {
-                Ok(b) => b,
+                Ok(b) => {
+                    // Known only once read: counted apart from its time.
+                    timers.add_bytes(READ, b.len());
+                    b
+                }
                 Err(e) => {
                     return MappedUnit {
                         digest: None,

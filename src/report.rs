@@ -4,10 +4,18 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+/// The stages a run times, in the order a document meets them: the keys
+/// of [`Summary::stages`].
+pub const STAGE_NAMES: [&str; 7] =
+    ["read", "decode", "fix", "strip", "fingerprint", "cluster", "emit"];
+
 /// Time spent in one stage.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct StageTime {
-    /// CPU seconds spent in the stage, summed over threads.
+    /// Seconds the worker threads spent in the stage, summed over
+    /// threads. Clocked as elapsed time around each piece of work, so
+    /// it is CPU time plus any wait inside the stage: for `read`, a wait
+    /// on the disk when the page cache is cold.
     pub cpu_seconds: f64,
     /// Bytes the stage processed.
     pub bytes: u64,
@@ -70,7 +78,8 @@ pub struct Summary {
     /// Paragraphs that belong to a cluster but are not its
     /// representative.
     pub duplicate_paragraphs: u64,
-    /// Per-stage CPU time and throughput.
+    /// Per-stage time and throughput, keyed by [`STAGE_NAMES`]; stages
+    /// that did no work are left out.
     pub stages: BTreeMap<String, StageTime>,
     /// Wall-clock seconds of the whole run.
     pub wall_seconds: f64,
@@ -94,6 +103,13 @@ impl Summary {
         } else {
             0.0
         }
+    }
+
+    /// [`Summary::stages`] in the order a document meets them.
+    pub fn stages_in_order(&self) -> impl Iterator<Item = (&str, &StageTime)> {
+        STAGE_NAMES
+            .iter()
+            .filter_map(|&name| Some((name, self.stages.get(name)?)))
     }
 
     /// Lines removed by all stages.

@@ -29,6 +29,13 @@ fn clean_seeds_writes_text_and_audit_files() {
     )
     .unwrap();
     assert_eq!(report["documents"], 5);
+    // Every stage timed counts the bytes it worked on; `read` counts
+    // what was read, the whole input here.
+    let stages = report["stages"].as_object().unwrap();
+    for stage in ["read", "decode", "fix", "strip", "fingerprint"] {
+        assert!(stages[stage]["bytes"].as_u64().unwrap() > 0, "{stage}");
+    }
+    assert_eq!(stages["read"]["bytes"], report["bytes_in"]);
     let removed =
         fs::read_to_string(out.join(".chaff/removed.jsonl")).unwrap();
     assert!(removed.contains("\"stage\":\"strip\""));

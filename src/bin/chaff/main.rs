@@ -339,8 +339,10 @@ fn print_summary(s: &Summary) {
 
 fn print_stats(s: &Summary) {
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "stage          cpu s    MB/s/core");
-    for (name, t) in &s.stages {
+    // Time in a stage is counted as elapsed time around its work: CPU
+    // time, plus waits such as a cold read.
+    let _ = writeln!(err, "stage         busy s    MB/s/core");
+    for (name, t) in s.stages_in_order() {
         let _ = writeln!(
             err,
             "{name:<12} {:>8.3} {:>12.1}",
