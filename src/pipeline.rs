@@ -562,7 +562,10 @@ struct Mapped {
     /// and long lines, which are never counted).
     repeat_keys: Vec<u64>,
     /// Hash of the document's long lines, to recognise copies of one
-    /// story when counting template lines (0 when it has none).
+    /// story when counting template lines (0 when it has none, or is the
+    /// only document of its source with its long lines). After the map
+    /// phase, a hash of their letter counts; [`Pipeline::settle_stories`]
+    /// makes it the key.
     story_key: u64,
     /// Paragraphs are blank-line-separated blocks, not lines.
     blocks: bool,
@@ -1004,6 +1007,11 @@ impl Pipeline {
         phases.end("map");
         // Phase 2: global.
         let sources = source_ids(&docs);
+        timers.time(STRIP, 0, || {
+            self.settle_stories(
+                inputs, &layout, &digests, &mut docs, &sources, &held,
+            )
+        });
         let repeats = self.count_repeats(&docs, &sources);
         let verdicts = inner
             .pool
@@ -1589,33 +1597,30 @@ impl Pipeline {
                     .enumerate()
                     .filter_map(|(i, f)| Some((i as u32, f.lexicon?)))
                     .collect();
-                // One key a line: short lines are counted as templates,
-                // long ones identify the story.
+                // A key a short line, counted as a template. Long lines
+                // identify the story; here only their letter counts are
+                // hashed, a hint that [`Pipeline::settle_stories`] makes
+                // a key for the few documents that share one.
                 let mut story = Vec::new();
                 mapped.repeat_keys = lines
                     .iter()
                     .map(|l| {
+                        if l.len() >= STORY_LINE_BYTES {
+                            story.push(Stripper::repeat_key_letters(l));
+                        }
                         let counted = l.len() <= REPEAT_LINE_BYTES
                             && !crate::strip::trim(l).is_empty();
-                        let long = l.len() >= STORY_LINE_BYTES;
-                        if !counted && !long {
-                            return 0;
-                        }
-                        let key = Stripper::repeat_key(l);
-                        if long {
-                            story.push(key);
-                        }
-                        if counted {
-                            key
-                        } else {
-                            0
+                        match counted {
+                            true => Stripper::repeat_key(l),
+                            false => 0,
                         }
                     })
                     .collect();
                 story.sort_unstable();
                 if !story.is_empty() {
-                    mapped.story_key =
-                        xxhash_rust::xxh3::xxh3_64(&bytemuck_u64(&story));
+                    let bytes: Vec<u8> =
+                        story.iter().flat_map(|n| n.to_le_bytes()).collect();
+                    mapped.story_key = xxhash_rust::xxh3::xxh3_64(&bytes);
                 }
             });
         }
@@ -1706,6 +1711,88 @@ impl Pipeline {
                 fingerprint: fingerprint.with_words(&storage),
             })
             .collect()
+    }
+
+    /// Makes each document's story key: 0 for a document whose long
+    /// lines' letter counts (its hint from the map phase) no other
+    /// document of its source shares, for it can share no long lines
+    /// either; else the hash of its long lines' [`Stripper::repeat_key`]s,
+    /// sorted, from its text (held, or read again). Normalising every
+    /// long line in the map phase took about a twelfth of a run's CPU
+    /// on the mixed corpus, where few documents share a hint.
+    fn settle_stories(
+        &self,
+        inputs: &Inputs,
+        layout: &Layout,
+        digests: &[Option<u64>],
+        docs: &mut [Mapped],
+        sources: &[u32],
+        held: &HeldText,
+    ) {
+        if self.inner.stripper.is_none() {
+            return;
+        }
+        let mut hints: HashMap<(u32, u64), u32, MixState> =
+            HashMap::with_hasher(MixState);
+        for (d, &source) in docs.iter().zip(sources) {
+            if d.story_key != 0 {
+                *hints.entry((source, d.story_key)).or_default() += 1;
+            }
+        }
+        let shared: Vec<bool> = docs
+            .iter()
+            .zip(sources)
+            .map(|(d, &source)| {
+                d.story_key != 0 && hints[&(source, d.story_key)] > 1
+            })
+            .collect();
+        drop(hints);
+        for (d, &shared) in docs.iter_mut().zip(&shared) {
+            if !shared {
+                d.story_key = 0;
+            }
+        }
+        let units: Vec<usize> = (0..layout.len())
+            .filter(|&u| {
+                layout.unit(u).iter().any(|s| match s {
+                    Slot::Doc(i) => shared[*i],
+                    Slot::Failed(_) => false,
+                })
+            })
+            .collect();
+        let docs_read: &[Mapped] = docs;
+        let keys: Vec<(usize, u64)> = self.inner.pool.install(|| {
+            units
+                .par_iter()
+                .flat_map_iter(|&u| {
+                    let found = self.reread(
+                        &inputs.units[u],
+                        digests[u],
+                        layout.unit(u),
+                        docs_read,
+                        held,
+                        &ReadPace::default(),
+                        |slot, fixed| match (slot, fixed) {
+                            (Slot::Doc(i), Some(fixed)) if shared[*i] => {
+                                Some((*i, story_key(&fixed.lines)))
+                            }
+                            _ => None,
+                        },
+                    );
+                    // An input that cannot be read again is reported by
+                    // the emit phase; its documents are stories alone.
+                    found.unwrap_or_default().into_iter().flatten()
+                })
+                .collect()
+        });
+        for (d, doc) in docs.iter_mut().enumerate() {
+            if shared[d] {
+                doc.story_key = 0;
+            }
+        }
+        for (i, key) in keys {
+            docs[i].story_key = key;
+        }
     }
 
     /// For each source, how many distinct documents contain each short
@@ -2180,6 +2267,21 @@ fn repeat_count(slots: &[(u64, u32)], key: u64) -> u32 {
 }
 
 const STORY_LINE_BYTES: usize = 200;
+
+/// The key of a document's story: a hash of its long lines' repeat keys,
+/// sorted (0 when it has none).
+fn story_key(lines: &[Cow<'_, str>]) -> u64 {
+    let mut keys: Vec<u64> = lines
+        .iter()
+        .filter(|l| l.len() >= STORY_LINE_BYTES)
+        .map(|l| Stripper::repeat_key(l))
+        .collect();
+    if keys.is_empty() {
+        return 0;
+    }
+    keys.sort_unstable();
+    xxhash_rust::xxh3::xxh3_64(&bytemuck_u64(&keys))
+}
 const REPEAT_LINE_BYTES: usize = 400;
 
 fn bytemuck_u64(v: &[u64]) -> Vec<u8> {

@@ -70,3 +70,103 @@ fn seeds_clean_to_their_expected_text() {
     assert_eq!(seen, 5, "one expected file per seed");
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+/// A sentence that copies of one story carry, and one that several
+/// stories of the site carry: the first counts once (one story), the
+/// second in every story.
+const STORY_NOTE: &str = "The reporters of this newspaper in the capital \
+                          contributed to this report.";
+const SITE_NOTE: &str = "You can share this article with a friend by \
+                         sending them the link below.";
+
+/// Cleans `root` (one source, `site`) to a folder and returns each
+/// document's name and text.
+fn clean_site(
+    root: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> Vec<(String, String)> {
+    let mut args = vec![
+        "clean",
+        root.to_str().expect("UTF-8 path"),
+        "--out",
+        out.to_str().expect("UTF-8 path"),
+        "--no-dedup",
+        "--quiet",
+    ];
+    args.extend(extra);
+    let output = chaff(&args, b"");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut docs: Vec<(String, String)> = std::fs::read_dir(out.join("site"))
+        .expect("the source's folder")
+        .map(|e| {
+            let path = e.expect("entry").path();
+            let name = path.file_name().expect("a name");
+            let text = std::fs::read_to_string(&path).expect("text");
+            (name.to_string_lossy().into_owned(), text)
+        })
+        .collect();
+    docs.sort();
+    docs
+}
+
+#[test]
+fn copies_of_one_story_count_once_for_repeated_lines() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("in/site");
+    std::fs::create_dir_all(&site).expect("folder");
+    let story = [
+        "Officials in the northern province said on Monday that the new \
+         bridge over the river would open to traffic in the spring of 2027, \
+         after years of delays caused by flooding, by work stoppages and by \
+         a long dispute over the contract with the builder.",
+        "The bridge, which cost 120 million dollars, will carry about \
+         15,000 cars a day and shorten the drive between the two largest \
+         towns of the province by more than an hour, the officials said \
+         at a news conference in the provincial capital.",
+    ];
+    // Four copies of the story as sites republish it, in one source:
+    // digits, case or spacing changed, a `k` written as the Kelvin sign.
+    let copies = [
+        story.map(String::from),
+        story.map(|p| p.replace("2027", "2028").replace("120", "125")),
+        story.map(|p| p.to_uppercase()),
+        story.map(|p| p.replace(' ', "  ").replace("work", "wor\u{212a}")),
+    ];
+    let write = |name: &str, paragraphs: &[&str]| {
+        let text = paragraphs.join("\n\n") + "\n";
+        std::fs::write(site.join(name), text).expect("written");
+    };
+    for (k, [first, second]) in copies.iter().enumerate() {
+        write(&format!("copy{k}.txt"), &[first, STORY_NOTE, second]);
+    }
+    // Three stories of the same letters in other orders: as many letters
+    // of each kind a line as one another, but not copies.
+    let words: Vec<&str> = story[0].split(' ').collect();
+    for k in 0..3 {
+        let mut shuffled = words.clone();
+        shuffled.rotate_left(5 * k + 3);
+        let first = shuffled.join(" ");
+        write(&format!("other{k}.txt"), &[&first, SITE_NOTE, story[1]]);
+    }
+    let held = clean_site(&tmp.path().join("in"), &tmp.path().join("a"), &[]);
+    // With no text held, the text is read again to tell the stories.
+    let read_again = clean_site(
+        &tmp.path().join("in"),
+        &tmp.path().join("b"),
+        &["--hold-text-mib", "0"],
+    );
+    assert_eq!(held, read_again);
+    assert_eq!(held.len(), 7);
+    for (name, text) in &held {
+        if name.starts_with("copy") {
+            assert!(text.contains(STORY_NOTE), "{name} lost it:\n{text}");
+        } else {
+            assert!(!text.contains(SITE_NOTE), "{name} kept it:\n{text}");
+        }
+    }
+}
