@@ -645,10 +645,44 @@ const MAX_LABEL: usize = 40;
 fn max_words(name: &str, strong: bool) -> u32 {
     match name {
         "consent" => u32::MAX,
-        _ if strong => 60,
+        _ if strong => MOST_WORDS_BUT_CONSENT,
         "subscribe" | "cookie" => 25,
         _ => 12,
     }
+}
+
+/// Past this many words a line can hit no phrase but a consent
+/// banner's ([`max_words`]).
+const MOST_WORDS_BUT_CONSENT: u32 = 60;
+
+/// Each consent phrase holds one of these once ASCII letters are
+/// lowercased (a test checks). A phrase also matches where lowercasing
+/// the line makes it, and the only letters lowercasing makes ASCII
+/// ones of are `İ` (`i` and a combining dot, which no phrase holds)
+/// and the Kelvin sign (`k`): hence the second.
+const CONSENT_NEEDLES: [&str; 6] = [
+    "cookie",
+    "coo\u{212a}ie",
+    "by continuing to use",
+    "by using",
+    "you agree to our",
+    "クッキーを使用",
+];
+
+/// Whether `line` may hold a consent phrase: one of
+/// [`CONSENT_NEEDLES`] occurs in it, ASCII case aside. A few searches
+/// with SIMD, where the phrase table takes a dependent load a byte: most
+/// lines of more than [`MOST_WORDS_BUT_CONSENT`] words (a third of the
+/// planted corpus's bytes) are ruled out this way.
+fn may_hold_consent(line: &str, scratch: &mut String) -> bool {
+    static FINDERS: LazyLock<Vec<memchr::memmem::Finder<'static>>> =
+        LazyLock::new(|| {
+            CONSENT_NEEDLES.iter().map(memchr::memmem::Finder::new).collect()
+        });
+    scratch.clear();
+    scratch.push_str(line);
+    scratch.make_ascii_lowercase();
+    FINDERS.iter().any(|f| f.find(scratch.as_bytes()).is_some())
 }
 
 /// The lexicon entry a trimmed line with `words` words matches.
@@ -741,6 +775,9 @@ pub(crate) fn find_cased(
         if let Some(name) = normalised.and_then(|l| lex.labels.get(l)) {
             return Some(LexiconHit { name, strong: false });
         }
+    }
+    if words > MOST_WORDS_BUT_CONSENT && !may_hold_consent(line, scratch) {
+        return None;
     }
     // ASCII letters match either case; other letters need lowering,
     // which is written out only for the few lines a phrase occurs in.
@@ -1180,6 +1217,50 @@ mod tests {
         &REFERENCE
     }
 
+    fn consent_phrases() -> Vec<&'static str> {
+        PHRASES
+            .iter()
+            .filter(|p| p.0 == "consent")
+            .flat_map(|p| p.2.iter().copied())
+            .collect()
+    }
+
+    #[test]
+    fn only_consent_phrases_count_past_sixty_words() {
+        for &(name, strong, phrases) in PHRASES {
+            let past = max_words(name, strong) > MOST_WORDS_BUT_CONSENT;
+            assert_eq!(past, name == "consent", "{name}");
+            if name == "consent" {
+                for phrase in phrases {
+                    let lower = phrase.to_ascii_lowercase();
+                    assert!(
+                        CONSENT_NEEDLES.iter().any(|n| lower.contains(n)),
+                        "{phrase}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_consent_banners_hit_and_other_long_lines_do_not() {
+        let filler = "and the weather was fine all day long ".repeat(9);
+        for (phrase, want) in [
+            ("We use cookies to improve", Some("consent")),
+            ("WE USE COO\u{212a}IES TO IMPROVE", Some("consent")),
+            ("МЫ ИСПОЛЬЗУЕМ ФАЙЛЫ COOKIE", Some("consent")),
+            ("このサイトはクッキーを使用します", Some("consent")),
+            ("Subscribe to our newsletter", None),
+            ("All rights reserved", None),
+        ] {
+            let line = format!("{phrase} {filler}");
+            let words = line.split_whitespace().count() as u32;
+            assert!(words > MOST_WORDS_BUT_CONSENT && words <= 100);
+            let hit = find(&line, words, &mut String::new());
+            assert_eq!(hit.map(|h| h.name), want, "{phrase}");
+        }
+    }
+
     fn kind(line: &str) -> Option<&'static str> {
         let words = line.split_whitespace().count() as u32;
         find(line, words, &mut String::new()).map(|h| h.name)
@@ -1290,6 +1371,46 @@ mod tests {
                 lex.phrase_occurs.occurs_lowered(&line),
                 lex.phrase_occurs.occurs(lowered.as_bytes())
             );
+        }
+
+        #[test]
+        fn lines_with_a_consent_phrase_may_hold_one(
+            pieces in proptest::collection::vec(
+                (
+                    crate::strip::tricky::line(),
+                    proptest::sample::select(consent_phrases()),
+                    0u8..5,
+                ),
+                1..5,
+            ),
+        ) {
+            let mut hay = String::new();
+            for (line, phrase, how) in pieces {
+                hay.push_str(&line);
+                match how {
+                    0 => hay.push_str(phrase),
+                    1 => hay.push_str(&phrase.to_ascii_uppercase()),
+                    2 => hay.push_str(&phrase.to_uppercase()),
+                    3 => hay.push_str(&phrase.replace('k', "\u{212a}")),
+                    _ => {}
+                }
+            }
+            // Where the table walk could find one: on the line (ASCII
+            // case ignored) or on its lowercase.
+            static CONSENT: LazyLock<AhoCorasick> = LazyLock::new(|| {
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(consent_phrases())
+                    .expect("the consent phrases compile")
+            });
+            let lowered = hay.to_lowercase();
+            if CONSENT.is_match(&hay) || CONSENT.is_match(&lowered) {
+                proptest::prop_assert!(
+                    may_hold_consent(&hay, &mut String::new()),
+                    "{:?}",
+                    hay
+                );
+            }
         }
 
         #[test]
