@@ -1713,6 +1713,53 @@ impl Pipeline {
             .collect()
     }
 
+    /// `each` of the fixed text of every document `picked` chooses
+    /// (by index), held or read again, in parallel by input: `(index,
+    /// result)` pairs in no set order. An input that cannot be read
+    /// again gives none.
+    #[allow(clippy::too_many_arguments)]
+    fn for_docs_read_again<R: Send>(
+        &self,
+        inputs: &Inputs,
+        layout: &Layout,
+        digests: &[Option<u64>],
+        docs: &[Mapped],
+        held: &HeldText,
+        picked: impl Fn(usize) -> bool + Sync,
+        each: impl Fn(usize, &FixedText<'_>) -> R + Sync,
+    ) -> Vec<(usize, R)> {
+        let units: Vec<usize> = (0..layout.len())
+            .filter(|&u| {
+                layout.unit(u).iter().any(|s| match s {
+                    Slot::Doc(i) => picked(*i),
+                    Slot::Failed(_) => false,
+                })
+            })
+            .collect();
+        self.inner.pool.install(|| {
+            units
+                .par_iter()
+                .flat_map_iter(|&u| {
+                    let found = self.reread(
+                        &inputs.units[u],
+                        digests[u],
+                        layout.unit(u),
+                        docs,
+                        held,
+                        &ReadPace::default(),
+                        |slot, fixed| match (slot, fixed) {
+                            (Slot::Doc(i), Some(fixed)) if picked(*i) => {
+                                Some((*i, each(*i, fixed)))
+                            }
+                            _ => None,
+                        },
+                    );
+                    found.unwrap_or_default().into_iter().flatten()
+                })
+                .collect()
+        })
+    }
+
     /// Makes each document's story key: 0 for a document whose long
     /// lines' letter counts (its hint from the map phase) no other
     /// document of its source shares, for it can share no long lines
@@ -1752,39 +1799,17 @@ impl Pipeline {
                 d.story_key = 0;
             }
         }
-        let units: Vec<usize> = (0..layout.len())
-            .filter(|&u| {
-                layout.unit(u).iter().any(|s| match s {
-                    Slot::Doc(i) => shared[*i],
-                    Slot::Failed(_) => false,
-                })
-            })
-            .collect();
-        let docs_read: &[Mapped] = docs;
-        let keys: Vec<(usize, u64)> = self.inner.pool.install(|| {
-            units
-                .par_iter()
-                .flat_map_iter(|&u| {
-                    let found = self.reread(
-                        &inputs.units[u],
-                        digests[u],
-                        layout.unit(u),
-                        docs_read,
-                        held,
-                        &ReadPace::default(),
-                        |slot, fixed| match (slot, fixed) {
-                            (Slot::Doc(i), Some(fixed)) if shared[*i] => {
-                                Some((*i, story_key(&fixed.lines)))
-                            }
-                            _ => None,
-                        },
-                    );
-                    // An input that cannot be read again is reported by
-                    // the emit phase; its documents are stories alone.
-                    found.unwrap_or_default().into_iter().flatten()
-                })
-                .collect()
-        });
+        // An input that cannot be read again is reported by the emit
+        // phase; its documents are stories alone.
+        let keys = self.for_docs_read_again(
+            inputs,
+            layout,
+            digests,
+            docs,
+            held,
+            |i| shared[i],
+            |_, fixed| story_key(&fixed.lines),
+        );
         for (d, doc) in docs.iter_mut().enumerate() {
             if shared[d] {
                 doc.story_key = 0;
@@ -1909,58 +1934,18 @@ impl Pipeline {
                         .any(|c| (c.first..=c.last).contains(&line))
                 })
         };
-        let units: Vec<usize> = (0..layout.len())
-            .filter(|&u| {
-                layout.unit(u).iter().any(|s| match s {
-                    Slot::Doc(i) => split(&docs[*i], &verdicts[*i]),
-                    Slot::Failed(_) => false,
-                })
-            })
-            .collect();
-        if units.is_empty() {
-            return;
-        }
-        let docs_read: &[Mapped] = docs;
-        let found: Vec<Vec<(usize, Vec<Candidate>)>> =
-            self.inner.pool.install(|| {
-                units
-                    .par_iter()
-                    .map(|&u| {
-                        let found = self.reread(
-                            &inputs.units[u],
-                            digests[u],
-                            layout.unit(u),
-                            docs_read,
-                            held,
-                            &ReadPace::default(),
-                            |slot, fixed| {
-                                let (Slot::Doc(i), Some(fixed)) =
-                                    (slot, fixed)
-                                else {
-                                    return None;
-                                };
-                                if !split(&docs_read[*i], &verdicts[*i]) {
-                                    return None;
-                                }
-                                let found = self.find_candidates(
-                                    &fixed.lines,
-                                    true,
-                                    &verdicts[*i],
-                                );
-                                Some((*i, found))
-                            },
-                        );
-                        // An input that cannot be read again keeps its
-                        // first blocks; the emit phase reports it.
-                        found
-                            .unwrap_or_default()
-                            .into_iter()
-                            .flatten()
-                            .collect()
-                    })
-                    .collect()
-            });
-        for (i, candidates) in found.into_iter().flatten() {
+        // An input that cannot be read again keeps its first blocks; the
+        // emit phase reports it.
+        let found = self.for_docs_read_again(
+            inputs,
+            layout,
+            digests,
+            docs,
+            held,
+            |i| split(&docs[i], &verdicts[i]),
+            |i, fixed| self.find_candidates(&fixed.lines, true, &verdicts[i]),
+        );
+        for (i, candidates) in found {
             docs[i].candidates = candidates;
         }
     }

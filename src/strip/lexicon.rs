@@ -1217,6 +1217,20 @@ mod tests {
         &REFERENCE
     }
 
+    /// Each line followed by its phrase as `written` writes it (`how`
+    /// picks a way).
+    fn lines_and_phrases(
+        pieces: Vec<(String, &str, u8)>,
+        written: impl Fn(&str, u8) -> String,
+    ) -> String {
+        let mut hay = String::new();
+        for (line, phrase, how) in pieces {
+            hay.push_str(&line);
+            hay.push_str(&written(phrase, how));
+        }
+        hay
+    }
+
     fn consent_phrases() -> Vec<&'static str> {
         PHRASES
             .iter()
@@ -1384,17 +1398,13 @@ mod tests {
                 1..5,
             ),
         ) {
-            let mut hay = String::new();
-            for (line, phrase, how) in pieces {
-                hay.push_str(&line);
-                match how {
-                    0 => hay.push_str(phrase),
-                    1 => hay.push_str(&phrase.to_ascii_uppercase()),
-                    2 => hay.push_str(&phrase.to_uppercase()),
-                    3 => hay.push_str(&phrase.replace('k', "\u{212a}")),
-                    _ => {}
-                }
-            }
+            let hay = lines_and_phrases(pieces, |phrase, how| match how {
+                0 => phrase.to_string(),
+                1 => phrase.to_ascii_uppercase(),
+                2 => phrase.to_uppercase(),
+                3 => phrase.replace('k', "\u{212a}"),
+                _ => String::new(),
+            });
             // Where the table walk could find one: on the line (ASCII
             // case ignored) or on its lowercase.
             static CONSENT: LazyLock<AhoCorasick> = LazyLock::new(|| {
@@ -1438,16 +1448,12 @@ mod tests {
         ) {
             // Lines with phrases in them, some cut short, some in
             // capitals, where their ends may make or meet others.
-            let mut hay = String::new();
-            for (line, phrase, how) in pieces {
-                hay.push_str(&line);
-                match how {
-                    0 => hay.push_str(phrase),
-                    1 => hay.push_str(&phrase.to_ascii_uppercase()),
-                    2 => hay.extend(phrase.chars().skip(1)),
-                    _ => {}
-                }
-            }
+            let hay = lines_and_phrases(pieces, |phrase, how| match how {
+                0 => phrase.to_string(),
+                1 => phrase.to_ascii_uppercase(),
+                2 => phrase.chars().skip(1).collect(),
+                _ => String::new(),
+            });
             let lex = &*LEXICON;
             let got: Vec<u32> =
                 lex.phrases_in(hay.as_bytes()).collect();

@@ -28,23 +28,30 @@ fn diff(expected: &str, got: &str) -> String {
     out
 }
 
+/// `chaff clean INPUT --out OUT --no-dedup --quiet` and `extra`.
+fn clean_no_dedup(
+    input: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "clean",
+        input.to_str().expect("UTF-8 path"),
+        "--out",
+        out.to_str().expect("UTF-8 path"),
+        "--no-dedup",
+        "--quiet",
+    ];
+    args.extend(extra);
+    chaff(&args, b"")
+}
+
 #[test]
 fn seeds_clean_to_their_expected_text() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seeds");
     let out = tempfile::tempdir().expect("temp dir");
     let out_dir = out.path().join("out");
-    let input = root.join("input");
-    let output = chaff(
-        &[
-            "clean",
-            input.to_str().expect("UTF-8 path"),
-            "--out",
-            out_dir.to_str().expect("UTF-8 path"),
-            "--no-dedup",
-            "--quiet",
-        ],
-        b"",
-    );
+    let output = clean_no_dedup(&root.join("input"), &out_dir, &[]);
     assert!(
         output.status.success(),
         "chaff failed: {}",
@@ -86,16 +93,7 @@ fn clean_site(
     out: &Path,
     extra: &[&str],
 ) -> Vec<(String, String)> {
-    let mut args = vec![
-        "clean",
-        root.to_str().expect("UTF-8 path"),
-        "--out",
-        out.to_str().expect("UTF-8 path"),
-        "--no-dedup",
-        "--quiet",
-    ];
-    args.extend(extra);
-    let output = chaff(&args, b"");
+    let output = clean_no_dedup(root, out, extra);
     assert!(
         output.status.success(),
         "{}",
