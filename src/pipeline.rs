@@ -40,7 +40,7 @@ use crate::document::{DocMeta, Document, Removal, Stage};
 use crate::error::{BuildError, Error};
 use crate::fix::{FixOptions, Fixer};
 use crate::input::{read_unit, url_host, Inputs, Record, Unit, UnitKind};
-use crate::report::{ErrorRecord, PhaseTime, StageTime, Summary};
+use crate::report::{ErrorRecord, PhaseTime, StageTime, Summary, STAGE_NAMES};
 use crate::sink::{
     ClusterMember, ClusterRecord, Prerender, Prerendered, Sink,
 };
@@ -248,7 +248,7 @@ impl std::fmt::Debug for Pipeline {
 /// Nanoseconds and bytes per stage, summed across threads.
 #[derive(Default)]
 struct Timers {
-    stages: [(AtomicU64, AtomicU64); STAGES.len()],
+    stages: [(AtomicU64, AtomicU64); STAGE_NAMES.len()],
     reads: ReadPace,
 }
 
@@ -333,8 +333,6 @@ impl PrefetchPlan {
     }
 }
 
-const STAGES: [&str; 7] = crate::report::STAGE_NAMES;
-
 impl Timers {
     fn time<T>(&self, stage: usize, bytes: usize, f: impl FnOnce() -> T) -> T {
         let start = Instant::now();
@@ -351,7 +349,7 @@ impl Timers {
 
     fn report(&self) -> BTreeMap<String, StageTime> {
         let mut out = BTreeMap::new();
-        for (name, (nanos, bytes)) in STAGES.iter().zip(&self.stages) {
+        for (name, (nanos, bytes)) in STAGE_NAMES.iter().zip(&self.stages) {
             let secs = nanos.load(Ordering::Relaxed) as f64 / 1e9;
             let bytes = bytes.load(Ordering::Relaxed);
             if secs == 0.0 && bytes == 0 {

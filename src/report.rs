@@ -19,7 +19,8 @@ pub struct StageTime {
     pub cpu_seconds: f64,
     /// Bytes the stage processed.
     pub bytes: u64,
-    /// Throughput per core: bytes / CPU seconds, in MB/s (10^6 bytes).
+    /// Throughput per core: bytes / [`StageTime::cpu_seconds`], in MB/s
+    /// (10^6 bytes).
     pub mb_per_s_per_core: f64,
 }
 
