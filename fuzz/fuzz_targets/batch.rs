@@ -13,6 +13,8 @@ use chaff::sink::Collect;
 use chaff::Pipeline;
 use libfuzzer_sys::fuzz_target;
 
+mod audit;
+
 /// One thread, two, and two with no text held. Built once: a pool
 /// dropped after each input left its threads exiting while the leak
 /// check ran, and their thread-local buffers were reported as leaks.
@@ -63,16 +65,6 @@ fuzz_target!(|data: &[u8]| {
     let (documents, _) = &outs[0];
     assert_eq!(documents.len(), texts.len());
     for (doc, text) in documents.iter().zip(&texts) {
-        let lines = if doc.text.is_empty() && doc.kept_lines.is_empty() {
-            0
-        } else {
-            doc.text.split('\n').count()
-        };
-        assert_eq!(lines, doc.kept_lines.len(), "{:?}", doc.text);
-        let normalised = text
-            .replace("\r\n", "\n")
-            .replace(['\r', '\u{2028}', '\u{2029}'], "\n");
-        let expected = normalised.strip_suffix('\n').unwrap_or(&normalised);
-        assert_eq!(doc.restore(), expected, "document {}", doc.index);
+        audit::assert_restores(doc, text);
     }
 });
